@@ -1,0 +1,77 @@
+//! `mfad add PROFILE [--env]`: store a long-term access key in the secret store.
+
+use super::read_secret;
+use crate::client::{Client, Start};
+use crate::failure::{Failure, FailureKind};
+use crate::paths::DaemonPaths;
+use crate::protocol::Request;
+use crate::store::{self, LongTermKey};
+use secrecy::{ExposeSecret, SecretString};
+
+pub fn run(profile: &str, from_env: bool) -> Result<(), Failure> {
+    let key = if from_env {
+        from_environment()?
+    } else {
+        from_input(profile)?
+    };
+    check_shape(&key)?;
+    store::save_key(profile, &key)?;
+    // A running daemon may hold the previous key; tell it to read the store again.
+    if let Ok(mut client) = Client::connect(&DaemonPaths::from_env(), Start::Never) {
+        let _ = client.request(&Request::Forget {
+            profile: profile.to_owned(),
+        });
+    }
+    println!(
+        "stored the access key {} of profile {profile} in the secret store",
+        key.short_id()
+    );
+    Ok(())
+}
+
+fn missing(what: &str) -> Failure {
+    Failure::new(
+        FailureKind::Config,
+        format!("no {what} given"),
+        "pass --env with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY set, type the key when asked, or pipe two lines (key id, then secret) to stdin",
+    )
+}
+
+fn from_environment() -> Result<LongTermKey, Failure> {
+    let access_key_id =
+        std::env::var("AWS_ACCESS_KEY_ID").map_err(|_| missing("AWS_ACCESS_KEY_ID"))?;
+    let secret =
+        std::env::var("AWS_SECRET_ACCESS_KEY").map_err(|_| missing("AWS_SECRET_ACCESS_KEY"))?;
+    Ok(LongTermKey {
+        access_key_id,
+        secret_access_key: SecretString::from(secret),
+    })
+}
+
+fn from_input(profile: &str) -> Result<LongTermKey, Failure> {
+    let mut stdin = std::io::stdin().lock();
+    let id = read_secret(&mut stdin, &format!("Access key ID of {profile}: "))?
+        .ok_or_else(|| missing("access key id"))?;
+    let secret = read_secret(&mut stdin, "Secret access key: ")?
+        .ok_or_else(|| missing("secret access key"))?;
+    Ok(LongTermKey {
+        access_key_id: id.expose_secret().to_owned(),
+        secret_access_key: secret,
+    })
+}
+
+/// Catch a swapped or truncated paste before it reaches the store.
+fn check_shape(key: &LongTermKey) -> Result<(), Failure> {
+    let id = &key.access_key_id;
+    let id_ok = (16..=128).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric());
+    let secret = key.secret_access_key.expose_secret();
+    let secret_ok = !secret.is_empty() && !secret.contains(char::is_whitespace);
+    if id_ok && secret_ok {
+        return Ok(());
+    }
+    Err(Failure::new(
+        FailureKind::Config,
+        "that does not look like an AWS access key (an id like AKIA… of 16 to 128 letters and digits, and a secret without spaces)",
+        "give the key id first and the secret second; nothing was stored",
+    ))
+}

@@ -1,0 +1,21 @@
+//! `mfad logout [PROFILE | --all]`.
+
+use crate::client::{Client, Start};
+use crate::failure::Failure;
+use crate::paths::DaemonPaths;
+use crate::protocol::{Request, Response};
+
+pub fn run(profile: Option<&str>) -> Result<(), Failure> {
+    let paths = DaemonPaths::from_env();
+    let Ok(mut client) = Client::connect(&paths, Start::Never) else {
+        println!("no mfad daemon runs, so no sessions are held");
+        return Ok(());
+    };
+    let request = Request::Logout {
+        profile: profile.map(str::to_owned),
+    };
+    if let Response::Done { message } = client.request(&request)? {
+        println!("{message}");
+    }
+    Ok(())
+}

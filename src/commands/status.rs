@@ -1,0 +1,107 @@
+//! `mfad status [--json]`.
+
+use crate::client::{Client, Start};
+use crate::failure::{Failure, FailureKind};
+use crate::paths::DaemonPaths;
+use crate::protocol::{Request, Response, StatusReport};
+use crate::timefmt::{from_epoch_secs, rfc3339, short_duration};
+use std::time::SystemTime;
+
+pub fn run(json: bool) -> Result<(), Failure> {
+    let paths = DaemonPaths::from_env();
+    let report = match Client::connect(&paths, Start::Never) {
+        Ok(mut client) => match client.request(&Request::Status)? {
+            Response::Status(report) => Some(report),
+            other => return Err(unexpected(&other)),
+        },
+        Err(_) => None,
+    };
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).map_err(Failure::internal)?
+        );
+        return Ok(());
+    }
+    match report {
+        None => println!("no mfad daemon runs on {}", paths.socket.display()),
+        Some(report) => print!("{}", table(&report, SystemTime::now())),
+    }
+    Ok(())
+}
+
+fn unexpected(response: &Response) -> Failure {
+    Failure::new(
+        FailureKind::BadMessage,
+        format!("unexpected answer from the daemon: {response:?}"),
+        "client and daemon may differ in version; restart the daemon",
+    )
+}
+
+/// The status as a person reads it.
+pub fn table(report: &StatusReport, now: SystemTime) -> String {
+    let mut out = format!("mfad {} (pid {})", report.mfad, report.pid);
+    if let Some(skew) = report.clock_skew_secs.filter(|s| s.abs() > 3) {
+        out.push_str(&format!(", clock skew to STS {skew:+}s"));
+    }
+    out.push('\n');
+    if report.sessions.is_empty() {
+        out.push_str("no sessions\n");
+        return out;
+    }
+    let mut rows = vec![["PROFILES", "EXPIRES", "LEFT", "CODE FROM", "RENEWED"].map(String::from)];
+    for session in &report.sessions {
+        let expiration = session.expiration.map(from_epoch_secs);
+        let left = match expiration {
+            Some(at) => match at.duration_since(now) {
+                Ok(left) => short_duration(left),
+                Err(_) => "expired".into(),
+            },
+            None => "-".into(),
+        };
+        rows.push([
+            session.profiles.join(","),
+            expiration.map_or("-".into(), rfc3339),
+            if session.renewing {
+                format!("{left} (renewing)")
+            } else {
+                left
+            },
+            session.code_source.map_or("-".into(), |c| c.to_string()),
+            session
+                .renewed_at
+                .map_or("-".into(), |at| rfc3339(from_epoch_secs(at))),
+        ]);
+    }
+    let widths: Vec<usize> = (0..5)
+        .map(|col| {
+            rows.iter()
+                .map(|row| row[col].chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    for row in &rows {
+        let cells: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .map(|(cell, width)| format!("{cell:<width$}"))
+            .collect();
+        out.push_str(cells.join("  ").trim_end());
+        out.push('\n');
+    }
+    for session in &report.sessions {
+        let who = session.profiles.join(",");
+        out.push_str(&format!(
+            "{who}: serial {}, key {}\n",
+            session.mfa_serial, session.long_term_key
+        ));
+        if let Some(note) = &session.note {
+            out.push_str(&format!("{who}: note: {note}\n"));
+        }
+        if let Some(error) = &session.last_error {
+            out.push_str(&format!("{who}: last renewal failed: {error}\n"));
+        }
+    }
+    out
+}

@@ -1,0 +1,590 @@
+//! Profile resolution: the one place that reads `~/.aws/config` and the credentials file.
+//!
+//! Each request is resolved afresh in its caller's environment (`AWS_CONFIG_FILE`,
+//! `AWS_REGION`, `AWS_ENDPOINT_URL_STS`…), so edits to the files and per-shell variables take
+//! effect at once without restarting the daemon. Region and endpoint follow the precedence
+//! of the AWS SDKs; aws-config itself cannot be used for this because it reads the daemon's
+//! own environment, not the caller's.
+
+mod ini;
+
+pub use ini::{IniFile, SyntaxError};
+
+use crate::failure::{Failure, FailureKind};
+use crate::store::LongTermKey;
+use secrecy::SecretString;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The caller's environment, as forwarded by the client.
+pub type CallerEnv = BTreeMap<String, String>;
+
+/// GetSessionToken's limits for IAM users, and the root account's cap.
+pub const SESSION_DURATION_RANGE: std::ops::RangeInclusive<u64> = 900..=129_600;
+pub const ROOT_MAX_DURATION: Duration = Duration::from_secs(3600);
+pub const DEFAULT_SESSION_DURATION: Duration = Duration::from_secs(12 * 3600);
+/// STS's global endpoint lives in us-east-1; used when no region is configured.
+pub const DEFAULT_REGION: &str = "us-east-1";
+
+/// Everything needed to obtain the MFA session a profile uses.
+#[derive(Debug, Clone)]
+pub struct SessionPlan {
+    pub key: KeySource,
+    pub mfa_serial: String,
+    pub mfa_process: Option<String>,
+    pub duration: Duration,
+    /// Set when the asked duration was adjusted (the root account's 1 h cap).
+    pub note: Option<String>,
+    pub sts: StsEndpoint,
+}
+
+/// Where the long-term access key comes from.
+#[derive(Debug, Clone)]
+pub enum KeySource {
+    /// The secret store entry written by `mfad add PROFILE`.
+    Store { profile: String },
+    /// Static keys of the profile named by `mfad_source_profile`.
+    Static { profile: String, key: LongTermKey },
+}
+
+/// Where STS calls go, resolved as the SDKs do.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct StsEndpoint {
+    pub region: String,
+    /// An endpoint override; `None` means the SDK's regional endpoint.
+    pub url: Option<String>,
+}
+
+impl std::fmt::Display for StsEndpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.url {
+            Some(url) => write!(f, "{url}"),
+            None => write!(f, "sts.{}.amazonaws.com", self.region),
+        }
+    }
+}
+
+/// What can be wrong with the files or a profile.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}, line {}: {}", .0.path.display(), .0.line, .0.reason)]
+    Syntax(SyntaxError),
+    #[error("no profile \"{profile}\" in {config}")]
+    UnknownProfile { profile: String, config: PathBuf },
+    #[error("profile \"{profile}\" has no mfa_serial in {config}")]
+    MissingSerial { profile: String, config: PathBuf },
+    #[error(
+        "mfa_serial {serial} of profile \"{profile}\" ({path}, line {line}) is a security key; AWS accepts security keys only in the console, not for API sessions"
+    )]
+    SecurityKey {
+        profile: String,
+        serial: String,
+        path: PathBuf,
+        line: usize,
+    },
+    #[error("{setting} = {value} ({path}, line {line}): {reason}")]
+    BadValue {
+        setting: &'static str,
+        value: String,
+        path: PathBuf,
+        line: usize,
+        reason: String,
+    },
+    #[error("mfad_source_profile goes round in a loop: {}", .chain.join(" -> "))]
+    SourceLoop { chain: Vec<String> },
+    #[error("profile \"{profile}\" has aws_access_key_id but no aws_secret_access_key in {path}")]
+    HalfKey { profile: String, path: PathBuf },
+}
+
+impl ConfigError {
+    /// What the person should do about it.
+    pub fn remedy(&self) -> String {
+        match self {
+            Self::Read { .. } => "check that the file exists and that you can read it".into(),
+            Self::Syntax(_) => "fix that line: sections look like [profile NAME], settings like key = value, comments start with #".into(),
+            Self::UnknownProfile { profile, config } => format!(
+                "add [profile {profile}] with mfa_serial and credential_process = mfad process {profile} to {}",
+                config.display()
+            ),
+            Self::MissingSerial { profile, config } => format!(
+                "add mfa_serial = arn:aws:iam::ACCOUNT:mfa/DEVICE to [profile {profile}] in {}",
+                config.display()
+            ),
+            Self::SecurityKey { .. } => "register a virtual (TOTP) MFA device for this user and set mfa_serial to its ARN".into(),
+            Self::BadValue { setting, .. } if setting.contains("duration") => "STS allows 900 to 129600 seconds (15m to 36h); write e.g. 43200 or 12h".into(),
+            Self::BadValue { .. } => "correct the value".into(),
+            Self::SourceLoop { .. } => "make one profile of the chain hold static keys or drop its mfad_source_profile".into(),
+            Self::HalfKey { .. } => "add aws_secret_access_key next to aws_access_key_id, or store the key with mfad add".into(),
+        }
+    }
+}
+
+impl From<ConfigError> for Failure {
+    fn from(error: ConfigError) -> Self {
+        let remedy = error.remedy();
+        Failure::new(FailureKind::Config, error.to_string(), remedy)
+    }
+}
+
+/// A setting and where it was read.
+#[derive(Debug, Clone)]
+pub struct Setting {
+    pub value: String,
+    pub path: Arc<Path>,
+    pub line: usize,
+}
+
+/// The shared config and credentials files as the caller sees them.
+#[derive(Debug)]
+pub struct AwsFiles {
+    pub config: IniFile,
+    pub credentials: IniFile,
+}
+
+impl AwsFiles {
+    /// Read both files; a missing file reads as empty, as the SDKs treat it.
+    pub fn load(env: &CallerEnv) -> Result<Self, ConfigError> {
+        Ok(Self {
+            config: read_ini(&config_path(env))?,
+            credentials: read_ini(&credentials_path(env))?,
+        })
+    }
+
+    /// The settings of a profile: its config section merged with its credentials
+    /// section, the credentials file winning as in the SDKs. `None` if neither has it.
+    pub fn profile(&self, name: &str) -> Option<BTreeMap<String, Setting>> {
+        let config_header = if name == "default" {
+            "default".to_owned()
+        } else {
+            format!("profile {name}")
+        };
+        let mut found = false;
+        let mut settings = BTreeMap::new();
+        let config_sections = self.config.sections_named(&config_header);
+        let default_alias = (name == "default")
+            .then(|| self.config.sections_named("profile default"))
+            .into_iter()
+            .flatten();
+        let sources = default_alias
+            .chain(config_sections)
+            .map(|s| (&self.config.path, s))
+            .chain(
+                self.credentials
+                    .sections_named(name)
+                    .map(|s| (&self.credentials.path, s)),
+            );
+        for (path, section) in sources {
+            found = true;
+            for entry in &section.entries {
+                settings.insert(
+                    entry.key.clone(),
+                    Setting {
+                        value: entry.value.clone(),
+                        path: path.clone(),
+                        line: entry.line,
+                    },
+                );
+            }
+        }
+        found.then_some(settings)
+    }
+
+    fn services_setting(&self, services: &str, key: &str) -> Option<String> {
+        let header = format!("services {services}");
+        self.config
+            .sections_named(&header)
+            .flat_map(|s| &s.entries)
+            .filter(|e| e.key == key)
+            .last()
+            .map(|e| e.value.clone())
+    }
+}
+
+/// `AWS_CONFIG_FILE`, else `~/.aws/config`.
+pub fn config_path(env: &CallerEnv) -> PathBuf {
+    file_path(env, "AWS_CONFIG_FILE", "config")
+}
+
+/// `AWS_SHARED_CREDENTIALS_FILE`, else `~/.aws/credentials`.
+pub fn credentials_path(env: &CallerEnv) -> PathBuf {
+    file_path(env, "AWS_SHARED_CREDENTIALS_FILE", "credentials")
+}
+
+fn file_path(env: &CallerEnv, var: &str, default_name: &str) -> PathBuf {
+    match env.get(var).filter(|v| !v.is_empty()) {
+        Some(path) => expand_home(env, path),
+        None => home(env).join(".aws").join(default_name),
+    }
+}
+
+fn home(env: &CallerEnv) -> PathBuf {
+    env.get("HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from("/"))
+}
+
+fn expand_home(env: &CallerEnv, path: &str) -> PathBuf {
+    match path.strip_prefix("~/") {
+        Some(rest) => home(env).join(rest),
+        None => PathBuf::from(path),
+    }
+}
+
+fn read_ini(path: &Path) -> Result<IniFile, ConfigError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(source) => {
+            return Err(ConfigError::Read {
+                path: path.to_owned(),
+                source,
+            });
+        }
+    };
+    IniFile::parse(path, &text).map_err(ConfigError::Syntax)
+}
+
+/// Resolve the MFA session a profile uses, in the caller's environment.
+pub fn resolve_session(profile: &str, env: &CallerEnv) -> Result<SessionPlan, ConfigError> {
+    let files = AwsFiles::load(env)?;
+    let sts = sts_endpoint(&files, profile, env);
+    session_plan(&files, profile, &mut Vec::new(), sts)
+}
+
+fn session_plan(
+    files: &AwsFiles,
+    name: &str,
+    chain: &mut Vec<String>,
+    sts: StsEndpoint,
+) -> Result<SessionPlan, ConfigError> {
+    let unknown = || ConfigError::UnknownProfile {
+        profile: name.to_owned(),
+        config: files.config.path.to_path_buf(),
+    };
+    let settings = files.profile(name).ok_or_else(unknown)?;
+    chain.push(name.to_owned());
+    let key = match settings.get("mfad_source_profile") {
+        Some(source) => {
+            let source_name = source.value.as_str();
+            if chain.iter().any(|seen| seen == source_name) {
+                chain.push(source_name.to_owned());
+                return Err(ConfigError::SourceLoop {
+                    chain: chain.clone(),
+                });
+            }
+            let source_settings =
+                files
+                    .profile(source_name)
+                    .ok_or_else(|| ConfigError::UnknownProfile {
+                        profile: source_name.to_owned(),
+                        config: files.config.path.to_path_buf(),
+                    })?;
+            match static_key(source_name, &source_settings)? {
+                Some(key) => KeySource::Static {
+                    profile: source_name.to_owned(),
+                    key,
+                },
+                // The source is itself an mfad profile: share its session.
+                None => return session_plan(files, source_name, chain, sts),
+            }
+        }
+        None => KeySource::Store {
+            profile: name.to_owned(),
+        },
+    };
+    let serial = settings
+        .get("mfa_serial")
+        .ok_or_else(|| ConfigError::MissingSerial {
+            profile: name.to_owned(),
+            config: files.config.path.to_path_buf(),
+        })?;
+    if serial.value.contains(":u2f/") {
+        return Err(ConfigError::SecurityKey {
+            profile: name.to_owned(),
+            serial: serial.value.clone(),
+            path: serial.path.to_path_buf(),
+            line: serial.line,
+        });
+    }
+    let (duration, note) = session_duration(settings.get("mfad_session_duration"), &serial.value)?;
+    Ok(SessionPlan {
+        key,
+        mfa_serial: serial.value.clone(),
+        mfa_process: settings.get("mfa_process").map(|s| s.value.clone()),
+        duration,
+        note,
+        sts,
+    })
+}
+
+fn static_key(
+    profile: &str,
+    settings: &BTreeMap<String, Setting>,
+) -> Result<Option<LongTermKey>, ConfigError> {
+    let Some(id) = settings.get("aws_access_key_id") else {
+        return Ok(None);
+    };
+    let secret = settings
+        .get("aws_secret_access_key")
+        .ok_or_else(|| ConfigError::HalfKey {
+            profile: profile.to_owned(),
+            path: id.path.to_path_buf(),
+        })?;
+    Ok(Some(LongTermKey {
+        access_key_id: id.value.clone(),
+        secret_access_key: SecretString::from(secret.value.clone()),
+    }))
+}
+
+/// Whether a serial names the root account's MFA device (sessions capped at 1 h).
+pub fn is_root_serial(serial: &str) -> bool {
+    serial.ends_with(":mfa/root-account-mfa-device") || serial.ends_with(":root")
+}
+
+fn session_duration(
+    setting: Option<&Setting>,
+    serial: &str,
+) -> Result<(Duration, Option<String>), ConfigError> {
+    let asked = match setting {
+        None => DEFAULT_SESSION_DURATION,
+        Some(s) => {
+            let bad = |reason: String| ConfigError::BadValue {
+                setting: "mfad_session_duration",
+                value: s.value.clone(),
+                path: s.path.to_path_buf(),
+                line: s.line,
+                reason,
+            };
+            let duration = parse_duration(&s.value).map_err(bad)?;
+            if !SESSION_DURATION_RANGE.contains(&duration.as_secs()) {
+                return Err(bad(format!(
+                    "{} seconds is outside what STS allows",
+                    duration.as_secs()
+                )));
+            }
+            duration
+        }
+    };
+    if is_root_serial(serial) && asked > ROOT_MAX_DURATION {
+        let note = format!(
+            "root account sessions last at most 1h; asked for {}, using 1h",
+            humantime::format_duration(asked)
+        );
+        return Ok((ROOT_MAX_DURATION, Some(note)));
+    }
+    Ok((asked, None))
+}
+
+/// Seconds (`43200`) or a humantime span (`12h`, `1h30m`).
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    if let Ok(secs) = text.parse::<u64>() {
+        return Ok(Duration::from_secs(secs));
+    }
+    humantime::parse_duration(text)
+        .map_err(|e| format!("not a duration ({e}); write seconds or e.g. 12h"))
+}
+
+fn sts_endpoint(files: &AwsFiles, profile: &str, env: &CallerEnv) -> StsEndpoint {
+    let settings = files.profile(profile).unwrap_or_default();
+    let setting = |key: &str| settings.get(key).map(|s| s.value.clone());
+    let var = |name: &str| env.get(name).filter(|v| !v.is_empty()).cloned();
+    let region = var("AWS_REGION")
+        .or_else(|| var("AWS_DEFAULT_REGION"))
+        .or_else(|| setting("region"))
+        .unwrap_or_else(|| DEFAULT_REGION.to_owned());
+    let truthy = |v: Option<String>| v.is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    let ignore_configured = truthy(var("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"))
+        || truthy(setting("ignore_configured_endpoint_urls"));
+    let url = if ignore_configured {
+        None
+    } else {
+        var("AWS_ENDPOINT_URL_STS")
+            .or_else(|| var("AWS_ENDPOINT_URL"))
+            .or_else(|| {
+                setting("services")
+                    .and_then(|services| files.services_setting(&services, "sts.endpoint_url"))
+            })
+            .or_else(|| setting("endpoint_url"))
+    };
+    StsEndpoint { region, url }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+
+    struct Files {
+        dir: tempfile::TempDir,
+    }
+
+    impl Files {
+        fn new(config: &str, credentials: &str) -> Self {
+            let dir = tempfile::tempdir().unwrap();
+            fs::write(dir.path().join("config"), config).unwrap();
+            fs::write(dir.path().join("credentials"), credentials).unwrap();
+            Self { dir }
+        }
+
+        fn env(&self, extra: &[(&str, &str)]) -> CallerEnv {
+            let mut env = CallerEnv::new();
+            let path = |name: &str| self.dir.path().join(name).display().to_string();
+            env.insert("AWS_CONFIG_FILE".into(), path("config"));
+            env.insert("AWS_SHARED_CREDENTIALS_FILE".into(), path("credentials"));
+            for (k, v) in extra {
+                env.insert(k.to_string(), v.to_string());
+            }
+            env
+        }
+    }
+
+    const SERIAL: &str = "arn:aws:iam::123456789012:mfa/alice";
+
+    #[test]
+    fn a_plain_profile_uses_its_store_entry_and_defaults() {
+        let files = Files::new(&format!("[profile dev]\nmfa_serial = {SERIAL}\n"), "");
+        let plan = resolve_session("dev", &files.env(&[])).unwrap();
+        assert!(matches!(plan.key, KeySource::Store { ref profile } if profile == "dev"));
+        assert_eq!(plan.mfa_serial, SERIAL);
+        assert_eq!(plan.duration, DEFAULT_SESSION_DURATION);
+        assert_eq!(plan.sts.region, "us-east-1");
+        assert_eq!(plan.sts.url, None);
+    }
+
+    #[test]
+    fn source_profile_with_static_keys_supplies_the_key() {
+        let files = Files::new(
+            &format!(
+                "[profile dev]\nmfa_serial = {SERIAL}\nmfad_source_profile = base\nmfad_session_duration = 1h30m\nmfa_process = echo 1\n"
+            ),
+            "[base]\naws_access_key_id = AKIABASE\naws_secret_access_key = s3cr3t\n",
+        );
+        let plan = resolve_session("dev", &files.env(&[])).unwrap();
+        let KeySource::Static { profile, key } = plan.key else {
+            panic!("expected static keys")
+        };
+        assert_eq!(profile, "base");
+        assert_eq!(key.access_key_id, "AKIABASE");
+        assert_eq!(plan.duration, Duration::from_secs(5400));
+        assert_eq!(plan.mfa_process.as_deref(), Some("echo 1"));
+    }
+
+    #[test]
+    fn endpoint_and_region_follow_sdk_precedence() {
+        let config = format!(
+            "[profile dev]\nmfa_serial = {SERIAL}\nregion = eu-west-1\nendpoint_url = http://profile\nservices = local\n[services local]\nsts =\n  endpoint_url = http://services\n"
+        );
+        let files = Files::new(&config, "");
+        let resolve =
+            |extra: &[(&str, &str)]| resolve_session("dev", &files.env(extra)).unwrap().sts;
+        assert_eq!(resolve(&[]).url.as_deref(), Some("http://services"));
+        assert_eq!(resolve(&[]).region, "eu-west-1");
+        let env_url = resolve(&[
+            ("AWS_ENDPOINT_URL", "http://all"),
+            ("AWS_REGION", "ap-south-1"),
+        ]);
+        assert_eq!(env_url.url.as_deref(), Some("http://all"));
+        assert_eq!(env_url.region, "ap-south-1");
+        let sts_url = resolve(&[
+            ("AWS_ENDPOINT_URL", "http://all"),
+            ("AWS_ENDPOINT_URL_STS", "http://sts"),
+        ]);
+        assert_eq!(sts_url.url.as_deref(), Some("http://sts"));
+        assert_eq!(
+            resolve(&[("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true")]).url,
+            None
+        );
+        assert_eq!(
+            resolve(&[("AWS_DEFAULT_REGION", "us-west-2")]).region,
+            "us-west-2"
+        );
+    }
+
+    #[test]
+    fn errors_name_the_file_line_or_profile() {
+        let files = Files::new("[profile dev]\nmfa_serial\n", "");
+        let err = resolve_session("dev", &files.env(&[])).unwrap_err();
+        assert!(err.to_string().contains("config, line 2"), "{err}");
+
+        let files = Files::new(&format!("[profile dev]\nmfa_serial = {SERIAL}\n"), "");
+        let err = resolve_session("prod", &files.env(&[])).unwrap_err();
+        assert!(err.to_string().contains("no profile \"prod\""), "{err}");
+        assert!(err.remedy().contains("[profile prod]"));
+
+        let files = Files::new("[profile dev]\nregion = x\n", "");
+        let err = resolve_session("dev", &files.env(&[])).unwrap_err();
+        assert!(matches!(err, ConfigError::MissingSerial { .. }));
+    }
+
+    #[test]
+    fn security_keys_are_refused_with_a_remedy() {
+        let files = Files::new(
+            "[profile dev]\nmfa_serial = arn:aws:iam::123456789012:u2f/user/alice/key-ABC\n",
+            "",
+        );
+        let err = resolve_session("dev", &files.env(&[])).unwrap_err();
+        assert!(err.to_string().contains("security key"), "{err}");
+        assert!(err.to_string().contains("line 2"), "{err}");
+        assert!(err.remedy().contains("virtual (TOTP)"));
+    }
+
+    #[test]
+    fn durations_are_checked_and_root_is_capped() {
+        for (value, ok) in [
+            ("900", true),
+            ("36h", true),
+            ("899", false),
+            ("37h", false),
+            ("soon", false),
+        ] {
+            let files = Files::new(
+                &format!("[profile dev]\nmfa_serial = {SERIAL}\nmfad_session_duration = {value}\n"),
+                "",
+            );
+            let result = resolve_session("dev", &files.env(&[]));
+            assert_eq!(result.is_ok(), ok, "{value}");
+            if let Err(err) = result {
+                assert!(err.to_string().contains("line 3"), "{err}");
+                assert!(err.remedy().contains("900 to 129600"));
+            }
+        }
+        let files = Files::new(
+            "[profile root]\nmfa_serial = arn:aws:iam::123456789012:mfa/root-account-mfa-device\n",
+            "",
+        );
+        let plan = resolve_session("root", &files.env(&[])).unwrap();
+        assert_eq!(plan.duration, ROOT_MAX_DURATION);
+        assert!(plan.note.unwrap().contains("at most 1h"));
+    }
+
+    #[test]
+    fn source_loops_are_named() {
+        let files = Files::new(
+            "[profile a]\nmfad_source_profile = b\n[profile b]\nmfad_source_profile = a\n",
+            "",
+        );
+        let err = resolve_session("a", &files.env(&[])).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "mfad_source_profile goes round in a loop: a -> b -> a"
+        );
+    }
+
+    #[test]
+    fn default_profile_and_credentials_file_sections() {
+        let files = Files::new(
+            &format!("[default]\nmfa_serial = {SERIAL}\nregion = eu-north-1\n"),
+            "[default]\nregion = eu-central-1\n",
+        );
+        let plan = resolve_session("default", &files.env(&[])).unwrap();
+        assert_eq!(plan.sts.region, "eu-central-1");
+    }
+}

@@ -1,0 +1,185 @@
+//! The daemon: the state it keeps, how it starts, and one module per request kind.
+//!
+//! - [`server`] accepts connections on a bound listener, checks the peer and shuts down;
+//! - [`connection`] reads and writes protocol lines on one connection;
+//! - [`sessions`] caches sessions and makes renewal single-flight;
+//! - [`renewal`] obtains a session (code sources, STS);
+//! - [`credentials`], [`status`], [`logout`] answer the requests of those names.
+
+pub mod connection;
+pub mod credentials;
+pub mod logout;
+pub mod renewal;
+pub mod server;
+pub mod sessions;
+pub mod status;
+
+use crate::config::KeySource;
+use crate::failure::{Failure, FailureKind};
+use crate::mfa::UsedCodes;
+use crate::paths::DaemonPaths;
+use crate::store::{self, LongTermKey};
+use crate::sts::{ServerClock, StsTimeouts};
+use anyhow::{Context, bail};
+use sessions::Sessions;
+use std::collections::HashMap;
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, Write};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::sync::{Arc, Mutex};
+
+/// Tunables of a daemon.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    pub sts_timeouts: StsTimeouts,
+}
+
+/// Everything the daemon knows, shared by all connections.
+#[derive(Default)]
+pub struct Daemon {
+    pub settings: Settings,
+    /// Cached MFA sessions, one per (long-term key, serial, endpoint).
+    pub sessions: Sessions,
+    /// Codes already sent to STS, per serial; survives logout on purpose.
+    pub used_codes: UsedCodes,
+    /// STS's clock relative to ours, for derived codes.
+    pub clock: Arc<ServerClock>,
+    /// Long-term keys read from the secret store, per profile (a D-Bus round trip saved
+    /// on every request). `mfad add` and `mfad logout` clear an entry.
+    store_keys: Mutex<HashMap<String, LongTermKey>>,
+}
+
+impl Daemon {
+    pub fn new(settings: Settings) -> Self {
+        Self {
+            settings,
+            ..Self::default()
+        }
+    }
+
+    /// The long-term key a profile's session is obtained with.
+    pub async fn long_term_key(&self, source: &KeySource) -> Result<LongTermKey, Failure> {
+        let profile = match source {
+            KeySource::Static { key, .. } => return Ok(key.clone()),
+            KeySource::Store { profile } => profile,
+        };
+        if let Some(key) = self.store_keys.lock().unwrap().get(profile) {
+            return Ok(key.clone());
+        }
+        let name = profile.clone();
+        let loaded = tokio::task::spawn_blocking(move || store::load_key(&name))
+            .await
+            .map_err(Failure::internal)??;
+        let key = loaded.ok_or_else(|| {
+            Failure::new(
+                FailureKind::Store,
+                format!("no long-term access key stored for profile {profile}"),
+                format!(
+                    "store it with `mfad add {profile}`, or set mfad_source_profile to a profile holding static keys"
+                ),
+            )
+        })?;
+        self.store_keys
+            .lock()
+            .unwrap()
+            .insert(profile.clone(), key.clone());
+        Ok(key)
+    }
+
+    /// Forget cached store keys: of one profile, or all.
+    pub fn forget_keys(&self, profile: Option<&str>) {
+        let mut keys = self.store_keys.lock().unwrap();
+        match profile {
+            Some(profile) => {
+                keys.remove(profile);
+            }
+            None => keys.clear(),
+        }
+    }
+}
+
+/// Stop the process from leaving secrets in a core dump or being ptrace-attached by
+/// other processes of the same user.
+pub fn disable_core_dumps() {
+    let no_core = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: setrlimit reads a valid rlimit struct.
+    unsafe { libc::setrlimit(libc::RLIMIT_CORE, &no_core) };
+    #[cfg(target_os = "linux")]
+    // SAFETY: PR_SET_DUMPABLE takes an integer argument and has no memory effects.
+    unsafe {
+        libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0)
+    };
+}
+
+/// The exclusive lock that makes one daemon per socket; held until the process exits.
+pub struct DaemonLock {
+    _file: File,
+}
+
+impl DaemonLock {
+    /// Take the lock and record our pid in it, or say which daemon holds it.
+    pub fn acquire(paths: &DaemonPaths) -> anyhow::Result<Self> {
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(&paths.lock)
+            .with_context(|| format!("cannot open the lock file {}", paths.lock.display()))?;
+        if file.try_lock().is_err() {
+            let mut pid = String::new();
+            let _ = file.read_to_string(&mut pid);
+            bail!(
+                "another mfad daemon (pid {}) already serves {}",
+                pid.trim(),
+                paths.socket.display()
+            );
+        }
+        file.set_len(0)?;
+        file.rewind()?;
+        writeln!(file, "{}", std::process::id())?;
+        Ok(Self { _file: file })
+    }
+}
+
+/// `mfad daemon`: lock, bind, serve until SIGTERM or SIGINT, then remove the socket.
+pub async fn run_foreground(paths: DaemonPaths, settings: Settings) -> anyhow::Result<()> {
+    disable_core_dumps();
+    paths
+        .ensure_private_dir()
+        .with_context(|| format!("cannot use the socket directory {}", paths.dir().display()))?;
+    let _lock = DaemonLock::acquire(&paths)?;
+    // We hold the lock, so a socket file left behind belongs to a daemon that died.
+    match std::fs::remove_file(&paths.socket) {
+        Ok(()) => tracing::info!("removed a stale socket at {}", paths.socket.display()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e).context("cannot remove the stale socket"),
+    }
+    let listener = tokio::net::UnixListener::bind(&paths.socket)
+        .with_context(|| format!("cannot listen on {}", paths.socket.display()))?;
+    std::fs::set_permissions(&paths.socket, std::fs::Permissions::from_mode(0o600))?;
+    tracing::info!(
+        "mfad {} listening on {} (pid {})",
+        crate::protocol::MFAD_VERSION,
+        paths.socket.display(),
+        std::process::id()
+    );
+    server::serve(listener, Arc::new(Daemon::new(settings)), shutdown_signal()).await;
+    let _ = std::fs::remove_file(&paths.socket);
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+    let mut int = signal(SignalKind::interrupt()).expect("SIGINT handler");
+    tokio::select! {
+        _ = term.recv() => tracing::info!("SIGTERM: shutting down"),
+        _ = int.recv() => tracing::info!("SIGINT: shutting down"),
+    }
+}

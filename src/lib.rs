@@ -1,0 +1,23 @@
+//! mfad: an MFA-aware AWS credential helper daemon.
+//!
+//! A lean blocking client ([`client`]) talks one JSON line at a time ([`protocol`]) over a
+//! Unix socket ([`paths`]) to a tokio daemon ([`daemon`]). The daemon resolves each request
+//! in its caller's environment ([`config`]), reads long-term secrets from the OS secret store
+//! ([`store`]), obtains an MFA code ([`mfa`]) and calls STS ([`sts`]) once per session,
+//! however many callers ask at the same time.
+//!
+//! The README carries the architecture map; keep both true.
+
+pub mod cli;
+pub mod client;
+pub mod commands;
+pub mod config;
+pub mod daemon;
+pub mod failure;
+pub mod mfa;
+pub mod paths;
+pub mod protocol;
+pub mod store;
+pub mod sts;
+pub mod timefmt;
+pub mod tty;

@@ -1,0 +1,68 @@
+//! `mfa_process`: a command that prints a code (same meaning as in aws-vault), e.g.
+//! `ykman oath accounts code --single AWS` or a password manager's CLI.
+
+use crate::config::CallerEnv;
+use crate::failure::{Failure, FailureKind};
+use secrecy::SecretString;
+use std::process::Stdio;
+use std::time::Duration;
+use tokio::process::Command;
+
+/// A hardware token may wait for a touch; a command that takes longer has hung.
+pub const TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Run the command through `sh -c` in the caller's environment and read the code it
+/// prints. Its stderr is not read: it may hold anything, and mfad does not log it.
+pub async fn run(command: &str, caller_env: &CallerEnv) -> Result<SecretString, Failure> {
+    let failed = |what: String| {
+        Failure::new(
+            FailureKind::NoCodeSource,
+            format!("mfa_process `{command}` {what}"),
+            "run the command by hand: it must print the current MFA code and exit 0",
+        )
+    };
+    let child = Command::new("/bin/sh")
+        .arg("-c")
+        .arg(command)
+        .envs(caller_env)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| failed(format!("could not start ({e})")))?;
+    let output = tokio::time::timeout(TIMEOUT, child.wait_with_output())
+        .await
+        .map_err(|_| failed(format!("did not finish within {}s", TIMEOUT.as_secs())))?
+        .map_err(|e| failed(format!("failed ({e})")))?;
+    if !output.status.success() {
+        return Err(failed(format!("exited with {}", output.status)));
+    }
+    let printed = String::from_utf8_lossy(&output.stdout);
+    let code = printed.trim();
+    if !super::looks_like_code(code) {
+        return Err(failed(
+            "printed something that is not a 6-digit code".into(),
+        ));
+    }
+    Ok(SecretString::from(code.to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::ExposeSecret;
+
+    #[tokio::test]
+    async fn reads_the_code_and_names_failures() {
+        let env = CallerEnv::from([("MFAD_TEST_CODE".to_owned(), "123456".to_owned())]);
+        let code = run("echo \"  $MFAD_TEST_CODE\"", &env).await.unwrap();
+        assert_eq!(code.expose_secret(), "123456");
+        let err = run("exit 3", &env).await.unwrap_err();
+        assert!(err.message.contains("exited"), "{err}");
+        // What the command printed is not repeated: it could be anything.
+        let err = run("echo abc$((40 + 2))", &env).await.unwrap_err();
+        assert!(err.message.contains("not a 6-digit code"), "{err}");
+        assert!(!err.message.contains("abc42"), "{err}");
+    }
+}

@@ -1,0 +1,241 @@
+//! The messages between client and daemon: one JSON object per line, each in an
+//! [`Envelope`] carrying the protocol version, so either side notices a peer of another
+//! version and says so instead of misreading it.
+//!
+//! A conversation is short: the client sends one [`Request`]; the daemon answers with one
+//! [`Response`], except that a credentials request may first get [`Response::AskCode`],
+//! which the client answers with [`Request::Code`] or [`Request::Cancel`].
+
+use crate::failure::{Failure, FailureKind};
+use crate::mfa::CodeSource;
+use secrecy::{ExposeSecret, SecretString};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize, Serializer};
+use std::collections::BTreeMap;
+
+/// Bumped whenever a message changes shape.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// The version of this mfad build, sent along so a mismatch can name both sides.
+pub const MFAD_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// No legitimate message comes near this; a longer line is refused unread.
+pub const MAX_LINE_BYTES: usize = 64 * 1024;
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Envelope<T> {
+    pub protocol: u32,
+    pub mfad: String,
+    pub body: T,
+}
+
+/// The caller of a request: its environment, and whether a person can be asked on its
+/// terminal. The daemon serves many shells and resolves each request in its caller's.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Caller {
+    /// The allow-listed variables of the caller (see `client::FORWARDED_VARS`).
+    pub env: BTreeMap<String, String>,
+    /// The caller's terminal, when it opened `/dev/tty` and will relay a prompt.
+    pub tty: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Request {
+    /// Credentials for a profile (`mfad process`, `mfad env`, `mfad exec`).
+    Credentials {
+        profile: String,
+        caller: Caller,
+    },
+    /// The person's answer to [`Response::AskCode`].
+    Code {
+        #[serde(serialize_with = "expose")]
+        code: SecretString,
+    },
+    /// The person could not or would not answer [`Response::AskCode`].
+    Cancel,
+    Status,
+    /// Drop the sessions of one profile, or all of them.
+    Logout {
+        profile: Option<String>,
+    },
+    /// Forget what the daemon cached from the secret store for a profile (after `mfad add`).
+    Forget {
+        profile: String,
+    },
+    Ping,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Response {
+    Credentials(Credentials),
+    /// Ask the person at the caller's terminal for an MFA code.
+    AskCode {
+        prompt: String,
+    },
+    Status(StatusReport),
+    Done {
+        message: String,
+    },
+    Pong {
+        pid: u32,
+    },
+    Error(Failure),
+}
+
+/// Temporary credentials as handed to a caller.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Credentials {
+    pub access_key_id: String,
+    #[serde(serialize_with = "expose")]
+    pub secret_access_key: SecretString,
+    #[serde(serialize_with = "expose")]
+    pub session_token: SecretString,
+    /// Seconds since the epoch.
+    pub expiration: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StatusReport {
+    pub mfad: String,
+    pub pid: u32,
+    /// Seconds STS's clock is ahead of ours (negative: behind), when measured.
+    pub clock_skew_secs: Option<i64>,
+    pub sessions: Vec<SessionStatus>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SessionStatus {
+    /// The profiles that asked for this session.
+    pub profiles: Vec<String>,
+    pub mfa_serial: String,
+    /// The long-term access key id, shortened (`AKIA…WXYZ`).
+    pub long_term_key: String,
+    /// Seconds since the epoch; `None` before the first session was obtained.
+    pub expiration: Option<u64>,
+    pub code_source: Option<CodeSource>,
+    pub renewed_at: Option<u64>,
+    pub renewing: bool,
+    pub last_error: Option<String>,
+    /// Something worth knowing, e.g. that a root session was capped at 1 h.
+    pub note: Option<String>,
+}
+
+fn expose<S: Serializer>(secret: &SecretString, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(secret.expose_secret())
+}
+
+/// One message as a line, newline included. The caller zeroizes it after writing when it
+/// carries a secret.
+pub fn encode<T: Serialize>(body: &T) -> Vec<u8> {
+    let envelope = Envelope {
+        protocol: PROTOCOL_VERSION,
+        mfad: MFAD_VERSION.to_owned(),
+        body,
+    };
+    let mut line = serde_json::to_vec(&envelope).expect("protocol messages always serialize");
+    line.push(b'\n');
+    line
+}
+
+/// Parse one line read with a cap of [`MAX_LINE_BYTES`] + 1 bytes. `None` means the peer
+/// closed the connection before sending anything.
+pub fn decode<T: DeserializeOwned>(line: &[u8]) -> Result<Option<T>, Failure> {
+    if line.is_empty() {
+        return Ok(None);
+    }
+    if line.len() > MAX_LINE_BYTES {
+        return Err(Failure::new(
+            FailureKind::BadMessage,
+            format!("message longer than {MAX_LINE_BYTES} bytes"),
+            "mfad messages are small; check what is writing to the mfad socket",
+        ));
+    }
+    if line.last() != Some(&b'\n') {
+        return Err(garbled("the message ended before its newline"));
+    }
+    #[derive(Deserialize)]
+    struct Probe {
+        protocol: u32,
+        mfad: String,
+    }
+    let probe: Probe = serde_json::from_slice(line).map_err(garbled)?;
+    if probe.protocol != PROTOCOL_VERSION {
+        return Err(Failure::new(
+            FailureKind::VersionMismatch,
+            format!(
+                "the other side is mfad {} (protocol {}), this is mfad {MFAD_VERSION} (protocol {PROTOCOL_VERSION})",
+                probe.mfad, probe.protocol
+            ),
+            "restart the daemon so both run the same version: mfad daemon --replace, or log out and back in",
+        ));
+    }
+    let envelope: Envelope<T> = serde_json::from_slice(line).map_err(garbled)?;
+    Ok(Some(envelope.body))
+}
+
+fn garbled(reason: impl std::fmt::Display) -> Failure {
+    Failure::new(
+        FailureKind::BadMessage,
+        format!("garbled message on the mfad socket ({reason})"),
+        "only mfad itself should write to the socket; if it did, client and daemon may differ in version",
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_round_trip_and_debug_hides_secrets() {
+        let creds = Credentials {
+            access_key_id: "ASIAEXAMPLE".into(),
+            secret_access_key: SecretString::from("wJalrXUtnFEMI/K7MDENG"),
+            session_token: SecretString::from("FQoGZXIvYXdzEJr"),
+            expiration: 1_795_000_000,
+        };
+        let line = encode(&Response::Credentials(creds));
+        let back: Response = decode(&line).unwrap().unwrap();
+        let Response::Credentials(back) = back else {
+            panic!("wrong variant")
+        };
+        assert_eq!(
+            back.secret_access_key.expose_secret(),
+            "wJalrXUtnFEMI/K7MDENG"
+        );
+        let debug = format!("{back:?}");
+        assert!(!debug.contains("wJalr"), "{debug}");
+        assert!(!debug.contains("FQoG"), "{debug}");
+    }
+
+    #[test]
+    fn a_code_never_shows_in_debug() {
+        let request = Request::Code {
+            code: SecretString::from("123456"),
+        };
+        assert!(!format!("{request:?}").contains("123456"));
+        let line = encode(&request);
+        assert!(String::from_utf8_lossy(&line).contains("123456"));
+    }
+
+    #[test]
+    fn garbled_oversized_and_other_versions_are_named() {
+        let garbage = decode::<Request>(b"{not json\n").unwrap_err();
+        assert_eq!(garbage.kind, FailureKind::BadMessage);
+        let cut = decode::<Request>(br#"{"protocol":1"#).unwrap_err();
+        assert_eq!(cut.kind, FailureKind::BadMessage);
+        let big = vec![b' '; MAX_LINE_BYTES + 1];
+        assert!(
+            decode::<Request>(&big)
+                .unwrap_err()
+                .message
+                .contains("longer")
+        );
+        let other =
+            decode::<Request>(b"{\"protocol\":99,\"mfad\":\"9.0.0\",\"body\":{}}\n").unwrap_err();
+        assert_eq!(other.kind, FailureKind::VersionMismatch);
+        assert!(other.message.contains("9.0.0"), "{}", other.message);
+        assert!(decode::<Request>(b"").unwrap().is_none());
+    }
+}

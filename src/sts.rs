@@ -1,0 +1,296 @@
+//! The only place that calls AWS STS (through aws-sdk-sts).
+//!
+//! Calls that carry an MFA code run with the SDK's retries off: STS accepts a code once,
+//! and a retried request would present it a second time and fail as if it were wrong. The
+//! renewal logic retries, when it must, with a fresh code.
+
+use crate::config::StsEndpoint;
+use crate::store::LongTermKey;
+use aws_sdk_sts::config::interceptors::BeforeDeserializationInterceptorContextRef;
+use aws_sdk_sts::config::{
+    BehaviorVersion, ConfigBag, Credentials, Intercept, Region, RuntimeComponents,
+};
+use aws_sdk_sts::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_smithy_types::date_time::Format;
+use aws_smithy_types::retry::RetryConfig;
+use aws_smithy_types::timeout::TimeoutConfig;
+use secrecy::{ExposeSecret, SecretString};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// Temporary credentials from STS. `Debug` hides the secrets.
+#[derive(Debug, Clone)]
+pub struct TemporaryCredentials {
+    pub access_key_id: String,
+    pub secret_access_key: SecretString,
+    pub session_token: SecretString,
+    pub expiration: SystemTime,
+}
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum StsError {
+    /// A wrong code, or one already used in its window: STS says the same for both.
+    #[error("AWS rejected the MFA code")]
+    CodeRejected,
+    #[error("AWS could not validate MFA serial {serial} for this user")]
+    BadSerial { serial: String },
+    #[error("AWS refused the long-term access key {key_id} ({code})")]
+    BadKey { key_id: String, code: String },
+    #[error("STS is throttling requests ({message})")]
+    Throttled { message: String },
+    #[error("STS answered {code}: {message}")]
+    Refused { code: String, message: String },
+    #[error("STS failed (HTTP {status}, {code})")]
+    ServerError { status: u16, code: String },
+    #[error("could not reach STS at {endpoint} ({reason})")]
+    Unreachable { endpoint: String, reason: String },
+    #[error("STS at {endpoint} did not answer in time")]
+    TimedOut { endpoint: String },
+}
+
+impl StsError {
+    pub fn remedy(&self) -> String {
+        match self {
+            Self::CodeRejected => "wait for the next code and try again".into(),
+            Self::BadSerial { .. } => {
+                "check mfa_serial: it must be the ARN of an MFA device assigned to this IAM user".into()
+            }
+            Self::BadKey { .. } => {
+                "the long-term key is wrong, inactive or deleted: store a valid one with mfad add PROFILE".into()
+            }
+            Self::Throttled { .. } => "wait a minute and try again".into(),
+            Self::Refused { .. } => "check the profile's settings and the IAM policy of the user".into(),
+            Self::ServerError { .. } => "STS had a problem; try again in a moment".into(),
+            Self::Unreachable { .. } | Self::TimedOut { .. } => {
+                "check the network, proxy and endpoint_url / AWS_ENDPOINT_URL_STS".into()
+            }
+        }
+    }
+
+    /// Whether STS was never reached or failed on its side (as opposed to refusing us).
+    pub fn is_outage(&self) -> bool {
+        matches!(
+            self,
+            Self::Throttled { .. }
+                | Self::ServerError { .. }
+                | Self::Unreachable { .. }
+                | Self::TimedOut { .. }
+        )
+    }
+}
+
+/// How far STS's clock is from ours, measured from the `Date` header of its answers.
+/// Derived TOTP codes are computed at STS's time, so a skewed local clock does not break
+/// them.
+#[derive(Debug, Default)]
+pub struct ServerClock {
+    skew_secs: Mutex<Option<i64>>,
+}
+
+impl ServerClock {
+    /// A difference below this is the `Date` header's resolution plus network delay.
+    pub const NOISE_SECS: i64 = 3;
+
+    pub fn record(&self, server_date: SystemTime, received_at: SystemTime) {
+        let skew = match server_date.duration_since(received_at) {
+            Ok(ahead) => ahead.as_secs() as i64,
+            Err(behind) => -(behind.duration().as_secs() as i64),
+        };
+        *self.skew_secs.lock().unwrap() = Some(skew);
+    }
+
+    /// The last measured skew (positive: STS is ahead of us).
+    pub fn skew_secs(&self) -> Option<i64> {
+        *self.skew_secs.lock().unwrap()
+    }
+
+    /// The skew worth correcting for: zero when within noise or not yet measured.
+    pub fn correction_secs(&self) -> i64 {
+        self.skew_secs()
+            .filter(|skew| skew.abs() > Self::NOISE_SECS)
+            .unwrap_or(0)
+    }
+
+    /// Unix time as STS sees it.
+    pub fn now_at_server(&self) -> u64 {
+        let local = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        (local + self.correction_secs()).max(0) as u64
+    }
+}
+
+/// Records the `Date` of every STS answer, successful or not, into a [`ServerClock`].
+#[derive(Debug)]
+struct DateRecorder(Arc<ServerClock>);
+
+impl Intercept for DateRecorder {
+    fn name(&self) -> &'static str {
+        "mfad::DateRecorder"
+    }
+
+    fn read_before_deserialization(
+        &self,
+        context: &BeforeDeserializationInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        let received_at = SystemTime::now();
+        let date = context.response().headers().get("date");
+        if let Some(date) =
+            date.and_then(|d| aws_smithy_types::DateTime::from_str(d, Format::HttpDate).ok())
+            && let Ok(date) = SystemTime::try_from(date)
+        {
+            self.0.record(date, received_at);
+        }
+        Ok(())
+    }
+}
+
+/// Timeouts for one STS call; a call never hangs a caller for long.
+#[derive(Debug, Clone, Copy)]
+pub struct StsTimeouts {
+    pub connect: Duration,
+    pub call: Duration,
+}
+
+impl Default for StsTimeouts {
+    fn default() -> Self {
+        Self {
+            connect: Duration::from_secs(3),
+            call: Duration::from_secs(10),
+        }
+    }
+}
+
+fn client(
+    endpoint: &StsEndpoint,
+    credentials: Credentials,
+    clock: &Arc<ServerClock>,
+    timeouts: StsTimeouts,
+) -> aws_sdk_sts::Client {
+    let mut config = aws_sdk_sts::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(endpoint.region.clone()))
+        .credentials_provider(credentials)
+        .retry_config(RetryConfig::disabled())
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(timeouts.connect)
+                .operation_timeout(timeouts.call)
+                .build(),
+        )
+        .interceptor(DateRecorder(clock.clone()));
+    if let Some(url) = &endpoint.url {
+        config = config.endpoint_url(url);
+    }
+    aws_sdk_sts::Client::from_conf(config.build())
+}
+
+/// `sts:GetSessionToken` with the long-term key, the MFA serial and one code.
+pub async fn get_session_token(
+    endpoint: &StsEndpoint,
+    key: &LongTermKey,
+    serial: &str,
+    code: &SecretString,
+    duration: Duration,
+    clock: &Arc<ServerClock>,
+    timeouts: StsTimeouts,
+) -> Result<TemporaryCredentials, StsError> {
+    let credentials = Credentials::new(
+        key.access_key_id.clone(),
+        key.secret_access_key.expose_secret().to_owned(),
+        None,
+        None,
+        "mfad-long-term-key",
+    );
+    let output = client(endpoint, credentials, clock, timeouts)
+        .get_session_token()
+        .serial_number(serial)
+        .token_code(code.expose_secret())
+        .duration_seconds(duration.as_secs() as i32)
+        .send()
+        .await
+        .map_err(|e| classify(e, endpoint, serial, &key.access_key_id))?;
+    let credentials = output.credentials.ok_or_else(|| StsError::Refused {
+        code: "EmptyResponse".into(),
+        message: "GetSessionToken returned no credentials".into(),
+    })?;
+    temporary(credentials)
+}
+
+fn temporary(
+    credentials: aws_sdk_sts::types::Credentials,
+) -> Result<TemporaryCredentials, StsError> {
+    let expiration =
+        SystemTime::try_from(credentials.expiration).map_err(|_| StsError::Refused {
+            code: "BadExpiration".into(),
+            message: "STS returned an expiration that cannot be read".into(),
+        })?;
+    Ok(TemporaryCredentials {
+        access_key_id: credentials.access_key_id,
+        secret_access_key: SecretString::from(credentials.secret_access_key),
+        session_token: SecretString::from(credentials.session_token),
+        expiration,
+    })
+}
+
+/// Turn an SDK error into what it means for a person.
+fn classify<E: ProvideErrorMetadata + std::error::Error + 'static>(
+    error: SdkError<E, aws_sdk_sts::config::http::HttpResponse>,
+    endpoint: &StsEndpoint,
+    serial: &str,
+    key_id: &str,
+) -> StsError {
+    match error {
+        SdkError::ServiceError(context) => {
+            let status = context.raw().status().as_u16();
+            let code = context.err().code().unwrap_or("Unknown").to_owned();
+            let message = context.err().message().unwrap_or("").trim().to_owned();
+            match code.as_str() {
+                "AccessDenied" if message.contains("invalid MFA one time pass code") => {
+                    StsError::CodeRejected
+                }
+                "AccessDenied" if message.contains("unable to validate MFA code") => {
+                    StsError::BadSerial {
+                        serial: serial.to_owned(),
+                    }
+                }
+                "InvalidClientTokenId"
+                | "SignatureDoesNotMatch"
+                | "UnrecognizedClientException" => StsError::BadKey {
+                    key_id: crate::store::short_key_id(key_id),
+                    code,
+                },
+                "Throttling" | "ThrottlingException" | "RequestLimitExceeded" => {
+                    StsError::Throttled { message }
+                }
+                _ if status >= 500 => StsError::ServerError { status, code },
+                _ => StsError::Refused { code, message },
+            }
+        }
+        SdkError::TimeoutError(_) => StsError::TimedOut {
+            endpoint: endpoint.to_string(),
+        },
+        other => StsError::Unreachable {
+            endpoint: endpoint.to_string(),
+            reason: DisplayErrorContext(&other).to_string(),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn skew_below_noise_is_not_corrected() {
+        let clock = ServerClock::default();
+        let now = SystemTime::now();
+        clock.record(now + Duration::from_secs(2), now);
+        assert_eq!(clock.skew_secs(), Some(2));
+        assert_eq!(clock.correction_secs(), 0);
+        clock.record(now - Duration::from_secs(95), now);
+        assert_eq!(clock.correction_secs(), -95);
+    }
+}
