@@ -1,0 +1,324 @@
+//! What every integration test needs: an isolated home, socket and (when asked) a
+//! Secret Service of its own, the STS double, and a pseudo-terminal for prompts.
+
+#![allow(dead_code)]
+
+pub mod pty;
+pub mod sts_double;
+
+use std::fs;
+use std::io::{Read, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+pub const MFAD: &str = env!("CARGO_BIN_EXE_mfad");
+
+/// The Debian AWS CLI v2 (a PyPI `aws` v1 may come first on PATH).
+pub const AWS_CLI_V2: &str = "/usr/bin/aws";
+
+/// The test user of the STS double.
+pub const USER: &str = "alice";
+pub const SERIAL: &str = "arn:aws:iam::123456789012:mfa/alice";
+pub const KEY_ID: &str = "AKIADOUBLEALICE00001";
+pub const SECRET: &str = "alice/long+term=secret";
+/// Base32 seed of alice's virtual MFA device.
+pub const SEED: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
+
+pub fn totp_uri(period: u64) -> String {
+    format!("otpauth://totp/AWS:alice?secret={SEED}&period={period}")
+}
+
+/// A private D-Bus session bus with an unlocked gnome-keyring Secret Service on it.
+pub struct Keyring {
+    pub bus_address: String,
+    bus: Child,
+    keyring: Child,
+}
+
+impl Keyring {
+    pub fn start(home: &Path, runtime_dir: &Path) -> Self {
+        let mut bus = Command::new("dbus-daemon")
+            .args(["--session", "--nofork", "--print-address=1"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("dbus-daemon (Debian package dbus) is installed");
+        let mut address = String::new();
+        let mut stdout = bus.stdout.take().unwrap();
+        let mut byte = [0u8; 1];
+        while stdout.read(&mut byte).unwrap() == 1 && byte[0] != b'\n' {
+            address.push(byte[0] as char);
+        }
+        let mut keyring = Command::new("gnome-keyring-daemon")
+            .args(["--foreground", "--unlock", "--components=secrets"])
+            .env_clear()
+            .env("HOME", home)
+            .env("XDG_DATA_HOME", home.join(".local/share"))
+            .env("XDG_RUNTIME_DIR", runtime_dir)
+            .env("DBUS_SESSION_BUS_ADDRESS", &address)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("gnome-keyring-daemon (Debian package gnome-keyring) is installed");
+        keyring
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(b"test-password")
+            .unwrap();
+        let ready = wait_until(Duration::from_secs(10), || {
+            Command::new("dbus-send")
+                .args([
+                    "--session",
+                    "--print-reply",
+                    "--dest=org.freedesktop.DBus",
+                    "/org/freedesktop/DBus",
+                    "org.freedesktop.DBus.NameHasOwner",
+                    "string:org.freedesktop.secrets",
+                ])
+                .env("DBUS_SESSION_BUS_ADDRESS", &address)
+                .output()
+                .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("boolean true"))
+        });
+        assert!(ready, "gnome-keyring did not come up on {address}");
+        Self {
+            bus_address: address,
+            bus,
+            keyring,
+        }
+    }
+}
+
+impl Drop for Keyring {
+    fn drop(&mut self) {
+        let _ = self.keyring.kill();
+        let _ = self.keyring.wait();
+        let _ = self.bus.kill();
+        let _ = self.bus.wait();
+    }
+}
+
+/// Poll `check` until it holds or `limit` passes.
+pub fn wait_until(limit: Duration, mut check: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if check() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    check()
+}
+
+/// An isolated user: home, AWS files, runtime dir (hence socket), optional keyring.
+pub struct TestEnv {
+    pub dir: tempfile::TempDir,
+    keyring: Option<Keyring>,
+}
+
+impl Default for TestEnv {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl TestEnv {
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir_all(dir.path().join("home/.aws")).unwrap();
+        let run = dir.path().join("run");
+        fs::create_dir_all(&run).unwrap();
+        fs::set_permissions(&run, fs::Permissions::from_mode(0o700)).unwrap();
+        Self { dir, keyring: None }
+    }
+
+    pub fn with_keyring() -> Self {
+        let mut env = Self::new();
+        env.keyring = Some(Keyring::start(&env.home(), &env.runtime_dir()));
+        env
+    }
+
+    pub fn home(&self) -> PathBuf {
+        self.dir.path().join("home")
+    }
+
+    pub fn runtime_dir(&self) -> PathBuf {
+        self.dir.path().join("run")
+    }
+
+    pub fn socket(&self) -> PathBuf {
+        self.runtime_dir().join("mfad/agent.sock")
+    }
+
+    pub fn lock_file(&self) -> PathBuf {
+        self.runtime_dir().join("mfad/agent.sock.lock")
+    }
+
+    pub fn daemon_log(&self) -> String {
+        fs::read_to_string(self.runtime_dir().join("mfad/agent.sock.log")).unwrap_or_default()
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        self.home().join(".aws/config")
+    }
+
+    pub fn credentials_path(&self) -> PathBuf {
+        self.home().join(".aws/credentials")
+    }
+
+    pub fn write_config(&self, text: &str) {
+        fs::write(self.config_path(), text).unwrap();
+    }
+
+    pub fn write_credentials(&self, text: &str) {
+        fs::write(self.credentials_path(), text).unwrap();
+    }
+
+    /// A command in this user's environment only, in a session of its own (so no
+    /// controlling terminal: nobody can be asked unless a test gives it a pty).
+    pub fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        let mut command = Command::new(program);
+        command
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("LANG", "C.UTF-8")
+            .env("HOME", self.home())
+            .env("XDG_RUNTIME_DIR", self.runtime_dir())
+            .env("AWS_CONFIG_FILE", self.config_path())
+            .env("AWS_SHARED_CREDENTIALS_FILE", self.credentials_path())
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("MFAD_LOG", "debug")
+            .stdin(Stdio::null());
+        if let Some(keyring) = &self.keyring {
+            command.env("DBUS_SESSION_BUS_ADDRESS", &keyring.bus_address);
+        }
+        // SAFETY: setsid is async-signal-safe.
+        unsafe {
+            command.pre_exec(|| {
+                libc::setsid();
+                Ok(())
+            });
+        }
+        command
+    }
+
+    pub fn mfad(&self, args: &[&str]) -> Command {
+        let mut command = self.command(MFAD);
+        command.args(args);
+        command
+    }
+
+    /// Run mfad to completion, feeding `stdin`.
+    pub fn run(&self, args: &[&str], stdin: &str) -> Output {
+        let mut child = self
+            .mfad(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    }
+
+    /// `mfad process PROFILE`, parsed; panics with stderr on failure.
+    pub fn process(&self, profile: &str) -> serde_json::Value {
+        let output = self.run(&["process", profile], "");
+        assert!(
+            output.status.success(),
+            "mfad process {profile} failed: {}\ndaemon log:\n{}",
+            String::from_utf8_lossy(&output.stderr),
+            self.daemon_log()
+        );
+        serde_json::from_slice(&output.stdout).expect("credential_process JSON")
+    }
+
+    /// `mfad process PROFILE` expected to fail; returns its stderr.
+    pub fn process_error(&self, profile: &str) -> String {
+        let output = self.run(&["process", profile], "");
+        assert!(
+            !output.status.success(),
+            "mfad process {profile} unexpectedly succeeded"
+        );
+        assert!(output.stdout.is_empty());
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    }
+
+    /// The pid of the daemon serving this environment, from its lock file.
+    pub fn daemon_pid(&self) -> Option<i32> {
+        fs::read_to_string(self.lock_file())
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
+    }
+
+    pub fn stop_daemon(&self) {
+        if let Some(pid) = self.daemon_pid() {
+            // SAFETY: kill has no memory effects.
+            unsafe { libc::kill(pid, libc::SIGTERM) };
+            wait_until(Duration::from_secs(5), || !pid_alive(pid));
+        }
+    }
+}
+
+impl Drop for TestEnv {
+    fn drop(&mut self) {
+        self.stop_daemon();
+    }
+}
+
+pub fn pid_alive(pid: i32) -> bool {
+    // A zombie still answers kill(0); look at its state instead.
+    fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        !stat
+            .rsplit(')')
+            .next()
+            .unwrap_or("")
+            .trim_start()
+            .starts_with('Z')
+    })
+}
+
+/// Config lines for alice's MFA profile `name`, its long-term key in profile `base` of
+/// the credentials file, and STS at the double.
+pub fn alice_profile(name: &str, sts_url: &str, extra: &str) -> String {
+    format!(
+        "[profile {name}]\nmfa_serial = {SERIAL}\nmfad_source_profile = base\nregion = us-east-1\nendpoint_url = {sts_url}\ncredential_process = {MFAD} process {name}\n{extra}\n"
+    )
+}
+
+pub fn alice_credentials() -> String {
+    format!("[base]\naws_access_key_id = {KEY_ID}\naws_secret_access_key = {SECRET}\n")
+}
+
+/// A double with alice registered, her device stepping every `period` seconds.
+pub fn double_with_alice(period: u64) -> sts_double::StsDouble {
+    let sts = sts_double::StsDouble::start();
+    sts.add_user(USER, KEY_ID, SECRET, SERIAL, &totp_uri(period));
+    sts
+}
+
+/// Write an `mfa_process` script that prints alice's current code; returns its command.
+pub fn code_script(env: &TestEnv, period: u64) -> String {
+    let path = env.dir.path().join("code.sh");
+    fs::write(
+        &path,
+        format!(
+            "#!/bin/sh\nexec python3 {}/tests/support/totp_code.py {SEED} {period}\n",
+            env!("CARGO_MANIFEST_DIR")
+        ),
+    )
+    .unwrap();
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).unwrap();
+    path.display().to_string()
+}

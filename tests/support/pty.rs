@@ -1,0 +1,86 @@
+//! A pseudo-terminal to give a process a controlling terminal a person could type on.
+
+use std::fs::File;
+use std::io::{Read, Write};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::process::CommandExt;
+use std::process::Command;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+pub struct Pty {
+    writer: File,
+    output: mpsc::Receiver<u8>,
+    /// Everything read from the terminal so far.
+    pub seen: String,
+    _slave: OwnedFd,
+}
+
+impl Pty {
+    /// Make `command` run with this pty as its controlling terminal.
+    pub fn attach(command: &mut Command) -> Self {
+        let (mut master, mut slave) = (0, 0);
+        // SAFETY: openpty writes two fds into the given ints.
+        let rc = unsafe {
+            libc::openpty(
+                &mut master,
+                &mut slave,
+                std::ptr::null_mut(),
+                std::ptr::null(),
+                std::ptr::null(),
+            )
+        };
+        assert_eq!(rc, 0, "openpty failed");
+        // SAFETY: openpty returned fresh fds that we now own.
+        let (master, slave) = unsafe { (File::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
+        let slave_fd = slave.as_raw_fd();
+        // SAFETY: setsid and ioctl are async-signal-safe; slave_fd stays open in the child.
+        unsafe {
+            command.pre_exec(move || {
+                libc::setsid();
+                if libc::ioctl(slave_fd, libc::TIOCSCTTY, 0) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let mut reader = master.try_clone().unwrap();
+        let (sender, output) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut byte = [0u8; 1];
+            while let Ok(1) = reader.read(&mut byte) {
+                if sender.send(byte[0]).is_err() {
+                    break;
+                }
+            }
+        });
+        Self {
+            writer: master,
+            output,
+            seen: String::new(),
+            _slave: slave,
+        }
+    }
+
+    /// Wait until the terminal shows `text` (after what was already consumed).
+    pub fn expect(&mut self, text: &str, limit: Duration) -> bool {
+        let deadline = Instant::now() + limit;
+        let start = self.seen.len();
+        loop {
+            if self.seen[start..].contains(text) {
+                return true;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.output.recv_timeout(left) {
+                Ok(byte) => self.seen.push(byte as char),
+                Err(_) => return false,
+            }
+        }
+    }
+
+    pub fn type_line(&mut self, line: &str) {
+        self.writer
+            .write_all(format!("{line}\n").as_bytes())
+            .unwrap();
+    }
+}

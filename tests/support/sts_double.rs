@@ -1,0 +1,646 @@
+//! A project-written STS double for the MFA logic moto does not check.
+//!
+//! It speaks STS's query protocol over HTTP/1.1 on 127.0.0.1, verifies SigV4 signatures
+//! against the secrets it knows, checks MFA codes against each device's seed (±1 step, at
+//! its own possibly skewed time), refuses wrong and reused codes with STS's real error
+//! XML, counts calls, and injects throttling, 5xx answers, latency and a skewed `Date`.
+
+#![allow(dead_code)]
+
+use aws_smithy_types::DateTime;
+use aws_smithy_types::date_time::Format;
+use hmac::{Hmac, Mac};
+use mfad::mfa::totp::TotpSecret;
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{TcpListener, TcpStream};
+
+pub const ACCOUNT: &str = "123456789012";
+const XMLNS: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
+pub const INVALID_CODE: &str =
+    "MultiFactorAuthentication failed with invalid MFA one time pass code. ";
+pub const INVALID_SERIAL: &str = "MultiFactorAuthentication failed, unable to validate MFA code. Please verify your MFA serial number is valid and associated with this user.";
+
+/// A fault answered instead of the real thing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    Throttle,
+    ServerError(u16),
+}
+
+/// What the double has seen.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub get_session_token: usize,
+    pub sessions_issued: usize,
+    pub wrong_codes: usize,
+    /// Calls that presented a code already accepted for the serial.
+    pub reused_codes: usize,
+    pub assume_role: usize,
+    pub get_caller_identity: usize,
+    pub bad_signatures: usize,
+}
+
+#[derive(Clone)]
+struct User {
+    name: String,
+    secret: String,
+    serial: String,
+    totp: TotpSecret,
+}
+
+struct IssuedSession {
+    secret: String,
+    token: String,
+    /// The IAM user it was issued to (GetSessionToken) or the role session ARN.
+    arn: String,
+    expiration: SystemTime,
+    from_session_token: bool,
+}
+
+#[derive(Default)]
+struct State {
+    /// long-term access key id -> user
+    users: HashMap<String, User>,
+    /// temporary access key id -> session
+    issued: HashMap<String, IssuedSession>,
+    /// serial -> codes accepted
+    accepted_codes: HashMap<String, HashSet<String>>,
+    counts: Counts,
+    fault: Option<Fault>,
+    latency: Duration,
+    skew_secs: i64,
+    /// Overrides the lifetime of sessions it issues (else DurationSeconds or 12 h).
+    session_lifetime: Option<Duration>,
+    next_id: u64,
+    /// The DurationSeconds of the last GetSessionToken.
+    last_duration: Option<u64>,
+}
+
+pub struct StsDouble {
+    pub url: String,
+    state: Arc<Mutex<State>>,
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl Drop for StsDouble {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+impl StsDouble {
+    pub fn start() -> Self {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let state = Arc::new(Mutex::new(State::default()));
+        let listener = runtime.block_on(TcpListener::bind("127.0.0.1:0")).unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let served = state.clone();
+        runtime.spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                tokio::spawn(serve_connection(stream, served.clone()));
+            }
+        });
+        Self {
+            url,
+            state,
+            runtime: Some(runtime),
+        }
+    }
+
+    /// Register an IAM user with a long-term key and a virtual MFA device.
+    pub fn add_user(
+        &self,
+        name: &str,
+        access_key_id: &str,
+        secret: &str,
+        serial: &str,
+        totp_uri: &str,
+    ) {
+        let user = User {
+            name: name.into(),
+            secret: secret.into(),
+            serial: serial.into(),
+            totp: TotpSecret::parse(totp_uri).expect("a valid TOTP URI"),
+        };
+        self.state
+            .lock()
+            .unwrap()
+            .users
+            .insert(access_key_id.into(), user);
+    }
+
+    pub fn counts(&self) -> Counts {
+        self.state.lock().unwrap().counts.clone()
+    }
+
+    pub fn set_fault(&self, fault: Option<Fault>) {
+        self.state.lock().unwrap().fault = fault;
+    }
+
+    pub fn set_latency(&self, latency: Duration) {
+        self.state.lock().unwrap().latency = latency;
+    }
+
+    /// Make the double's clock (its `Date` and its code checks) run ahead by `secs`.
+    pub fn set_clock_skew(&self, secs: i64) {
+        self.state.lock().unwrap().skew_secs = secs;
+    }
+
+    pub fn set_session_lifetime(&self, lifetime: Option<Duration>) {
+        self.state.lock().unwrap().session_lifetime = lifetime;
+    }
+
+    pub fn last_duration(&self) -> Option<u64> {
+        self.state.lock().unwrap().last_duration
+    }
+
+    /// The code a device shows now, by the double's clock.
+    pub fn code_now(&self, access_key_id: &str) -> String {
+        let state = self.state.lock().unwrap();
+        let user = &state.users[access_key_id];
+        user.totp.code_at(now_secs(state.skew_secs))
+    }
+
+    /// Whether an access key id was issued by this double and is still valid.
+    pub fn is_live_session(&self, access_key_id: &str) -> bool {
+        let state = self.state.lock().unwrap();
+        state
+            .issued
+            .get(access_key_id)
+            .is_some_and(|s| s.expiration > SystemTime::now())
+    }
+}
+
+fn now_secs(skew: i64) -> u64 {
+    let local = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    (local + skew) as u64
+}
+
+struct HttpRequest {
+    method: String,
+    path: String,
+    headers: BTreeMap<String, String>,
+    body: Vec<u8>,
+}
+
+async fn serve_connection(stream: TcpStream, state: Arc<Mutex<State>>) {
+    let (read, mut write) = stream.into_split();
+    let mut reader = BufReader::new(read);
+    loop {
+        let Some(request) = read_request(&mut reader).await else {
+            return;
+        };
+        let (latency, skew) = {
+            let state = state.lock().unwrap();
+            (state.latency, state.skew_secs)
+        };
+        if !latency.is_zero() {
+            tokio::time::sleep(latency).await;
+        }
+        let (status, body) = handle(&request, &state);
+        let date = DateTime::from_secs(now_secs(skew) as i64)
+            .fmt(Format::HttpDate)
+            .unwrap();
+        let head = format!(
+            "HTTP/1.1 {status} {}\r\ncontent-type: text/xml\r\ncontent-length: {}\r\ndate: {date}\r\nx-amzn-requestid: c6104cbe-af31-11e0-8154-cbc7ccf896c7\r\n\r\n",
+            reason(status),
+            body.len()
+        );
+        if write.write_all(head.as_bytes()).await.is_err()
+            || write.write_all(body.as_bytes()).await.is_err()
+        {
+            return;
+        }
+        if request
+            .headers
+            .get("connection")
+            .is_some_and(|c| c.eq_ignore_ascii_case("close"))
+        {
+            return;
+        }
+    }
+}
+
+fn reason(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        400 => "Bad Request",
+        403 => "Forbidden",
+        500 => "Internal Server Error",
+        503 => "Service Unavailable",
+        _ => "Error",
+    }
+}
+
+async fn read_request(
+    reader: &mut BufReader<tokio::net::tcp::OwnedReadHalf>,
+) -> Option<HttpRequest> {
+    let mut line = String::new();
+    if reader.read_line(&mut line).await.ok()? == 0 {
+        return None;
+    }
+    let mut parts = line.split_whitespace();
+    let method = parts.next()?.to_owned();
+    let path = parts.next()?.to_owned();
+    let mut headers = BTreeMap::new();
+    loop {
+        let mut header = String::new();
+        reader.read_line(&mut header).await.ok()?;
+        let header = header.trim_end();
+        if header.is_empty() {
+            break;
+        }
+        let (name, value) = header.split_once(':')?;
+        headers.insert(name.trim().to_ascii_lowercase(), value.trim().to_owned());
+    }
+    let length: usize = headers
+        .get("content-length")
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(0);
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).await.ok()?;
+    Some(HttpRequest {
+        method,
+        path,
+        headers,
+        body,
+    })
+}
+
+fn form(body: &[u8]) -> HashMap<String, String> {
+    url_decode_pairs(&String::from_utf8_lossy(body))
+}
+
+fn url_decode_pairs(text: &str) -> HashMap<String, String> {
+    text.split('&')
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            (percent_decode(k), percent_decode(v))
+        })
+        .collect()
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("00");
+                out.push(u8::from_str_radix(hex, 16).unwrap_or(b'?'));
+                i += 2;
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn error_xml(kind: &str, code: &str, message: &str) -> String {
+    format!(
+        "<ErrorResponse xmlns=\"{XMLNS}\">\n  <Error>\n    <Type>{kind}</Type>\n    <Code>{code}</Code>\n    <Message>{message}</Message>\n  </Error>\n  <RequestId>c6104cbe-af31-11e0-8154-cbc7ccf896c7</RequestId>\n</ErrorResponse>\n"
+    )
+}
+
+fn access_denied(message: &str) -> (u16, String) {
+    (403, error_xml("Sender", "AccessDenied", message))
+}
+
+/// Who signed a request: a long-term key or a temporary one.
+enum Signer {
+    User(String),
+    Session(String),
+}
+
+fn handle(request: &HttpRequest, state: &Arc<Mutex<State>>) -> (u16, String) {
+    let mut state = state.lock().unwrap();
+    if request.method != "POST" {
+        return (
+            400,
+            error_xml("Sender", "InvalidAction", "only POST is served"),
+        );
+    }
+    match state.fault {
+        Some(Fault::Throttle) => return (400, error_xml("Sender", "Throttling", "Rate exceeded")),
+        Some(Fault::ServerError(status)) => {
+            return (
+                status,
+                error_xml(
+                    "Receiver",
+                    "ServiceUnavailable",
+                    "Service is unavailable. Please try again later.",
+                ),
+            );
+        }
+        None => {}
+    }
+    let params = form(&request.body);
+    let signer = match verify_signature(request, &state) {
+        Ok(signer) => signer,
+        Err(response) => {
+            state.counts.bad_signatures += 1;
+            return response;
+        }
+    };
+    let action = params.get("Action").map(String::as_str).unwrap_or("");
+    match action {
+        "GetSessionToken" => get_session_token(&mut state, &signer, &params),
+        "AssumeRole" => assume_role(&mut state, &signer, &params),
+        "GetCallerIdentity" => get_caller_identity(&mut state, &signer),
+        other => (
+            400,
+            error_xml(
+                "Sender",
+                "InvalidAction",
+                &format!("Could not find operation {other}"),
+            ),
+        ),
+    }
+}
+
+fn next_id(state: &mut State, prefix: &str) -> String {
+    state.next_id += 1;
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    format!("{prefix}{:08}{:08X}", state.next_id, nanos)
+}
+
+fn issue(
+    state: &mut State,
+    arn: String,
+    lifetime: Duration,
+    from_session_token: bool,
+) -> (String, IssuedSession) {
+    let key = next_id(state, "ASIADOUBLE");
+    let session = IssuedSession {
+        secret: format!("secret-{}", next_id(state, "")),
+        token: format!("token-{}", next_id(state, "")),
+        arn,
+        expiration: SystemTime::now() + state.session_lifetime.unwrap_or(lifetime),
+        from_session_token,
+    };
+    (key, session)
+}
+
+fn credentials_xml(key: &str, session: &IssuedSession) -> String {
+    let expiration = DateTime::from(session.expiration)
+        .fmt(Format::DateTime)
+        .unwrap();
+    format!(
+        "<Credentials>\n      <AccessKeyId>{key}</AccessKeyId>\n      <SecretAccessKey>{}</SecretAccessKey>\n      <SessionToken>{}</SessionToken>\n      <Expiration>{expiration}</Expiration>\n    </Credentials>",
+        session.secret, session.token
+    )
+}
+
+fn get_session_token(
+    state: &mut State,
+    signer: &Signer,
+    params: &HashMap<String, String>,
+) -> (u16, String) {
+    state.counts.get_session_token += 1;
+    let Signer::User(key_id) = signer else {
+        return access_denied("Cannot call GetSessionToken with session credentials");
+    };
+    let user = state.users[key_id].clone();
+    let duration: u64 = params
+        .get("DurationSeconds")
+        .and_then(|d| d.parse().ok())
+        .unwrap_or(43_200);
+    state.last_duration = Some(duration);
+    if !(900..=129_600).contains(&duration) {
+        return (
+            400,
+            error_xml(
+                "Sender",
+                "ValidationError",
+                "1 validation error detected: Value at 'durationSeconds' failed to satisfy constraint",
+            ),
+        );
+    }
+    if let Some(serial) = params.get("SerialNumber") {
+        if *serial != user.serial {
+            return access_denied(INVALID_SERIAL);
+        }
+        let code = params.get("TokenCode").cloned().unwrap_or_default();
+        let accepted = state.accepted_codes.entry(serial.clone()).or_default();
+        if accepted.contains(&code) {
+            state.counts.reused_codes += 1;
+            return access_denied(INVALID_CODE);
+        }
+        let now = now_secs(state.skew_secs);
+        let period = user.totp.period();
+        let valid = [now.saturating_sub(period), now, now + period]
+            .iter()
+            .any(|t| user.totp.code_at(*t) == code);
+        if !valid {
+            state.counts.wrong_codes += 1;
+            return access_denied(INVALID_CODE);
+        }
+        state.accepted_codes.get_mut(serial).unwrap().insert(code);
+    }
+    let arn = format!("arn:aws:iam::{ACCOUNT}:user/{}", user.name);
+    let (key, session) = issue(state, arn, Duration::from_secs(duration), false);
+    let xml = format!(
+        "<GetSessionTokenResponse xmlns=\"{XMLNS}\">\n  <GetSessionTokenResult>\n    {}\n  </GetSessionTokenResult>\n  <ResponseMetadata>\n    <RequestId>58c5dbae-abef-11e0-8cfe-09039844ac7d</RequestId>\n  </ResponseMetadata>\n</GetSessionTokenResponse>\n",
+        credentials_xml(&key, &session)
+    );
+    state.issued.insert(key, session);
+    state.counts.sessions_issued += 1;
+    (200, xml)
+}
+
+fn assume_role(
+    state: &mut State,
+    signer: &Signer,
+    params: &HashMap<String, String>,
+) -> (u16, String) {
+    state.counts.assume_role += 1;
+    let from_session_token = matches!(signer, Signer::Session(_));
+    let role_arn = params.get("RoleArn").cloned().unwrap_or_default();
+    let session_name = params.get("RoleSessionName").cloned().unwrap_or_default();
+    let duration: u64 = params
+        .get("DurationSeconds")
+        .and_then(|d| d.parse().ok())
+        .unwrap_or(3600);
+    if from_session_token && duration > 3600 {
+        return (
+            400,
+            error_xml(
+                "Sender",
+                "ValidationError",
+                "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.",
+            ),
+        );
+    }
+    let role_name = role_arn.rsplit('/').next().unwrap_or("role").to_owned();
+    let arn = format!("arn:aws:sts::{ACCOUNT}:assumed-role/{role_name}/{session_name}");
+    let (key, session) = issue(
+        state,
+        arn.clone(),
+        Duration::from_secs(duration),
+        from_session_token,
+    );
+    let xml = format!(
+        "<AssumeRoleResponse xmlns=\"{XMLNS}\">\n  <AssumeRoleResult>\n    <AssumedRoleUser>\n      <Arn>{arn}</Arn>\n      <AssumedRoleId>AROADOUBLE:{session_name}</AssumedRoleId>\n    </AssumedRoleUser>\n    {}\n  </AssumeRoleResult>\n  <ResponseMetadata>\n    <RequestId>c6104cbe-af31-11e0-8154-cbc7ccf896c7</RequestId>\n  </ResponseMetadata>\n</AssumeRoleResponse>\n",
+        credentials_xml(&key, &session)
+    );
+    state.issued.insert(key, session);
+    (200, xml)
+}
+
+fn get_caller_identity(state: &mut State, signer: &Signer) -> (u16, String) {
+    state.counts.get_caller_identity += 1;
+    let arn = match signer {
+        Signer::User(key) => format!("arn:aws:iam::{ACCOUNT}:user/{}", state.users[key].name),
+        Signer::Session(key) => state.issued[key].arn.clone(),
+    };
+    let xml = format!(
+        "<GetCallerIdentityResponse xmlns=\"{XMLNS}\">\n  <GetCallerIdentityResult>\n    <Arn>{arn}</Arn>\n    <UserId>AIDADOUBLE</UserId>\n    <Account>{ACCOUNT}</Account>\n  </GetCallerIdentityResult>\n  <ResponseMetadata>\n    <RequestId>01234567-89ab-cdef-0123-456789abcdef</RequestId>\n  </ResponseMetadata>\n</GetCallerIdentityResponse>\n"
+    );
+    (200, xml)
+}
+
+type HmacSha256 = Hmac<Sha256>;
+
+fn hmac(key: &[u8], data: &str) -> Vec<u8> {
+    let mut mac = HmacSha256::new_from_slice(key).unwrap();
+    mac.update(data.as_bytes());
+    mac.finalize().into_bytes().to_vec()
+}
+
+/// Check the SigV4 `Authorization` header against the secret of the key it names.
+fn verify_signature(request: &HttpRequest, state: &State) -> Result<Signer, (u16, String)> {
+    let missing = || {
+        (
+            403,
+            error_xml(
+                "Sender",
+                "MissingAuthenticationToken",
+                "Request is missing Authentication Token",
+            ),
+        )
+    };
+    let auth = request.headers.get("authorization").ok_or_else(missing)?;
+    let fields: HashMap<&str, &str> = auth
+        .trim_start_matches("AWS4-HMAC-SHA256")
+        .split(',')
+        .filter_map(|f| f.trim().split_once('='))
+        .collect();
+    let credential = fields.get("Credential").ok_or_else(missing)?;
+    let signed_headers = fields.get("SignedHeaders").ok_or_else(missing)?;
+    let signature = fields.get("Signature").ok_or_else(missing)?;
+    let mut scope_parts = credential.splitn(2, '/');
+    let key_id = scope_parts.next().unwrap_or_default();
+    let scope = scope_parts.next().unwrap_or_default();
+    let (secret, signer) = if let Some(user) = state.users.get(key_id) {
+        (user.secret.clone(), Signer::User(key_id.to_owned()))
+    } else if let Some(session) = state.issued.get(key_id) {
+        let token = request.headers.get("x-amz-security-token");
+        if token != Some(&session.token) {
+            return Err((
+                403,
+                error_xml(
+                    "Sender",
+                    "InvalidClientTokenId",
+                    "The security token included in the request is invalid.",
+                ),
+            ));
+        }
+        if session.expiration < SystemTime::now() {
+            return Err((
+                403,
+                error_xml(
+                    "Sender",
+                    "ExpiredToken",
+                    "The security token included in the request is expired",
+                ),
+            ));
+        }
+        (session.secret.clone(), Signer::Session(key_id.to_owned()))
+    } else {
+        return Err((
+            403,
+            error_xml(
+                "Sender",
+                "InvalidClientTokenId",
+                "The security token included in the request is invalid.",
+            ),
+        ));
+    };
+    let canonical_headers: String = signed_headers
+        .split(';')
+        .map(|name| {
+            let value = request.headers.get(name).map(String::as_str).unwrap_or("");
+            format!(
+                "{name}:{}\n",
+                value.split_whitespace().collect::<Vec<_>>().join(" ")
+            )
+        })
+        .collect();
+    let payload_hash = request
+        .headers
+        .get("x-amz-content-sha256")
+        .cloned()
+        .unwrap_or_else(|| hex::encode(Sha256::digest(&request.body)));
+    let (path, query) = request.path.split_once('?').unwrap_or((&request.path, ""));
+    let mut query_pairs: Vec<&str> = query.split('&').filter(|p| !p.is_empty()).collect();
+    query_pairs.sort();
+    let canonical_request = format!(
+        "{}\n{path}\n{}\n{canonical_headers}\n{signed_headers}\n{payload_hash}",
+        request.method,
+        query_pairs.join("&")
+    );
+    let amz_date = request
+        .headers
+        .get("x-amz-date")
+        .cloned()
+        .unwrap_or_default();
+    let string_to_sign = format!(
+        "AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{}",
+        hex::encode(Sha256::digest(canonical_request.as_bytes()))
+    );
+    let mut scope_fields = scope.split('/');
+    let (date, region, service) = (
+        scope_fields.next().unwrap_or_default(),
+        scope_fields.next().unwrap_or_default(),
+        scope_fields.next().unwrap_or_default(),
+    );
+    let k_date = hmac(format!("AWS4{secret}").as_bytes(), date);
+    let k_region = hmac(&k_date, region);
+    let k_service = hmac(&k_region, service);
+    let k_signing = hmac(&k_service, "aws4_request");
+    let expected = hex::encode(hmac(&k_signing, &string_to_sign));
+    if expected != *signature {
+        return Err((
+            403,
+            error_xml(
+                "Sender",
+                "SignatureDoesNotMatch",
+                "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method.",
+            ),
+        ));
+    }
+    Ok(signer)
+}

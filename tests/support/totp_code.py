@@ -1,0 +1,9 @@
+"""Print the current RFC 6238 code of a base32 seed: an `mfa_process` for tests."""
+import base64, hashlib, hmac, struct, sys, time
+
+seed, period = sys.argv[1], int(sys.argv[2])
+counter = int(time.time()) // period
+digest = hmac.new(base64.b32decode(seed), struct.pack(">Q", counter), hashlib.sha1).digest()
+offset = digest[-1] & 0x0F
+value = struct.unpack(">I", digest[offset:offset + 4])[0] & 0x7FFFFFFF
+print(f"{value % 1000000:06d}")
