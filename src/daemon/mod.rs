@@ -114,6 +114,23 @@ pub fn disable_core_dumps() {
     };
 }
 
+/// Clients probe the lock for an instant before starting a daemon; a starting daemon
+/// waits this long rather than mistake a probe for a running daemon.
+const LOCK_PATIENCE: std::time::Duration = std::time::Duration::from_millis(300);
+
+fn lock_within(file: &File, patience: std::time::Duration) -> bool {
+    let deadline = std::time::Instant::now() + patience;
+    loop {
+        if file.try_lock().is_ok() {
+            return true;
+        }
+        if std::time::Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
 /// The exclusive lock that makes one daemon per socket; held until the process exits.
 pub struct DaemonLock {
     _file: File,
@@ -130,7 +147,7 @@ impl DaemonLock {
             .mode(0o600)
             .open(&paths.lock)
             .with_context(|| format!("cannot open the lock file {}", paths.lock.display()))?;
-        if file.try_lock().is_err() {
+        if !lock_within(&file, LOCK_PATIENCE) {
             let mut pid = String::new();
             let _ = file.read_to_string(&mut pid);
             bail!(
