@@ -44,6 +44,8 @@ pub struct Counts {
     pub bad_signatures: usize,
     /// Requests answered with an injected fault.
     pub faults_answered: usize,
+    /// The long-term key ids that signed each GetSessionToken, in order.
+    pub session_token_signers: Vec<String>,
 }
 
 #[derive(Clone)]
@@ -428,6 +430,7 @@ fn get_session_token(
     let Signer::User(key_id) = signer else {
         return access_denied("Cannot call GetSessionToken with session credentials");
     };
+    state.counts.session_token_signers.push(key_id.clone());
     let user = state.users[key_id].clone();
     let duration: u64 = params
         .get("DurationSeconds")

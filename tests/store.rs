@@ -1,0 +1,155 @@
+//! The secret store against gnome-keyring's Secret Service on a private D-Bus bus.
+
+mod support;
+
+use std::path::Path;
+use support::*;
+
+const NEW_KEY_ID: &str = "AKIADOUBLEALICE00002";
+const NEW_SECRET: &str = "alice/rotated+secret";
+
+fn store_profile(env: &TestEnv, sts_url: &str) {
+    env.write_config(&format!(
+        "[profile dev]\nmfa_serial = {SERIAL}\nregion = us-east-1\nendpoint_url = {sts_url}\n"
+    ));
+}
+
+fn ok(output: std::process::Output) -> String {
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+fn files_containing(dir: &Path, needle: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(files_containing(&path, needle));
+        } else if std::fs::read(&path)
+            .is_ok_and(|bytes| bytes.windows(needle.len()).any(|w| w == needle.as_bytes()))
+        {
+            found.push(path.display().to_string());
+        }
+    }
+    found
+}
+
+#[test]
+fn keys_and_totp_secrets_live_in_the_secret_service_and_drive_sessions() {
+    let sts = double_with_alice(30);
+    sts.add_user(USER, NEW_KEY_ID, NEW_SECRET, SERIAL, &totp_uri(30));
+    let env = TestEnv::with_keyring();
+    store_profile(&env, &sts.url);
+
+    let added = ok(env.run(&["add", "dev"], &format!("{KEY_ID}\n{SECRET}\n")));
+    assert_eq!(
+        added.trim(),
+        "stored the access key AKIA…0001 of profile dev in the secret store"
+    );
+    let stored = ok(env.run(&["totp", "add", SERIAL], &format!("{}\n", totp_uri(30))));
+    assert!(stored.contains("its current code is"), "{stored}");
+    assert_eq!(
+        ok(env.run(&["totp", "code", SERIAL], "")).trim(),
+        sts.code_now(KEY_ID)
+    );
+
+    env.process("dev");
+    assert_eq!(sts.counts().session_token_signers, [KEY_ID]);
+    assert_eq!(env.run(&["status", "--json"], "").status.code(), Some(0));
+
+    // A rotated key replaces the one the daemon cached.
+    let rotated = env
+        .mfad(&["add", "dev", "--env"])
+        .env("AWS_ACCESS_KEY_ID", NEW_KEY_ID)
+        .env("AWS_SECRET_ACCESS_KEY", NEW_SECRET)
+        .output()
+        .unwrap();
+    ok(rotated);
+    ok(env.run(&["logout", "dev"], ""));
+    env.process("dev");
+    assert_eq!(sts.counts().session_token_signers, [KEY_ID, NEW_KEY_ID]);
+
+    // Neither secret was written to a file in plain text (the keyring file is encrypted).
+    for secret in [SECRET, NEW_SECRET, SEED] {
+        assert_eq!(
+            files_containing(env.dir.path(), secret),
+            Vec::<String>::new(),
+            "{secret}"
+        );
+    }
+
+    ok(env.run(&["totp", "remove", SERIAL], ""));
+    let gone = env.run(&["totp", "code", SERIAL], "");
+    assert!(!gone.status.success());
+    let error = String::from_utf8_lossy(&gone.stderr);
+    assert!(
+        error.contains(&format!(
+            "no TOTP secret stored for {SERIAL}; store one with mfad totp add"
+        )),
+        "{error}"
+    );
+}
+
+#[test]
+fn bad_input_is_refused_and_nothing_is_stored() {
+    let env = TestEnv::with_keyring();
+    let garbage = env.run(&["totp", "add", SERIAL], "this is not base32!\n");
+    assert!(!garbage.status.success());
+    let error = String::from_utf8_lossy(&garbage.stderr);
+    assert!(
+        error.contains("cannot use that TOTP secret") && error.contains("nothing was stored"),
+        "{error}"
+    );
+    assert!(!env.run(&["totp", "code", SERIAL], "").status.success());
+
+    let swapped = env.run(&["add", "dev"], &format!("{SECRET}\n{KEY_ID}\n"));
+    assert!(!swapped.status.success());
+    let error = String::from_utf8_lossy(&swapped.stderr);
+    assert!(
+        error.contains("does not look like an AWS access key"),
+        "{error}"
+    );
+    assert!(!error.contains(SECRET), "the secret was echoed: {error}");
+
+    let key = env.run(
+        &[
+            "totp",
+            "add",
+            "arn:aws:iam::123456789012:u2f/user/alice/yubikey-ABC",
+        ],
+        SEED,
+    );
+    assert!(
+        String::from_utf8_lossy(&key.stderr).contains("is a security key"),
+        "{key:?}"
+    );
+}
+
+#[test]
+fn without_a_secret_service_the_error_says_what_to_do() {
+    let sts = double_with_alice(30);
+    let env = TestEnv::new();
+    store_profile(&env, &sts.url);
+    let add = env.run(&["add", "dev"], &format!("{KEY_ID}\n{SECRET}\n"));
+    assert!(!add.status.success());
+    let error = String::from_utf8_lossy(&add.stderr);
+    assert!(
+        error.contains("the secret store is not available"),
+        "{error}"
+    );
+    assert!(
+        error.contains("start and unlock a Secret Service"),
+        "{error}"
+    );
+    assert!(!error.contains(SECRET));
+
+    let error = env.process_error("dev");
+    assert!(
+        error.starts_with("mfad process dev: the secret store is not available"),
+        "{error}"
+    );
+}
