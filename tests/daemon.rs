@@ -10,21 +10,24 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 use support::*;
 
-/// `mfad daemon` in the foreground, waited for until it answers.
-fn start_daemon(env: &TestEnv) -> Child {
-    let child = env
-        .mfad(&["daemon"])
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+/// `mfad daemon` run in the foreground; stopped and reaped when dropped.
+struct Foreground(Child);
+
+impl Drop for Foreground {
+    fn drop(&mut self) {
+        // SAFETY: kill has no memory effects.
+        unsafe { libc::kill(self.0.id() as i32, libc::SIGTERM) };
+        let _ = self.0.wait();
+    }
+}
+
+fn start_daemon(env: &TestEnv) -> Foreground {
+    let child = env.mfad(&["daemon"]).stderr(Stdio::null()).spawn().unwrap();
     assert!(
-        wait_until(Duration::from_secs(10), || UnixStream::connect(
-            env.socket()
-        )
-        .is_ok()),
+        wait_until(Duration::from_secs(10), || UnixStream::connect(env.socket()).is_ok()),
         "the daemon did not start"
     );
-    child
+    Foreground(child)
 }
 
 fn send_raw(env: &TestEnv, bytes: &[u8]) -> serde_json::Value {
@@ -198,8 +201,8 @@ fn sigterm_and_sigint_stop_the_daemon_and_remove_the_socket() {
         let env = TestEnv::new();
         let mut daemon = start_daemon(&env);
         // SAFETY: kill has no memory effects.
-        unsafe { libc::kill(daemon.id() as i32, signal) };
-        let status = daemon.wait().unwrap();
+        unsafe { libc::kill(daemon.0.id() as i32, signal) };
+        let status = daemon.0.wait().unwrap();
         assert!(status.success(), "{status:?}");
         assert!(!env.socket().exists(), "the socket was removed");
     }
