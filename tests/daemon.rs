@@ -24,7 +24,10 @@ impl Drop for Foreground {
 fn start_daemon(env: &TestEnv) -> Foreground {
     let child = env.mfad(&["daemon"]).stderr(Stdio::null()).spawn().unwrap();
     assert!(
-        wait_until(Duration::from_secs(10), || UnixStream::connect(env.socket()).is_ok()),
+        wait_until(Duration::from_secs(10), || UnixStream::connect(
+            env.socket()
+        )
+        .is_ok()),
         "the daemon did not start"
     );
     Foreground(child)

@@ -23,14 +23,32 @@ fn the_install_script_sets_up_a_profile_and_starts_the_daemon() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(format!("{KEY_ID}\n{SECRET}\n").as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{KEY_ID}\n{SECRET}\n").as_bytes())
+        .unwrap();
     let output = child.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "{stdout}{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     assert!(stdout.contains("added [profile dev]"), "{stdout}");
-    assert!(stdout.contains("totp"), "status shows the session: {stdout}");
+    assert!(
+        stdout.contains("totp"),
+        "status shows the session: {stdout}"
+    );
     let config = std::fs::read_to_string(env.config_path()).unwrap();
-    assert!(config.starts_with("# my settings\n[default]\nregion = eu-west-1\n"), "{config}");
-    assert!(config.contains(&format!("credential_process = {MFAD} process dev")), "{config}");
+    assert!(
+        config.starts_with("# my settings\n[default]\nregion = eu-west-1\n"),
+        "{config}"
+    );
+    assert!(
+        config.contains(&format!("credential_process = {MFAD} process dev")),
+        "{config}"
+    );
     assert_eq!(sts.counts().sessions_issued, 1);
 }
