@@ -42,14 +42,14 @@ fn a_session_is_cached_while_more_than_15_minutes_remain() {
 fn a_session_inside_the_15_minute_window_is_renewed() {
     let sts = double_with_alice(2);
     sts.set_session_lifetime(Some(Duration::from_secs(14 * 60)));
-    let env = TestEnv::new();
-    let script = code_script(&env, 2);
-    env.write_config(&alice_profile(
-        "dev",
-        &sts.url,
-        &format!("mfa_process = {script}"),
-    ));
+    let env = TestEnv::with_keyring();
+    env.write_config(&alice_profile("dev", &sts.url, ""));
     env.write_credentials(&alice_credentials());
+    assert!(
+        env.run(&["totp", "add", SERIAL], &totp_uri(2))
+            .status
+            .success()
+    );
     let first = env.process("dev");
     let second = env.process("dev");
     assert_ne!(first["AccessKeyId"], second["AccessKeyId"]);

@@ -40,8 +40,8 @@ fn files_containing(dir: &Path, needle: &str) -> Vec<String> {
 
 #[test]
 fn keys_and_totp_secrets_live_in_the_secret_service_and_drive_sessions() {
-    let sts = double_with_alice(30);
-    sts.add_user(USER, NEW_KEY_ID, NEW_SECRET, SERIAL, &totp_uri(30));
+    let sts = double_with_alice(2);
+    sts.add_user(USER, NEW_KEY_ID, NEW_SECRET, SERIAL, &totp_uri(2));
     let env = TestEnv::with_keyring();
     store_profile(&env, &sts.url);
 
@@ -50,7 +50,7 @@ fn keys_and_totp_secrets_live_in_the_secret_service_and_drive_sessions() {
         added.trim(),
         "stored the access key AKIA…0001 of profile dev in the secret store"
     );
-    let stored = ok(env.run(&["totp", "add", SERIAL], &format!("{}\n", totp_uri(30))));
+    let stored = ok(env.run(&["totp", "add", SERIAL], &format!("{}\n", totp_uri(2))));
     assert!(stored.contains("its current code is"), "{stored}");
     assert_eq!(
         ok(env.run(&["totp", "code", SERIAL], "")).trim(),
