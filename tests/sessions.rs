@@ -315,12 +315,20 @@ fn only_one_waiting_caller_is_asked_and_the_next_if_it_goes_away() {
     assert_eq!(sts.counts().get_session_token, 1);
 }
 
+/// How STS fails in [`a_still_valid_session_is_served_while_sts_is_down`].
+#[derive(Debug, Clone, Copy)]
+enum Outage {
+    Answers(Fault),
+    Unreachable,
+}
+
 #[test]
 fn a_still_valid_session_is_served_while_sts_is_down() {
-    for fault in [
-        Fault::Throttle,
-        Fault::ServerError(503),
-        Fault::ServerError(500),
+    for outage in [
+        Outage::Answers(Fault::Throttle),
+        Outage::Answers(Fault::ServerError(503)),
+        Outage::Answers(Fault::ServerError(500)),
+        Outage::Unreachable,
     ] {
         let sts = double_with_alice(2);
         // Inside the renewal window from the start: every request tries to renew.
@@ -334,16 +342,27 @@ fn a_still_valid_session_is_served_while_sts_is_down() {
                 .success()
         );
         let session = env.process("dev");
-        sts.set_fault(Some(fault));
+        let expected_error = match outage {
+            Outage::Answers(fault) => {
+                sts.set_fault(Some(fault));
+                "STS"
+            }
+            Outage::Unreachable => {
+                drop(sts);
+                "could not reach STS"
+            }
+        };
         assert_eq!(
             env.process("dev")["AccessKeyId"],
             session["AccessKeyId"],
-            "{fault:?}"
+            "{outage:?}"
         );
-        assert_eq!(sts.counts().faults_answered, 1, "{fault:?}");
         let status = status_json(&env);
         let last_error = status["sessions"][0]["last_error"].as_str().unwrap();
-        assert!(last_error.contains("STS"), "{last_error}");
+        assert!(
+            last_error.contains(expected_error),
+            "{outage:?}: {last_error}"
+        );
     }
 }
 

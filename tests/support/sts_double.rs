@@ -42,8 +42,6 @@ pub struct Counts {
     pub assume_role: usize,
     pub get_caller_identity: usize,
     pub bad_signatures: usize,
-    /// Requests answered with an injected fault.
-    pub faults_answered: usize,
     /// The long-term key ids that signed each GetSessionToken, in order.
     pub session_token_signers: Vec<String>,
 }
@@ -343,9 +341,6 @@ fn handle(request: &HttpRequest, state: &Arc<Mutex<State>>) -> (u16, String) {
             400,
             error_xml("Sender", "InvalidAction", "only POST is served"),
         );
-    }
-    if state.fault.is_some() {
-        state.counts.faults_answered += 1;
     }
     match state.fault {
         Some(Fault::Throttle) => return (400, error_xml("Sender", "Throttling", "Rate exceeded")),

@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# The figures of BENCHMARKS.md, measured in one run on this machine:
+#   - a cached `mfad process` next to /bin/true, the AWS CLI v2's
+#     `aws configure export-credentials` on a cached MFA role profile, and PyPI's
+#     aws-credential-process on its cached MFA session (medians, hyperfine);
+#   - the daemon's resident memory idle and with 100 sessions.
+# Needs: hyperfine, awscli (Debian, v2), gnome-keyring, dbus, moto[server], and
+# aws-credential-process at $ACP (default /opt/acp-venv/bin/aws-credential-process; see
+# BENCHMARKS.md for how it was installed). Everything runs on 127.0.0.1 in a private
+# D-Bus session with a throwaway home.
+set -euo pipefail
+
+if [ -z "${MFAD_BENCH_INSIDE:-}" ]; then
+  cd "$(dirname "$0")/.."
+  cargo build --release --locked --quiet
+  work=$(mktemp -d)
+  trap 'rm -rf "$work"' EXIT
+  mkdir -p "$work/home/.aws" "$work/run"
+  chmod 700 "$work/run"
+  MFAD_BENCH_INSIDE=1 MFAD="$PWD/target/release/mfad" WORK="$work" \
+    HOME="$work/home" XDG_RUNTIME_DIR="$work/run" XDG_DATA_HOME="$work/home/.local/share" \
+    AWS_CONFIG_FILE="$work/home/.aws/config" AWS_SHARED_CREDENTIALS_FILE="$work/home/.aws/credentials" \
+    AWS_EC2_METADATA_DISABLED=true \
+    dbus-run-session -- "$0" "$@" 2> >(grep -v "Failed to set fd limit" >&2)
+  exit
+fi
+
+ACP=${ACP:-/opt/acp-venv/bin/aws-credential-process}
+RUNS=${RUNS:-300}
+SLOW_RUNS=${SLOW_RUNS:-30}
+SERIAL=arn:aws:iam::123456789012:mfa/alice
+KEY_ID=AKIAIOSFODNN7EXAMPLE
+SECRET=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY
+
+echo -n bench | gnome-keyring-daemon --unlock --components=secrets >/dev/null
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+python3 -m moto.server -p "$port" >/dev/null 2>&1 &
+moto=$!
+trap 'kill $moto 2>/dev/null; "$MFAD" logout --all >/dev/null 2>&1 || true; kill "$(cat "$XDG_RUNTIME_DIR/mfad/agent.sock.lock" 2>/dev/null)" 2>/dev/null || true' EXIT
+until python3 -c "import socket; socket.create_connection(('127.0.0.1', $port))" 2>/dev/null; do sleep 0.1; done
+
+cat >"$AWS_CONFIG_FILE" <<CONFIG
+[profile dev]
+mfa_serial = $SERIAL
+mfad_source_profile = base
+mfa_process = echo 123456
+region = us-east-1
+endpoint_url = http://127.0.0.1:$port
+credential_process = $MFAD process dev
+
+[profile role]
+role_arn = arn:aws:iam::123456789012:role/bench
+source_profile = base
+mfa_serial = $SERIAL
+role_session_name = bench
+region = us-east-1
+CONFIG
+printf '[base]\naws_access_key_id = %s\naws_secret_access_key = %s\n' "$KEY_ID" "$SECRET" >"$AWS_SHARED_CREDENTIALS_FILE"
+
+# Seed each tool's cache with a session that lasts 12 h, as after a first MFA prompt.
+expires=$(date -u -d '+12 hours' +%Y-%m-%dT%H:%M:%SZ)
+"$MFAD" process dev >/dev/null
+python3 - "$expires" <<'PY'
+# The AWS CLI's assume-role cache: ~/.aws/cli/cache/<sha1 of the AssumeRole arguments>.json
+import hashlib, json, os, sys
+args = {"RoleArn": "arn:aws:iam::123456789012:role/bench", "RoleSessionName": "bench",
+        "SerialNumber": "arn:aws:iam::123456789012:mfa/alice"}
+key = hashlib.sha1(json.dumps(args, sort_keys=True).encode()).hexdigest()
+cache = os.path.expanduser("~/.aws/cli/cache")
+os.makedirs(cache, exist_ok=True)
+with open(os.path.join(cache, key + ".json"), "w") as f:
+    json.dump({"Credentials": {"AccessKeyId": "ASIACLICACHED", "SecretAccessKey": "s",
+               "SessionToken": "t", "Expiration": sys.argv[1]}}, f)
+PY
+"$(dirname "$ACP")/python" - "$KEY_ID" "$SECRET" <<'PY'
+# aws-credential-process keeps its long-term key and MFA session in the keyring.
+import datetime, sys, keyring, aws_credential_process as acp
+key_id, secret = sys.argv[1:]
+keyring.set_password("aws_credential_process", key_id, secret)
+acp.AWSCredSession.load_from_credentials({"AccessKeyId": "ASIAACPCACHED", "SecretAccessKey": "s",
+    "SessionToken": "t",
+    "Expiration": (datetime.datetime.now(datetime.timezone.utc)
+        + datetime.timedelta(hours=12)).replace(microsecond=0)},
+    key_id + "-mfa-session")
+PY
+
+cli_check=$(/usr/bin/aws configure export-credentials --profile role </dev/null)
+case "$cli_check" in *ASIACLICACHED*) ;; *) echo "the AWS CLI did not use its cache: $cli_check" >&2; exit 1 ;; esac
+acp_check=$("$ACP" --access-key-id "$KEY_ID" --mfa-serial-number "$SERIAL")
+case "$acp_check" in *ASIAACPCACHED*) ;; *) echo "aws-credential-process did not use its cache: $acp_check" >&2; exit 1 ;; esac
+
+json=$WORK/hyperfine
+hyperfine -N --warmup 20 --runs "$RUNS" --export-json "$json-fast.json" \
+  -n '/bin/true' '/bin/true' \
+  -n 'mfad process (cached)' "$MFAD process dev" >/dev/null
+hyperfine -N --warmup 3 --runs "$SLOW_RUNS" --export-json "$json-slow.json" \
+  -n 'aws configure export-credentials (cached role)' '/usr/bin/aws configure export-credentials --profile role' \
+  -n 'aws-credential-process (cached session)' "$ACP --access-key-id $KEY_ID --mfa-serial-number $SERIAL" >/dev/null
+
+daemon_pid=$(cat "$XDG_RUNTIME_DIR/mfad/agent.sock.lock")
+rss() { awk '/^VmRSS/ {print $2}' "/proc/$daemon_pid/status"; }
+rss_one=$(rss)
+for i in $(seq 1 100); do
+  printf '[profile p%s]\nmfa_serial = arn:aws:iam::123456789012:mfa/user%s\nmfad_source_profile = base\nmfa_process = echo 123456\nregion = us-east-1\nendpoint_url = http://127.0.0.1:%s\n' "$i" "$i" "$port" >>"$AWS_CONFIG_FILE"
+done
+for i in $(seq 1 100); do "$MFAD" process "p$i" >/dev/null; done
+sessions=$("$MFAD" status --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["sessions"]))')
+rss_hundred=$(rss)
+
+python3 - "$json-fast.json" "$json-slow.json" <<'PY'
+import json, sys
+rows = [r for f in sys.argv[1:] for r in json.load(open(f))["results"]]
+floor = rows[0]["median"]
+mfad = rows[1]["median"]
+print("| command | median | mean ± σ | runs | × /bin/true | × mfad |")
+print("|---|---:|---:|---:|---:|---:|")
+for r in rows:
+    print(f"| {r['command']} | {r['median']*1000:.2f} ms | {r['mean']*1000:.2f} ± {r['stddev']*1000:.2f} ms "
+          f"| {len(r['times'])} | {r['median']/floor:.1f} | {r['median']/mfad:.1f} |")
+PY
+echo
+echo "| daemon resident memory (VmRSS) | KiB |"
+echo "|---|---:|"
+echo "| idle, 1 session | $rss_one |"
+echo "| $sessions sessions | $rss_hundred |"
