@@ -37,6 +37,7 @@ pub const FORWARDED_VARS: &[&str] = &[
     "DISPLAY",
     "WAYLAND_DISPLAY",
     "DBUS_SESSION_BUS_ADDRESS",
+    crate::mfa::process::INSIDE_VAR,
 ];
 
 /// How long a client waits for a daemon it started to answer.

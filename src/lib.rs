@@ -12,6 +12,7 @@ pub mod cli;
 pub mod client;
 pub mod commands;
 pub mod config;
+pub mod credfile;
 pub mod daemon;
 pub mod failure;
 pub mod mfa;

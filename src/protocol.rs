@@ -63,6 +63,10 @@ pub enum Request {
     Forget {
         profile: String,
     },
+    /// When the session last handed out for a profile expires (`mfad prompt`).
+    Peek {
+        profile: String,
+    },
     Ping,
 }
 
@@ -75,6 +79,11 @@ pub enum Response {
         prompt: String,
     },
     Status(StatusReport),
+    /// Answer to [`Request::Peek`]: seconds since the epoch, `None` if mfad has no session
+    /// for the profile.
+    Expiration {
+        expiration: Option<u64>,
+    },
     Done {
         message: String,
     },
@@ -94,6 +103,8 @@ pub struct Credentials {
     pub session_token: SecretString,
     /// Seconds since the epoch.
     pub expiration: u64,
+    /// The region of the profile (or the caller's environment), if one is set.
+    pub region: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -112,6 +123,8 @@ pub struct SessionStatus {
     pub mfa_serial: String,
     /// The long-term access key id, shortened (`AKIA…WXYZ`).
     pub long_term_key: String,
+    /// The role, for a session assumed with an MFA session.
+    pub role_arn: Option<String>,
     /// Seconds since the epoch; `None` before the first session was obtained.
     pub expiration: Option<u64>,
     pub code_source: Option<CodeSource>,
@@ -120,6 +133,16 @@ pub struct SessionStatus {
     pub last_error: Option<String>,
     /// Something worth knowing, e.g. that a root session was capped at 1 h.
     pub note: Option<String>,
+    /// Sections of credentials files kept current with this session.
+    pub written_profiles: Vec<WrittenProfile>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WrittenProfile {
+    pub section: String,
+    pub path: String,
+    /// Why the last write failed, if it did.
+    pub error: Option<String>,
 }
 
 fn expose<S: Serializer>(secret: &SecretString, serializer: S) -> Result<S::Ok, S::Error> {
@@ -194,6 +217,7 @@ mod tests {
             secret_access_key: SecretString::from("wJalrXUtnFEMI/K7MDENG"),
             session_token: SecretString::from("FQoGZXIvYXdzEJr"),
             expiration: 1_795_000_000,
+            region: None,
         };
         let line = encode(&Response::Credentials(creds));
         let back: Response = decode(&line).unwrap().unwrap();

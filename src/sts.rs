@@ -168,12 +168,13 @@ fn client(
     credentials: Credentials,
     clock: &Arc<ServerClock>,
     timeouts: StsTimeouts,
+    retry: RetryConfig,
 ) -> aws_sdk_sts::Client {
     let mut config = aws_sdk_sts::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(endpoint.region.clone()))
         .credentials_provider(credentials)
-        .retry_config(RetryConfig::disabled())
+        .retry_config(retry)
         .timeout_config(
             TimeoutConfig::builder()
                 .connect_timeout(timeouts.connect)
@@ -204,17 +205,65 @@ pub async fn get_session_token(
         None,
         "mfad-long-term-key",
     );
-    let output = client(endpoint, credentials, clock, timeouts)
-        .get_session_token()
-        .serial_number(serial)
-        .token_code(code.expose_secret())
-        .duration_seconds(duration.as_secs() as i32)
-        .send()
-        .await
-        .map_err(|e| classify(e, endpoint, serial, &key.access_key_id))?;
+    let output = client(
+        endpoint,
+        credentials,
+        clock,
+        timeouts,
+        RetryConfig::disabled(),
+    )
+    .get_session_token()
+    .serial_number(serial)
+    .token_code(code.expose_secret())
+    .duration_seconds(duration.as_secs() as i32)
+    .send()
+    .await
+    .map_err(|e| classify(e, endpoint, serial, &key.access_key_id))?;
     let credentials = output.credentials.ok_or_else(|| StsError::Refused {
         code: "EmptyResponse".into(),
         message: "GetSessionToken returned no credentials".into(),
+    })?;
+    temporary(credentials)
+}
+
+/// The role a session assumes.
+#[derive(Debug, Clone)]
+pub struct RoleRequest<'a> {
+    pub role_arn: &'a str,
+    pub session_name: &'a str,
+    pub external_id: Option<&'a str>,
+    pub duration: Duration,
+}
+
+/// `sts:AssumeRole` signed with temporary credentials (an MFA session, or another role).
+/// No code is sent, so the SDK may retry once.
+pub async fn assume_role(
+    endpoint: &StsEndpoint,
+    source: &TemporaryCredentials,
+    role: &RoleRequest<'_>,
+    clock: &Arc<ServerClock>,
+    timeouts: StsTimeouts,
+) -> Result<TemporaryCredentials, StsError> {
+    let credentials = Credentials::new(
+        source.access_key_id.clone(),
+        source.secret_access_key.expose_secret().to_owned(),
+        Some(source.session_token.expose_secret().to_owned()),
+        Some(source.expiration),
+        "mfad-session",
+    );
+    let retry = RetryConfig::standard().with_max_attempts(2);
+    let output = client(endpoint, credentials, clock, timeouts, retry)
+        .assume_role()
+        .role_arn(role.role_arn)
+        .role_session_name(role.session_name)
+        .set_external_id(role.external_id.map(str::to_owned))
+        .duration_seconds(role.duration.as_secs() as i32)
+        .send()
+        .await
+        .map_err(|e| classify(e, endpoint, "", &source.access_key_id))?;
+    let credentials = output.credentials.ok_or_else(|| StsError::Refused {
+        code: "EmptyResponse".into(),
+        message: "AssumeRole returned no credentials".into(),
     })?;
     temporary(credentials)
 }

@@ -252,26 +252,118 @@ fn read_ini(path: &Path) -> Result<IniFile, ConfigError> {
     IniFile::parse(path, &text).map_err(ConfigError::Syntax)
 }
 
-/// Resolve the MFA session a profile uses, in the caller's environment.
-pub fn resolve_session(profile: &str, env: &CallerEnv) -> Result<SessionPlan, ConfigError> {
-    let files = AwsFiles::load(env)?;
-    let sts = sts_endpoint(&files, profile, env);
-    session_plan(&files, profile, &mut Vec::new(), sts)
+/// Everything needed to hand out a profile's credentials.
+#[derive(Debug, Clone)]
+pub struct ProfilePlan {
+    pub credentials: CredentialPlan,
+    /// `mfad_write_profile`: a section of the shared credentials file kept current.
+    pub write_profile: Option<WriteTarget>,
+    /// The region of the profile or the caller's environment, for `mfad exec`/`env`.
+    pub region: Option<String>,
 }
 
-fn session_plan(
+/// How a profile's credentials are obtained.
+#[derive(Debug, Clone)]
+pub enum CredentialPlan {
+    /// The MFA session itself.
+    Session(SessionPlan),
+    /// A role assumed with the credentials of `source` (an MFA session, or another role).
+    Role(RolePlan),
+}
+
+impl CredentialPlan {
+    /// The MFA session at the root of the chain.
+    pub fn session(&self) -> &SessionPlan {
+        match self {
+            Self::Session(session) => session,
+            Self::Role(role) => role.source.session(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct RolePlan {
+    pub role_arn: String,
+    pub session_name: String,
+    pub external_id: Option<String>,
+    pub duration: Duration,
+    /// Set when the asked duration was capped to the 1 h limit of chained roles.
+    pub note: Option<String>,
+    pub sts: StsEndpoint,
+    pub source: Box<CredentialPlan>,
+}
+
+/// A section of a shared credentials file that mfad keeps current.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct WriteTarget {
+    pub path: PathBuf,
+    pub section: String,
+}
+
+/// Roles assumed with session-token credentials last at most 1 h (role chaining).
+pub const CHAINED_ROLE_MAX_DURATION: Duration = Duration::from_secs(3600);
+/// AssumeRole accepts 15 minutes to 12 hours.
+pub const ROLE_DURATION_RANGE: std::ops::RangeInclusive<u64> = 900..=43_200;
+
+/// Resolve a profile in the caller's environment.
+pub fn resolve(profile: &str, env: &CallerEnv) -> Result<ProfilePlan, ConfigError> {
+    let files = AwsFiles::load(env)?;
+    let credentials = credential_plan(&files, profile, env, &mut Vec::new())?;
+    let settings = files.profile(profile).unwrap_or_default();
+    let write_profile = match settings.get("mfad_write_profile") {
+        Some(out) => Some(write_target(profile, out, env)?),
+        None => None,
+    };
+    let var = |name: &str| env.get(name).filter(|v| !v.is_empty()).cloned();
+    let region = var("AWS_REGION")
+        .or_else(|| var("AWS_DEFAULT_REGION"))
+        .or_else(|| settings.get("region").map(|s| s.value.clone()));
+    Ok(ProfilePlan {
+        credentials,
+        write_profile,
+        region,
+    })
+}
+
+fn write_target(profile: &str, out: &Setting, env: &CallerEnv) -> Result<WriteTarget, ConfigError> {
+    let bad = |reason: &str| ConfigError::BadValue {
+        setting: "mfad_write_profile",
+        value: out.value.clone(),
+        path: out.path.to_path_buf(),
+        line: out.line,
+        reason: reason.to_owned(),
+    };
+    let name = out.value.as_str();
+    if name.is_empty() || name.contains(['[', ']', '#', ';']) || name.contains(char::is_whitespace)
+    {
+        return Err(bad("a section name without spaces, brackets, # or ;"));
+    }
+    if name == profile {
+        return Err(bad(
+            "it names the profile itself; static keys in its own section would shadow credential_process",
+        ));
+    }
+    Ok(WriteTarget {
+        path: credentials_path(env),
+        section: name.to_owned(),
+    })
+}
+
+fn credential_plan(
     files: &AwsFiles,
     name: &str,
+    env: &CallerEnv,
     chain: &mut Vec<String>,
-    sts: StsEndpoint,
-) -> Result<SessionPlan, ConfigError> {
-    let unknown = || ConfigError::UnknownProfile {
-        profile: name.to_owned(),
-        config: files.config.path.to_path_buf(),
-    };
-    let settings = files.profile(name).ok_or_else(unknown)?;
+) -> Result<CredentialPlan, ConfigError> {
+    let settings = files
+        .profile(name)
+        .ok_or_else(|| ConfigError::UnknownProfile {
+            profile: name.to_owned(),
+            config: files.config.path.to_path_buf(),
+        })?;
     chain.push(name.to_owned());
-    let key = match settings.get("mfad_source_profile") {
+    let sts = sts_endpoint(files, name, env);
+    let base = match settings.get("mfad_source_profile") {
         Some(source) => {
             let source_name = source.value.as_str();
             if chain.iter().any(|seen| seen == source_name) {
@@ -288,18 +380,105 @@ fn session_plan(
                         config: files.config.path.to_path_buf(),
                     })?;
             match static_key(source_name, &source_settings)? {
-                Some(key) => KeySource::Static {
-                    profile: source_name.to_owned(),
-                    key,
-                },
-                // The source is itself an mfad profile: share its session.
-                None => return session_plan(files, source_name, chain, sts),
+                Some(key) => {
+                    let key = KeySource::Static {
+                        profile: source_name.to_owned(),
+                        key,
+                    };
+                    CredentialPlan::Session(session_plan(files, name, &settings, key, sts.clone())?)
+                }
+                // The source is itself an mfad profile: build on its credentials.
+                None => credential_plan(files, source_name, env, chain)?,
             }
         }
-        None => KeySource::Store {
-            profile: name.to_owned(),
-        },
+        None => {
+            let key = KeySource::Store {
+                profile: name.to_owned(),
+            };
+            CredentialPlan::Session(session_plan(files, name, &settings, key, sts.clone())?)
+        }
     };
+    match settings.get("mfad_role_arn") {
+        Some(role_arn) => Ok(CredentialPlan::Role(role_plan(
+            name, role_arn, &settings, sts, base,
+        )?)),
+        None => Ok(base),
+    }
+}
+
+fn role_plan(
+    profile: &str,
+    role_arn: &Setting,
+    settings: &BTreeMap<String, Setting>,
+    sts: StsEndpoint,
+    source: CredentialPlan,
+) -> Result<RolePlan, ConfigError> {
+    let (duration, note) = match settings.get("mfad_role_duration") {
+        None => (CHAINED_ROLE_MAX_DURATION, None),
+        Some(s) => {
+            let bad = |reason: String| ConfigError::BadValue {
+                setting: "mfad_role_duration",
+                value: s.value.clone(),
+                path: s.path.to_path_buf(),
+                line: s.line,
+                reason,
+            };
+            let asked = parse_duration(&s.value).map_err(bad)?;
+            if !ROLE_DURATION_RANGE.contains(&asked.as_secs()) {
+                return Err(bad(format!(
+                    "{} seconds is outside what AssumeRole allows (900 to 43200)",
+                    asked.as_secs()
+                )));
+            }
+            if asked > CHAINED_ROLE_MAX_DURATION {
+                let note = format!(
+                    "roles assumed with an MFA session last at most 1h (role chaining); asked for {}, using 1h",
+                    humantime::format_duration(asked)
+                );
+                (CHAINED_ROLE_MAX_DURATION, Some(note))
+            } else {
+                (asked, None)
+            }
+        }
+    };
+    let session_name = match settings.get("mfad_role_session_name") {
+        Some(name) => name.value.clone(),
+        None => default_session_name(profile),
+    };
+    Ok(RolePlan {
+        role_arn: role_arn.value.clone(),
+        session_name,
+        external_id: settings.get("mfad_external_id").map(|s| s.value.clone()),
+        duration,
+        note,
+        sts,
+        source: Box::new(source),
+    })
+}
+
+/// `mfad-PROFILE`, reduced to the characters and length STS accepts.
+fn default_session_name(profile: &str) -> String {
+    let cleaned: String = format!("mfad-{profile}")
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "+=,.@-_".contains(c) {
+                c
+            } else {
+                '-'
+            }
+        })
+        .take(64)
+        .collect();
+    cleaned
+}
+
+fn session_plan(
+    files: &AwsFiles,
+    name: &str,
+    settings: &BTreeMap<String, Setting>,
+    key: KeySource,
+    sts: StsEndpoint,
+) -> Result<SessionPlan, ConfigError> {
     let serial = settings
         .get("mfa_serial")
         .ok_or_else(|| ConfigError::MissingSerial {
@@ -448,6 +627,17 @@ mod tests {
 
     const SERIAL: &str = "arn:aws:iam::123456789012:mfa/alice";
 
+    fn resolve_session(profile: &str, env: &CallerEnv) -> Result<SessionPlan, ConfigError> {
+        resolve(profile, env).map(|plan| plan.credentials.session().clone())
+    }
+
+    fn role_of(plan: &ProfilePlan) -> &RolePlan {
+        match &plan.credentials {
+            CredentialPlan::Role(role) => role,
+            CredentialPlan::Session(_) => panic!("expected a role"),
+        }
+    }
+
     #[test]
     fn a_plain_profile_uses_its_store_entry_and_defaults() {
         let files = Files::new(&format!("[profile dev]\nmfa_serial = {SERIAL}\n"), "");
@@ -575,6 +765,82 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "mfad_source_profile goes round in a loop: a -> b -> a"
+        );
+    }
+
+    #[test]
+    fn roles_build_on_the_session_of_their_source() {
+        let files = Files::new(
+            &format!(
+                "[profile dev]\nmfa_serial = {SERIAL}\n\n[profile admin]\nmfad_source_profile = dev\nmfad_role_arn = arn:aws:iam::1:role/admin\nmfad_external_id = ext\nregion = eu-west-1\n\n[profile audit]\nmfad_source_profile = admin\nmfad_role_arn = arn:aws:iam::2:role/audit\nmfad_role_session_name = me\nmfad_role_duration = 30m\n"
+            ),
+            "",
+        );
+        let admin = resolve("admin", &files.env(&[])).unwrap();
+        let role = role_of(&admin);
+        assert_eq!(role.role_arn, "arn:aws:iam::1:role/admin");
+        assert_eq!(role.session_name, "mfad-admin");
+        assert_eq!(role.external_id.as_deref(), Some("ext"));
+        assert_eq!(role.duration, CHAINED_ROLE_MAX_DURATION);
+        assert_eq!(role.sts.region, "eu-west-1");
+        assert_eq!(admin.region.as_deref(), Some("eu-west-1"));
+        assert!(
+            matches!(admin.credentials.session().key, KeySource::Store { ref profile } if profile == "dev")
+        );
+
+        let audit = resolve("audit", &files.env(&[])).unwrap();
+        let role = role_of(&audit);
+        assert_eq!(role.session_name, "me");
+        assert_eq!(role.duration, Duration::from_secs(1800));
+        assert!(
+            matches!(&*role.source, CredentialPlan::Role(inner) if inner.role_arn.ends_with("admin"))
+        );
+        assert_eq!(audit.credentials.session().mfa_serial, SERIAL);
+    }
+
+    #[test]
+    fn a_role_on_its_own_key_and_the_one_hour_cap() {
+        let files = Files::new(
+            &format!(
+                "[profile ops]\nmfa_serial = {SERIAL}\nmfad_role_arn = arn:aws:iam::1:role/ops\nmfad_role_duration = 8h\n[profile bad]\nmfa_serial = {SERIAL}\nmfad_role_arn = arn:aws:iam::1:role/ops\nmfad_role_duration = 13h\n"
+            ),
+            "",
+        );
+        let ops = resolve("ops", &files.env(&[])).unwrap();
+        let role = role_of(&ops);
+        assert_eq!(role.duration, CHAINED_ROLE_MAX_DURATION);
+        assert!(
+            role.note
+                .as_ref()
+                .unwrap()
+                .contains("at most 1h (role chaining); asked for 8h")
+        );
+        assert!(
+            matches!(ops.credentials.session().key, KeySource::Store { ref profile } if profile == "ops")
+        );
+        let err = resolve("bad", &files.env(&[])).unwrap_err();
+        assert!(
+            err.to_string().contains("mfad_role_duration = 13h"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn write_profile_names_a_section_of_the_credentials_file() {
+        let files = Files::new(
+            &format!(
+                "[profile dev]\nmfa_serial = {SERIAL}\nmfad_write_profile = dev-mfa\n[profile self]\nmfa_serial = {SERIAL}\nmfad_write_profile = self\n"
+            ),
+            "",
+        );
+        let env = files.env(&[]);
+        let target = resolve("dev", &env).unwrap().write_profile.unwrap();
+        assert_eq!(target.section, "dev-mfa");
+        assert_eq!(target.path, credentials_path(&env));
+        let err = resolve("self", &env).unwrap_err();
+        assert!(
+            err.to_string().contains("names the profile itself"),
+            "{err}"
         );
     }
 

@@ -1,17 +1,32 @@
-//! `Credentials`: hand out a session, joining or starting its renewal, and relay the
-//! renewal's questions to this caller's terminal when it is the one asked.
+//! `Credentials`: hand out a profile's credentials, joining or starting the renewal of
+//! each session along its chain (the MFA session, then each role assumed with it), and
+//! relay the renewal's questions to this caller's terminal when it is the one asked.
 
 use super::Daemon;
 use super::connection::Connection;
 use super::renewal::{self, RenewalRequest};
-use super::sessions::{FlightResult, Lookup, SessionKey};
-use crate::config;
+use super::sessions::{Flight, FlightResult, Lookup, Session, SessionKey};
+use crate::config::{self, CredentialPlan};
 use crate::failure::{Failure, FailureKind};
+use crate::mfa::process::INSIDE_VAR;
 use crate::mfa::prompt::{Answer, Ask, Registration};
 use crate::protocol::{Caller, Credentials, Request, Response};
 use crate::timefmt::epoch_secs;
 use std::sync::Arc;
 use tokio::sync::{mpsc, watch};
+
+/// Why a request ends without credentials.
+enum Stop {
+    Failed(Failure),
+    /// The client disconnected while waiting.
+    ClientGone,
+}
+
+impl From<Failure> for Stop {
+    fn from(failure: Failure) -> Self {
+        Self::Failed(failure)
+    }
+}
 
 pub async fn handle(
     daemon: &Arc<Daemon>,
@@ -19,69 +34,136 @@ pub async fn handle(
     profile: String,
     caller: Caller,
 ) {
-    let response = match session(daemon, connection, &profile, caller).await {
-        Some(Ok(session)) => Response::Credentials(Credentials {
-            access_key_id: session.credentials.access_key_id.clone(),
-            secret_access_key: session.credentials.secret_access_key.clone(),
-            session_token: session.credentials.session_token.clone(),
-            expiration: epoch_secs(session.credentials.expiration),
-        }),
-        Some(Err(failure)) => Response::Error(failure),
-        // The client went away while waiting.
-        None => return,
+    let response = match credentials(daemon, connection, &profile, &caller).await {
+        Ok(credentials) => Response::Credentials(credentials),
+        Err(Stop::Failed(failure)) => Response::Error(failure),
+        Err(Stop::ClientGone) => return,
     };
     let _ = connection.write(&response).await;
 }
 
-/// `None` when the client disconnected while waiting.
-async fn session(
+async fn credentials(
     daemon: &Arc<Daemon>,
     connection: &mut Connection,
     profile: &str,
-    caller: Caller,
-) -> Option<FlightResult> {
-    let plan = match config::resolve_session(profile, &caller.env) {
-        Ok(plan) => plan,
-        Err(e) => return Some(Err(e.into())),
-    };
-    let long_term = match daemon.long_term_key(&plan.key).await {
-        Ok(key) => key,
-        Err(failure) => return Some(Err(failure)),
-    };
-    let key = SessionKey {
-        access_key_id: long_term.access_key_id.clone(),
-        mfa_serial: plan.mfa_serial.clone(),
-        endpoint: plan.sts.clone(),
-    };
+    caller: &Caller,
+) -> Result<Credentials, Stop> {
+    let plan = config::resolve(profile, &caller.env).map_err(Failure::from)?;
+    let (key, session) = obtain(daemon, connection, &plan.credentials, profile, caller).await?;
+    daemon.sessions.record_handout(profile, &key);
+    if let Some(target) = &plan.write_profile {
+        daemon.written.keep(target, profile, &key, &session).await?;
+    }
+    Ok(Credentials {
+        access_key_id: session.credentials.access_key_id.clone(),
+        secret_access_key: session.credentials.secret_access_key.clone(),
+        session_token: session.credentials.session_token.clone(),
+        expiration: epoch_secs(session.credentials.expiration),
+        region: plan.region,
+    })
+}
+
+/// A request from a command mfad runs while renewing a session (its `mfa_process`) that
+/// needs that same session would wait for itself: refuse it at once.
+fn refuse_loop(profile: &str, serial: &str, caller: &Caller) -> Result<(), Failure> {
+    let inside = caller.env.get(INSIDE_VAR).map(String::as_str).unwrap_or("");
+    if inside.split(',').any(|renewing| renewing == serial) {
+        return Err(Failure::new(
+            FailureKind::Config,
+            format!(
+                "profile {profile} needs the MFA session of {serial}, whose renewal ran the command asking for it (a loop through mfa_process)"
+            ),
+            "make mfa_process print a code without calling credential_process for a profile that uses this device",
+        ));
+    }
+    Ok(())
+}
+
+/// The credentials at the end of a plan's chain, each session along it from the cache
+/// or renewed once however many callers ask.
+async fn obtain(
+    daemon: &Arc<Daemon>,
+    connection: &mut Connection,
+    plan: &CredentialPlan,
+    profile: &str,
+    caller: &Caller,
+) -> Result<(SessionKey, Arc<Session>), Stop> {
+    match plan {
+        CredentialPlan::Session(session_plan) => {
+            refuse_loop(profile, &session_plan.mfa_serial, caller)?;
+            let long_term = daemon.long_term_key(&session_plan.key).await?;
+            let key = SessionKey::Mfa {
+                access_key_id: long_term.access_key_id.clone(),
+                mfa_serial: session_plan.mfa_serial.clone(),
+                endpoint: session_plan.sts.clone(),
+            };
+            let start = |flight: Arc<Flight>| {
+                let request = RenewalRequest {
+                    key: key.clone(),
+                    plan: session_plan.clone(),
+                    long_term: long_term.clone(),
+                    profile: profile.to_owned(),
+                    caller_env: caller.env.clone(),
+                };
+                tokio::spawn(renewal::run(daemon.clone(), request, flight));
+            };
+            let session = acquire(daemon, connection, &key, profile, caller, start).await?;
+            Ok((key, session))
+        }
+        CredentialPlan::Role(role) => {
+            let (source_key, source) =
+                Box::pin(obtain(daemon, connection, &role.source, profile, caller)).await?;
+            let key = SessionKey::Role {
+                source: Box::new(source_key),
+                role_arn: role.role_arn.clone(),
+                session_name: role.session_name.clone(),
+                external_id: role.external_id.clone(),
+                endpoint: role.sts.clone(),
+            };
+            let start = |flight: Arc<Flight>| {
+                let request = (key.clone(), role.clone(), source.clone());
+                tokio::spawn(renewal::run_role(daemon.clone(), request, flight));
+            };
+            let session = acquire(daemon, connection, &key, profile, caller, start).await?;
+            Ok((key, session))
+        }
+    }
+}
+
+/// One session from the cache, or from the renewal in progress, or from a renewal this
+/// caller starts.
+async fn acquire(
+    daemon: &Arc<Daemon>,
+    connection: &mut Connection,
+    key: &SessionKey,
+    profile: &str,
+    caller: &Caller,
+    start: impl Fn(Arc<Flight>),
+) -> Result<Arc<Session>, Stop> {
     let can_prompt = caller.tty.is_some();
     // A caller with a terminal that finds "nobody to ask" joined just after a renewal gave
     // up for want of one; it starts one more, where it can be asked.
     for _ in 0..2 {
-        let (flight, started) = match daemon.sessions.lookup(&key, profile, can_prompt) {
-            Lookup::Ready(session) => return Some(Ok(session)),
-            Lookup::Failed(failure) => return Some(Err(failure)),
+        let (flight, started) = match daemon.sessions.lookup(key, profile, can_prompt) {
+            Lookup::Ready(session) => return Ok(session),
+            Lookup::Failed(failure) => return Err(failure.into()),
             Lookup::Wait(flight) => (flight, false),
             Lookup::Start(flight) => (flight, true),
         };
         let mut done = flight.subscribe();
         let asker = can_prompt.then(|| flight.askers.register());
         if started {
-            let request = RenewalRequest {
-                key: key.clone(),
-                plan: plan.clone(),
-                long_term: long_term.clone(),
-                profile: profile.to_owned(),
-                caller_env: caller.env.clone(),
-            };
-            tokio::spawn(renewal::run(daemon.clone(), request, flight.clone()));
+            start(flight.clone());
         }
-        let result = wait(connection, &mut done, asker).await?;
-        match result {
+        match wait(connection, &mut done, asker)
+            .await
+            .ok_or(Stop::ClientGone)?
+        {
             Err(failure) if can_prompt && failure.kind == FailureKind::NoCodeSource => continue,
-            result => return Some(result),
+            result => return Ok(result?),
         }
     }
-    Some(Err(Failure::internal("no renewal could ask this terminal")))
+    Err(Failure::internal("no renewal could ask this terminal").into())
 }
 
 /// Wait for the renewal's end, answering its questions if this caller is asked.

@@ -1,17 +1,22 @@
-//! `Logout`: drop sessions, and the store keys cached for them.
+//! `Logout`: drop sessions, the roles built on them, the store keys cached for them and
+//! the profiles written from them.
 
 use super::Daemon;
 use crate::protocol::Response;
 
-pub fn handle(daemon: &Daemon, profile: Option<&str>) -> Response {
-    let dropped = daemon.sessions.logout(profile);
+pub async fn handle(daemon: &Daemon, profile: Option<&str>) -> Response {
+    let (dropped, profiles) = daemon.sessions.logout(profile);
     daemon.forget_keys(profile);
-    let message = match (profile, dropped.is_empty()) {
+    let failures = daemon.written.remove_for(&dropped).await;
+    if let Some(failure) = failures.into_iter().next() {
+        return Response::Error(failure);
+    }
+    let message = match (profile, profiles.is_empty()) {
         (Some(profile), true) => format!("no session held for {profile}"),
         (None, true) => "no sessions held".to_owned(),
         (_, false) => format!(
             "logged out: {}",
-            dropped.into_iter().collect::<Vec<_>>().join(", ")
+            profiles.into_iter().collect::<Vec<_>>().join(", ")
         ),
     };
     Response::Done { message }

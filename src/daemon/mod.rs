@@ -4,15 +4,18 @@
 //! - [`connection`] reads and writes protocol lines on one connection;
 //! - [`sessions`] caches sessions and makes renewal single-flight;
 //! - [`renewal`] obtains a session (code sources, STS);
-//! - [`credentials`], [`status`], [`logout`] answer the requests of those names.
+//! - [`written`] keeps the profiles mfad writes into credentials files;
+//! - [`credentials`], [`status`], [`logout`], [`peek`] answer the requests of those names.
 
 pub mod connection;
 pub mod credentials;
 pub mod logout;
+pub mod peek;
 pub mod renewal;
 pub mod server;
 pub mod sessions;
 pub mod status;
+pub mod written;
 
 use crate::config::KeySource;
 use crate::failure::{Failure, FailureKind};
@@ -38,8 +41,10 @@ pub struct Settings {
 #[derive(Default)]
 pub struct Daemon {
     pub settings: Settings,
-    /// Cached MFA sessions, one per (long-term key, serial, endpoint).
-    pub sessions: Sessions,
+    /// Cached sessions: MFA sessions per (long-term key, serial, endpoint), and roles.
+    pub sessions: Arc<Sessions>,
+    /// Sections of credentials files kept current with sessions.
+    pub written: Arc<written::WrittenProfiles>,
     /// Codes already sent to STS, per serial; survives logout on purpose.
     pub used_codes: UsedCodes,
     /// STS's clock relative to ours, for derived codes.

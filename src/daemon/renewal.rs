@@ -5,7 +5,8 @@
 //! used before it is sent, so no code ever reaches STS twice for a serial.
 
 use super::Daemon;
-use super::sessions::{Flight, Session, SessionKey};
+use super::sessions::{Flight, Origin, Session, SessionKey};
+use crate::config::RolePlan;
 use crate::config::{CallerEnv, SessionPlan};
 use crate::failure::{Failure, FailureKind};
 use crate::mfa::prompt::{ANSWER_TIMEOUT, AskError, Askers};
@@ -37,7 +38,7 @@ pub async fn run(daemon: Arc<Daemon>, request: RenewalRequest, flight: Arc<Fligh
         Ok(session) => tracing::info!(
             profile = %request.profile,
             serial = %request.plan.mfa_serial,
-            code_from = %session.code_source,
+            code_from = ?session.origin,
             expires = %crate::timefmt::rfc3339(session.credentials.expiration),
             "new MFA session"
         ),
@@ -54,6 +55,61 @@ pub async fn run(daemon: Arc<Daemon>, request: RenewalRequest, flight: Arc<Fligh
             .and_then(|s| capped_note(&request.plan, &s.credentials))
     });
     daemon.sessions.finish(&request.key, &flight, result, note);
+}
+
+/// Assume a role with the credentials of its source session and publish the outcome.
+pub async fn run_role(
+    daemon: Arc<Daemon>,
+    (key, role, source): (SessionKey, RolePlan, Arc<Session>),
+    flight: Arc<Flight>,
+) {
+    let request = sts::RoleRequest {
+        role_arn: &role.role_arn,
+        session_name: &role.session_name,
+        external_id: role.external_id.as_deref(),
+        duration: role.duration,
+    };
+    let result = sts::assume_role(
+        &role.sts,
+        &source.credentials,
+        &request,
+        &daemon.clock,
+        daemon.settings.sts_timeouts,
+    )
+    .await
+    .map(|credentials| Session {
+        credentials,
+        origin: Origin::Role,
+        renewed_at: SystemTime::now(),
+    })
+    .map_err(|error| role_failure(error, &role));
+    match &result {
+        Ok(session) => tracing::info!(
+            role = %role.role_arn,
+            expires = %crate::timefmt::rfc3339(session.credentials.expiration),
+            "assumed role"
+        ),
+        Err(failure) => {
+            tracing::warn!(role = %role.role_arn, "assuming the role failed: {failure}")
+        }
+    }
+    daemon
+        .sessions
+        .finish(&key, &flight, result, role.note.clone());
+}
+
+fn role_failure(error: StsError, role: &RolePlan) -> Failure {
+    match error {
+        StsError::Refused { code, message } => Failure::new(
+            FailureKind::Sts,
+            format!(
+                "AWS refused to assume {} ({code}: {message})",
+                role.role_arn
+            ),
+            "check mfad_role_arn, and that the role's trust policy lets this user assume it (with MFA)",
+        ),
+        other => sts_failure(other),
+    }
 }
 
 async fn obtain(
@@ -104,7 +160,7 @@ async fn obtain(
     };
     Ok(Session {
         credentials,
-        code_source,
+        origin: Origin::Code(code_source),
         renewed_at: SystemTime::now(),
     })
 }
@@ -198,13 +254,13 @@ async fn with_process_code(
     command: &str,
 ) -> Result<TemporaryCredentials, Failure> {
     let serial = &request.plan.mfa_serial;
-    let mut code = process::run(command, &request.caller_env).await?;
+    let mut code = process::run(command, &request.plan.mfa_serial, &request.caller_env).await?;
     // A command that prints the same code again is waited out, one step at most.
     if daemon.used_codes.was_used(serial, code.expose_secret()) {
         let step = 30 - daemon.clock.now_at_server() % 30;
         tracing::info!("mfa_process printed a code already used; running it again in {step}s");
         tokio::time::sleep(Duration::from_secs(step)).await;
-        code = process::run(command, &request.caller_env).await?;
+        code = process::run(command, &request.plan.mfa_serial, &request.caller_env).await?;
         if daemon.used_codes.was_used(serial, code.expose_secret()) {
             return Err(Failure::new(
                 FailureKind::CodeRejected,

@@ -1,7 +1,7 @@
 //! Accepting connections: peer check, one task per connection, clean shutdown.
 
 use super::connection::{Connection, REQUEST_TIMEOUT};
-use super::{Daemon, credentials, logout, status};
+use super::{Daemon, credentials, logout, peek, status};
 use crate::failure::{Failure, FailureKind};
 use crate::protocol::{Request, Response};
 use std::future::Future;
@@ -9,6 +9,9 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::{UnixListener, UnixStream};
 use tokio::task::JoinSet;
+
+/// How long a refused peer gets to finish sending its request.
+const REFUSAL_LINGER: Duration = Duration::from_secs(1);
 
 /// How long connections in progress get to finish once shutdown starts.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(2);
@@ -25,6 +28,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) {
     let mut connections = JoinSet::new();
+    let watcher = tokio::spawn(daemon.written.clone().watch(daemon.sessions.clone()));
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
@@ -43,6 +47,7 @@ pub async fn serve(
         }
     }
     drop(listener);
+    watcher.abort();
     let drained = tokio::time::timeout(DRAIN_TIMEOUT, async {
         while connections.join_next().await.is_some() {}
     })
@@ -72,6 +77,9 @@ async fn handle(daemon: Arc<Daemon>, stream: UnixStream) {
             "each user runs their own daemon; check MFAD_SOCKET",
         );
         let _ = connection.write(&Response::Error(refusal)).await;
+        // Let the client finish sending before closing, so it reads why instead of
+        // failing its write on a closed socket.
+        let _ = tokio::time::timeout(REFUSAL_LINGER, connection.read_request()).await;
         return;
     }
     let request = match tokio::time::timeout(REQUEST_TIMEOUT, connection.read_request()).await {
@@ -88,7 +96,8 @@ async fn handle(daemon: Arc<Daemon>, stream: UnixStream) {
             return credentials::handle(&daemon, &mut connection, profile, caller).await;
         }
         Request::Status => status::handle(&daemon),
-        Request::Logout { profile } => logout::handle(&daemon, profile.as_deref()),
+        Request::Logout { profile } => logout::handle(&daemon, profile.as_deref()).await,
+        Request::Peek { profile } => peek::handle(&daemon, &profile),
         Request::Forget { profile } => {
             daemon.forget_keys(Some(&profile));
             Response::Done {

@@ -25,19 +25,58 @@ pub const MIN_USABLE: Duration = Duration::from_secs(60);
 /// instead of starting another attempt (which could wait for a code step or hit STS again).
 pub const RETRY_AFTER: Duration = Duration::from_secs(10);
 
-/// What identifies one MFA session: the long-term key, the device and where STS is.
+/// What identifies a cached session.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct SessionKey {
-    pub access_key_id: String,
-    pub mfa_serial: String,
-    pub endpoint: StsEndpoint,
+pub enum SessionKey {
+    /// An MFA session: the long-term key, the device and where STS is.
+    Mfa {
+        access_key_id: String,
+        mfa_serial: String,
+        endpoint: StsEndpoint,
+    },
+    /// A role assumed with the credentials of `source`.
+    Role {
+        source: Box<SessionKey>,
+        role_arn: String,
+        session_name: String,
+        external_id: Option<String>,
+        endpoint: StsEndpoint,
+    },
+}
+
+impl SessionKey {
+    /// The MFA session at the root of this key's chain: (long-term key id, serial).
+    fn root(&self) -> (&str, &str) {
+        match self {
+            Self::Mfa {
+                access_key_id,
+                mfa_serial,
+                ..
+            } => (access_key_id, mfa_serial),
+            Self::Role { source, .. } => source.root(),
+        }
+    }
+
+    /// Whether `other` is this key or one of its sources.
+    fn built_on(&self, other: &SessionKey) -> bool {
+        self == other || matches!(self, Self::Role { source, .. } if source.built_on(other))
+    }
+}
+
+/// How a session was obtained.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// GetSessionToken with a code from this source.
+    Code(CodeSource),
+    /// AssumeRole with the source's credentials.
+    Role,
 }
 
 /// A session as obtained from STS.
 #[derive(Debug)]
 pub struct Session {
     pub credentials: TemporaryCredentials,
-    pub code_source: CodeSource,
+    pub origin: Origin,
     pub renewed_at: SystemTime,
 }
 
@@ -95,6 +134,8 @@ pub enum Lookup {
 #[derive(Default)]
 pub struct Sessions {
     slots: Mutex<HashMap<SessionKey, Slot>>,
+    /// The session last handed out for each profile (what `mfad prompt` reports).
+    handed_out: Mutex<HashMap<String, SessionKey>>,
 }
 
 impl Sessions {
@@ -174,40 +215,89 @@ impl Sessions {
         flight.done.send_replace(Some(outcome));
     }
 
-    /// Drop the sessions a profile asked for, or all; returns the profiles logged out.
-    pub fn logout(&self, profile: Option<&str>) -> BTreeSet<String> {
-        let mut slots = self.slots.lock().unwrap();
-        let mut dropped = BTreeSet::new();
-        slots.retain(|_, slot| {
-            let matches = profile.is_none_or(|p| slot.profiles.contains(p));
-            if matches && slot.current.is_some() {
-                dropped.extend(slot.profiles.iter().cloned());
-            }
-            !matches
-        });
-        dropped
+    /// The session of a key, if it is still valid.
+    pub fn current(&self, key: &SessionKey) -> Option<Arc<Session>> {
+        let slots = self.slots.lock().unwrap();
+        let session = slots.get(key)?.current.as_ref()?;
+        (session.time_left(SystemTime::now()) > Duration::ZERO).then(|| session.clone())
     }
 
-    pub fn status(&self) -> Vec<SessionStatus> {
+    /// Remember which session a profile was given.
+    pub fn record_handout(&self, profile: &str, key: &SessionKey) {
+        self.handed_out
+            .lock()
+            .unwrap()
+            .insert(profile.to_owned(), key.clone());
+    }
+
+    /// The expiration of the session last handed out for a profile, without renewing.
+    pub fn expiration_of(&self, profile: &str) -> Option<SystemTime> {
+        let key = self.handed_out.lock().unwrap().get(profile)?.clone();
         let slots = self.slots.lock().unwrap();
-        let mut report: Vec<SessionStatus> = slots
+        Some(slots.get(&key)?.current.as_ref()?.credentials.expiration)
+    }
+
+    /// Drop the session handed out to a profile (or all sessions) and every role built on
+    /// a dropped session. Returns the keys dropped and the profiles that lost their session.
+    pub fn logout(&self, profile: Option<&str>) -> (Vec<SessionKey>, BTreeSet<String>) {
+        let mut slots = self.slots.lock().unwrap();
+        let mut handed_out = self.handed_out.lock().unwrap();
+        let roots: Vec<SessionKey> = match profile {
+            Some(profile) => handed_out.get(profile).cloned().into_iter().collect(),
+            None => slots.keys().cloned().collect(),
+        };
+        let dropped: Vec<SessionKey> = slots
+            .keys()
+            .filter(|key| roots.iter().any(|root| key.built_on(root)))
+            .cloned()
+            .collect();
+        for key in &dropped {
+            slots.remove(key);
+        }
+        let mut profiles = BTreeSet::new();
+        handed_out.retain(|profile, key| {
+            let keep = !dropped.contains(key);
+            if !keep {
+                profiles.insert(profile.clone());
+            }
+            keep
+        });
+        (dropped, profiles)
+    }
+
+    /// Every session, with the profiles that use it.
+    pub fn status(&self) -> Vec<(SessionKey, SessionStatus)> {
+        let slots = self.slots.lock().unwrap();
+        let mut report: Vec<(SessionKey, SessionStatus)> = slots
             .iter()
-            .map(|(key, slot)| SessionStatus {
-                profiles: slot.profiles.iter().cloned().collect(),
-                mfa_serial: key.mfa_serial.clone(),
-                long_term_key: crate::store::short_key_id(&key.access_key_id),
-                expiration: slot
-                    .current
-                    .as_ref()
-                    .map(|s| epoch_secs(s.credentials.expiration)),
-                code_source: slot.current.as_ref().map(|s| s.code_source),
-                renewed_at: slot.current.as_ref().map(|s| epoch_secs(s.renewed_at)),
-                renewing: slot.flight.is_some(),
-                last_error: slot.last_failure.as_ref().map(|(_, f)| f.to_string()),
-                note: slot.note.clone(),
+            .map(|(key, slot)| {
+                let (access_key_id, mfa_serial) = key.root();
+                let current = slot.current.as_ref();
+                let status = SessionStatus {
+                    profiles: slot.profiles.iter().cloned().collect(),
+                    mfa_serial: mfa_serial.to_owned(),
+                    long_term_key: crate::store::short_key_id(access_key_id),
+                    role_arn: match key {
+                        SessionKey::Role { role_arn, .. } => Some(role_arn.clone()),
+                        SessionKey::Mfa { .. } => None,
+                    },
+                    expiration: current.map(|s| epoch_secs(s.credentials.expiration)),
+                    code_source: current.and_then(|s| match s.origin {
+                        Origin::Code(source) => Some(source),
+                        Origin::Role => None,
+                    }),
+                    renewed_at: current.map(|s| epoch_secs(s.renewed_at)),
+                    renewing: slot.flight.is_some(),
+                    last_error: slot.last_failure.as_ref().map(|(_, f)| f.to_string()),
+                    note: slot.note.clone(),
+                    written_profiles: Vec::new(),
+                };
+                (key.clone(), status)
             })
             .collect();
-        report.sort_by(|a, b| a.profiles.cmp(&b.profiles));
+        report.sort_by(|a, b| {
+            (a.1.role_arn.is_some(), &a.1.profiles).cmp(&(b.1.role_arn.is_some(), &b.1.profiles))
+        });
         report
     }
 }
@@ -217,14 +307,28 @@ mod tests {
     use super::*;
     use secrecy::SecretString;
 
+    fn endpoint() -> StsEndpoint {
+        StsEndpoint {
+            region: "us-east-1".into(),
+            url: None,
+        }
+    }
+
     fn key() -> SessionKey {
-        SessionKey {
+        SessionKey::Mfa {
             access_key_id: "AKIAEXAMPLE".into(),
             mfa_serial: "arn:aws:iam::1:mfa/a".into(),
-            endpoint: StsEndpoint {
-                region: "us-east-1".into(),
-                url: None,
-            },
+            endpoint: endpoint(),
+        }
+    }
+
+    fn role_key() -> SessionKey {
+        SessionKey::Role {
+            source: Box::new(key()),
+            role_arn: "arn:aws:iam::1:role/r".into(),
+            session_name: "mfad-r".into(),
+            external_id: None,
+            endpoint: endpoint(),
         }
     }
 
@@ -236,7 +340,7 @@ mod tests {
                 session_token: SecretString::from("token"),
                 expiration: SystemTime::now() + lasting,
             },
-            code_source: CodeSource::Totp,
+            origin: Origin::Code(CodeSource::Totp),
             renewed_at: SystemTime::now(),
         }
     }
@@ -334,7 +438,7 @@ mod tests {
     }
 
     #[test]
-    fn logout_drops_a_profiles_sessions() {
+    fn logout_drops_a_profiles_sessions_and_roles_built_on_them() {
         let sessions = Sessions::default();
         let flight = start(&sessions);
         sessions.finish(
@@ -343,11 +447,33 @@ mod tests {
             Ok(session(Duration::from_secs(3600))),
             None,
         );
-        assert!(sessions.logout(Some("prod")).is_empty());
-        assert_eq!(
-            sessions.logout(Some("dev")).into_iter().collect::<Vec<_>>(),
-            ["dev"]
-        );
+        sessions.record_handout("dev", &key());
+        let handout_role = || {
+            let Lookup::Start(flight) = sessions.lookup(&role_key(), "admin", false) else {
+                panic!("expected a role renewal")
+            };
+            sessions.finish(
+                &role_key(),
+                &flight,
+                Ok(session(Duration::from_secs(3600))),
+                None,
+            );
+            sessions.record_handout("admin", &role_key());
+        };
+        handout_role();
+        assert!(sessions.expiration_of("admin").is_some());
+        assert!(sessions.logout(Some("prod")).0.is_empty());
+        // Logging out of a role keeps the MFA session it was built on.
+        let (dropped, profiles) = sessions.logout(Some("admin"));
+        assert_eq!(dropped, [role_key()]);
+        assert_eq!(profiles.into_iter().collect::<Vec<_>>(), ["admin"]);
+        assert!(sessions.expiration_of("dev").is_some());
+        // Logging out of the MFA session drops the roles built on it.
+        handout_role();
+        let (dropped, profiles) = sessions.logout(Some("dev"));
+        assert_eq!(dropped.len(), 2);
+        assert_eq!(profiles.into_iter().collect::<Vec<_>>(), ["admin", "dev"]);
         assert!(sessions.status().is_empty());
+        assert!(sessions.expiration_of("admin").is_none());
     }
 }

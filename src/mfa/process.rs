@@ -11,9 +11,18 @@ use tokio::process::Command;
 /// A hardware token may wait for a touch; a command that takes longer has hung.
 pub const TIMEOUT: Duration = Duration::from_secs(60);
 
+/// Set in the command's environment: the MFA serials whose renewal runs it. The client
+/// forwards it, so a request from the command for one of those sessions is refused as a
+/// loop instead of waiting for itself.
+pub const INSIDE_VAR: &str = "MFAD_INSIDE";
+
 /// Run the command through `sh -c` in the caller's environment and read the code it
 /// prints. Its stderr is not read: it may hold anything, and mfad does not log it.
-pub async fn run(command: &str, caller_env: &CallerEnv) -> Result<SecretString, Failure> {
+pub async fn run(
+    command: &str,
+    serial: &str,
+    caller_env: &CallerEnv,
+) -> Result<SecretString, Failure> {
     let failed = |what: String| {
         Failure::new(
             FailureKind::NoCodeSource,
@@ -25,6 +34,7 @@ pub async fn run(command: &str, caller_env: &CallerEnv) -> Result<SecretString, 
         .arg("-c")
         .arg(command)
         .envs(caller_env)
+        .env(INSIDE_VAR, inside(caller_env, serial))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -48,6 +58,14 @@ pub async fn run(command: &str, caller_env: &CallerEnv) -> Result<SecretString, 
     Ok(SecretString::from(code.to_owned()))
 }
 
+/// The serials being renewed, as seen by the command: the caller's, plus this one.
+fn inside(caller_env: &CallerEnv, serial: &str) -> String {
+    match caller_env.get(INSIDE_VAR).filter(|v| !v.is_empty()) {
+        Some(outer) => format!("{outer},{serial}"),
+        None => serial.to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -56,13 +74,23 @@ mod tests {
     #[tokio::test]
     async fn reads_the_code_and_names_failures() {
         let env = CallerEnv::from([("MFAD_TEST_CODE".to_owned(), "123456".to_owned())]);
-        let code = run("echo \"  $MFAD_TEST_CODE\"", &env).await.unwrap();
+        let code = run("echo \"  $MFAD_TEST_CODE\"", "arn:a", &env)
+            .await
+            .unwrap();
         assert_eq!(code.expose_secret(), "123456");
-        let err = run("exit 3", &env).await.unwrap_err();
+        let err = run("exit 3", "arn:a", &env).await.unwrap_err();
         assert!(err.message.contains("exited"), "{err}");
         // What the command printed is not repeated: it could be anything.
-        let err = run("echo abc$((40 + 2))", &env).await.unwrap_err();
+        let err = run("echo abc$((40 + 2))", "arn:a", &env).await.unwrap_err();
         assert!(err.message.contains("not a 6-digit code"), "{err}");
         assert!(!err.message.contains("abc42"), "{err}");
+        let seen = run(
+            "case $MFAD_INSIDE in arn:o,arn:a) echo 654321;; esac",
+            "arn:a",
+            &CallerEnv::from([(INSIDE_VAR.to_owned(), "arn:o".to_owned())]),
+        )
+        .await
+        .unwrap();
+        assert_eq!(seen.expose_secret(), "654321");
     }
 }

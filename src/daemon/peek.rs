@@ -1,0 +1,12 @@
+//! `Peek`: when the session last handed out for a profile expires, for `mfad prompt`.
+//! Never renews, never prompts, never reads a file: it must answer in microseconds.
+
+use super::Daemon;
+use crate::protocol::Response;
+use crate::timefmt::epoch_secs;
+
+pub fn handle(daemon: &Daemon, profile: &str) -> Response {
+    Response::Expiration {
+        expiration: daemon.sessions.expiration_of(profile).map(epoch_secs),
+    }
+}
