@@ -38,6 +38,11 @@ fn unexpected(response: &Response) -> Failure {
     )
 }
 
+/// `alice` of `arn:aws:iam::1:mfa/alice`, `admin` of `arn:aws:iam::1:role/admin`.
+fn last_segment(arn: &str) -> &str {
+    arn.rsplit('/').next().unwrap_or(arn)
+}
+
 /// The status as a person reads it.
 pub fn table(report: &StatusReport, now: SystemTime) -> String {
     let mut out = format!("mfad {} (pid {})", report.mfad, report.pid);
@@ -49,7 +54,8 @@ pub fn table(report: &StatusReport, now: SystemTime) -> String {
         out.push_str("no sessions\n");
         return out;
     }
-    let mut rows = vec![["PROFILES", "EXPIRES", "LEFT", "CODE FROM", "RENEWED"].map(String::from)];
+    let mut rows =
+        vec![["PROFILES", "SESSION", "EXPIRES", "LEFT", "FROM", "RENEWED"].map(String::from)];
     for session in &report.sessions {
         let expiration = session.expiration.map(from_epoch_secs);
         let left = match expiration {
@@ -59,21 +65,29 @@ pub fn table(report: &StatusReport, now: SystemTime) -> String {
             },
             None => "-".into(),
         };
+        let (kind, from) = match &session.role_arn {
+            Some(role) => (format!("role/{}", last_segment(role)), "role".to_owned()),
+            None => (
+                format!("mfa/{}", last_segment(&session.mfa_serial)),
+                session.code_source.map_or("-".into(), |c| c.to_string()),
+            ),
+        };
         rows.push([
             session.profiles.join(","),
+            kind,
             expiration.map_or("-".into(), rfc3339),
             if session.renewing {
                 format!("{left} (renewing)")
             } else {
                 left
             },
-            session.code_source.map_or("-".into(), |c| c.to_string()),
+            from,
             session
                 .renewed_at
                 .map_or("-".into(), |at| rfc3339(from_epoch_secs(at))),
         ]);
     }
-    let widths: Vec<usize> = (0..5)
+    let widths: Vec<usize> = (0..6)
         .map(|col| {
             rows.iter()
                 .map(|row| row[col].chars().count())
@@ -92,10 +106,28 @@ pub fn table(report: &StatusReport, now: SystemTime) -> String {
     }
     for session in &report.sessions {
         let who = session.profiles.join(",");
-        out.push_str(&format!(
-            "{who}: serial {}, key {}\n",
-            session.mfa_serial, session.long_term_key
-        ));
+        match &session.role_arn {
+            Some(role) => out.push_str(&format!(
+                "{who}: role {role}, on the MFA session of {}\n",
+                session.mfa_serial
+            )),
+            None => out.push_str(&format!(
+                "{who}: serial {}, key {}\n",
+                session.mfa_serial, session.long_term_key
+            )),
+        }
+        for written in &session.written_profiles {
+            out.push_str(&format!(
+                "{who}: keeps [{}] in {}\n",
+                written.section, written.path
+            ));
+            if let Some(error) = &written.error {
+                out.push_str(&format!(
+                    "{who}: writing [{}] failed: {error}\n",
+                    written.section
+                ));
+            }
+        }
         if let Some(note) = &session.note {
             out.push_str(&format!("{who}: note: {note}\n"));
         }

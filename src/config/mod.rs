@@ -31,6 +31,8 @@ pub const DEFAULT_REGION: &str = "us-east-1";
 /// Everything needed to obtain the MFA session a profile uses.
 #[derive(Debug, Clone)]
 pub struct SessionPlan {
+    /// The profile whose settings define this session.
+    pub profile: String,
     pub key: KeySource,
     pub mfa_serial: String,
     pub mfa_process: Option<String>,
@@ -283,6 +285,8 @@ impl CredentialPlan {
 
 #[derive(Debug, Clone)]
 pub struct RolePlan {
+    /// The profile whose settings define this role.
+    pub profile: String,
     pub role_arn: String,
     pub session_name: String,
     pub external_id: Option<String>,
@@ -446,6 +450,7 @@ fn role_plan(
         None => default_session_name(profile),
     };
     Ok(RolePlan {
+        profile: profile.to_owned(),
         role_arn: role_arn.value.clone(),
         session_name,
         external_id: settings.get("mfad_external_id").map(|s| s.value.clone()),
@@ -495,6 +500,7 @@ fn session_plan(
     }
     let (duration, note) = session_duration(settings.get("mfad_session_duration"), &serial.value)?;
     Ok(SessionPlan {
+        profile: name.to_owned(),
         key,
         mfa_serial: serial.value.clone(),
         mfa_process: settings.get("mfa_process").map(|s| s.value.clone()),

@@ -107,7 +107,15 @@ async fn obtain(
                 };
                 tokio::spawn(renewal::run(daemon.clone(), request, flight));
             };
-            let session = acquire(daemon, connection, &key, profile, caller, start).await?;
+            let session = acquire(
+                daemon,
+                connection,
+                &key,
+                &session_plan.profile,
+                caller,
+                start,
+            )
+            .await?;
             Ok((key, session))
         }
         CredentialPlan::Role(role) => {
@@ -124,19 +132,19 @@ async fn obtain(
                 let request = (key.clone(), role.clone(), source.clone());
                 tokio::spawn(renewal::run_role(daemon.clone(), request, flight));
             };
-            let session = acquire(daemon, connection, &key, profile, caller, start).await?;
+            let session = acquire(daemon, connection, &key, &role.profile, caller, start).await?;
             Ok((key, session))
         }
     }
 }
 
 /// One session from the cache, or from the renewal in progress, or from a renewal this
-/// caller starts.
+/// caller starts. `defined_by` is the profile whose settings define the session.
 async fn acquire(
     daemon: &Arc<Daemon>,
     connection: &mut Connection,
     key: &SessionKey,
-    profile: &str,
+    defined_by: &str,
     caller: &Caller,
     start: impl Fn(Arc<Flight>),
 ) -> Result<Arc<Session>, Stop> {
@@ -144,7 +152,7 @@ async fn acquire(
     // A caller with a terminal that finds "nobody to ask" joined just after a renewal gave
     // up for want of one; it starts one more, where it can be asked.
     for _ in 0..2 {
-        let (flight, started) = match daemon.sessions.lookup(key, profile, can_prompt) {
+        let (flight, started) = match daemon.sessions.lookup(key, defined_by, can_prompt) {
             Lookup::Ready(session) => return Ok(session),
             Lookup::Failed(failure) => return Err(failure.into()),
             Lookup::Wait(flight) => (flight, false),

@@ -111,7 +111,7 @@ struct Slot {
     current: Option<Arc<Session>>,
     /// The renewal in progress, if any.
     flight: Option<Arc<Flight>>,
-    /// The profiles that asked for this session (for status and logout).
+    /// The profiles whose settings define this session (for status and logout).
     profiles: BTreeSet<String>,
     /// The last renewal failure and when it happened; cleared by a success.
     last_failure: Option<(Instant, Failure)>,
@@ -139,7 +139,8 @@ pub struct Sessions {
 }
 
 impl Sessions {
-    /// Find a usable session or the renewal to wait for, or start one.
+    /// Find a usable session or the renewal to wait for, or start one. `profile` is the
+    /// profile whose settings define the session.
     pub fn lookup(&self, key: &SessionKey, profile: &str, caller_can_prompt: bool) -> Lookup {
         let now = SystemTime::now();
         let mut slots = self.slots.lock().unwrap();
@@ -237,13 +238,19 @@ impl Sessions {
         Some(slots.get(&key)?.current.as_ref()?.credentials.expiration)
     }
 
-    /// Drop the session handed out to a profile (or all sessions) and every role built on
-    /// a dropped session. Returns the keys dropped and the profiles that lost their session.
+    /// Drop the sessions a profile defines or was handed (or all sessions) and every role
+    /// built on a dropped session. Returns the keys dropped and the profiles that lost
+    /// their session.
     pub fn logout(&self, profile: Option<&str>) -> (Vec<SessionKey>, BTreeSet<String>) {
         let mut slots = self.slots.lock().unwrap();
         let mut handed_out = self.handed_out.lock().unwrap();
         let roots: Vec<SessionKey> = match profile {
-            Some(profile) => handed_out.get(profile).cloned().into_iter().collect(),
+            Some(profile) => slots
+                .iter()
+                .filter(|(_, slot)| slot.profiles.contains(profile))
+                .map(|(key, _)| key.clone())
+                .chain(handed_out.get(profile).cloned())
+                .collect(),
             None => slots.keys().cloned().collect(),
         };
         let dropped: Vec<SessionKey> = slots

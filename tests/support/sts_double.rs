@@ -19,6 +19,8 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 
 pub const ACCOUNT: &str = "123456789012";
+/// Named in AssumeRole denials (the double does not track which user a session is of).
+const USER_FOR_DENIAL: &str = "alice";
 const XMLNS: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
 pub const INVALID_CODE: &str =
     "MultiFactorAuthentication failed with invalid MFA one time pass code. ";
@@ -40,10 +42,25 @@ pub struct Counts {
     /// Calls that presented a code already accepted for the serial.
     pub reused_codes: usize,
     pub assume_role: usize,
+    /// Every AssumeRole: who signed it, with what arguments.
+    pub role_calls: Vec<RoleCall>,
     pub get_caller_identity: usize,
     pub bad_signatures: usize,
     /// The long-term key ids that signed each GetSessionToken, in order.
     pub session_token_signers: Vec<String>,
+}
+
+/// One AssumeRole call as the double saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleCall {
+    /// The access key id that signed it.
+    pub signer: String,
+    /// Whether the signer was temporary credentials the double issued.
+    pub signed_with_session: bool,
+    pub role_arn: String,
+    pub session_name: String,
+    pub external_id: Option<String>,
+    pub duration: u64,
 }
 
 #[derive(Clone)]
@@ -60,7 +77,6 @@ struct IssuedSession {
     /// The IAM user it was issued to (GetSessionToken) or the role session ARN.
     arn: String,
     expiration: SystemTime,
-    from_session_token: bool,
 }
 
 #[derive(Default)]
@@ -80,6 +96,8 @@ struct State {
     next_id: u64,
     /// The DurationSeconds of the last GetSessionToken.
     last_duration: Option<u64>,
+    /// Roles whose trust policy does not let the caller assume them.
+    denied_roles: HashSet<String>,
 }
 
 pub struct StsDouble {
@@ -163,6 +181,15 @@ impl StsDouble {
 
     pub fn set_session_lifetime(&self, lifetime: Option<Duration>) {
         self.state.lock().unwrap().session_lifetime = lifetime;
+    }
+
+    /// Refuse AssumeRole of this role, as a trust policy that does not name the user.
+    pub fn deny_role(&self, role_arn: &str) {
+        self.state
+            .lock()
+            .unwrap()
+            .denied_roles
+            .insert(role_arn.to_owned());
     }
 
     pub fn last_duration(&self) -> Option<u64> {
@@ -389,19 +416,13 @@ fn next_id(state: &mut State, prefix: &str) -> String {
     format!("{prefix}{:08}{:08X}", state.next_id, nanos)
 }
 
-fn issue(
-    state: &mut State,
-    arn: String,
-    lifetime: Duration,
-    from_session_token: bool,
-) -> (String, IssuedSession) {
+fn issue(state: &mut State, arn: String, lifetime: Duration) -> (String, IssuedSession) {
     let key = next_id(state, "ASIADOUBLE");
     let session = IssuedSession {
         secret: format!("secret-{}", next_id(state, "")),
         token: format!("token-{}", next_id(state, "")),
         arn,
         expiration: SystemTime::now() + state.session_lifetime.unwrap_or(lifetime),
-        from_session_token,
     };
     (key, session)
 }
@@ -464,7 +485,7 @@ fn get_session_token(
         state.accepted_codes.get_mut(serial).unwrap().insert(code);
     }
     let arn = format!("arn:aws:iam::{ACCOUNT}:user/{}", user.name);
-    let (key, session) = issue(state, arn, Duration::from_secs(duration), false);
+    let (key, session) = issue(state, arn, Duration::from_secs(duration));
     let xml = format!(
         "<GetSessionTokenResponse xmlns=\"{XMLNS}\">\n  <GetSessionTokenResult>\n    {}\n  </GetSessionTokenResult>\n  <ResponseMetadata>\n    <RequestId>58c5dbae-abef-11e0-8cfe-09039844ac7d</RequestId>\n  </ResponseMetadata>\n</GetSessionTokenResponse>\n",
         credentials_xml(&key, &session)
@@ -487,6 +508,15 @@ fn assume_role(
         .get("DurationSeconds")
         .and_then(|d| d.parse().ok())
         .unwrap_or(3600);
+    let (Signer::User(signer) | Signer::Session(signer)) = signer;
+    state.counts.role_calls.push(RoleCall {
+        signer: signer.clone(),
+        signed_with_session: from_session_token,
+        role_arn: role_arn.clone(),
+        session_name: session_name.clone(),
+        external_id: params.get("ExternalId").cloned(),
+        duration,
+    });
     if from_session_token && duration > 3600 {
         return (
             400,
@@ -497,14 +527,15 @@ fn assume_role(
             ),
         );
     }
+    if state.denied_roles.contains(&role_arn) {
+        let caller = format!("arn:aws:iam::{ACCOUNT}:user/{USER_FOR_DENIAL}");
+        return access_denied(&format!(
+            "User: {caller} is not authorized to perform: sts:AssumeRole on resource: {role_arn}"
+        ));
+    }
     let role_name = role_arn.rsplit('/').next().unwrap_or("role").to_owned();
     let arn = format!("arn:aws:sts::{ACCOUNT}:assumed-role/{role_name}/{session_name}");
-    let (key, session) = issue(
-        state,
-        arn.clone(),
-        Duration::from_secs(duration),
-        from_session_token,
-    );
+    let (key, session) = issue(state, arn.clone(), Duration::from_secs(duration));
     let xml = format!(
         "<AssumeRoleResponse xmlns=\"{XMLNS}\">\n  <AssumeRoleResult>\n    <AssumedRoleUser>\n      <Arn>{arn}</Arn>\n      <AssumedRoleId>AROADOUBLE:{session_name}</AssumedRoleId>\n    </AssumedRoleUser>\n    {}\n  </AssumeRoleResult>\n  <ResponseMetadata>\n    <RequestId>c6104cbe-af31-11e0-8154-cbc7ccf896c7</RequestId>\n  </ResponseMetadata>\n</AssumeRoleResponse>\n",
         credentials_xml(&key, &session)

@@ -1,0 +1,210 @@
+//! Roles assumed with the MFA session: through real clients, many roles on one session,
+//! the 1 h cap, status and logout.
+
+mod support;
+
+use std::process::Stdio;
+use support::*;
+
+const ADMIN: &str = "arn:aws:iam::123456789012:role/admin";
+
+/// dev: alice's MFA session; one role profile per name, each on dev.
+fn role_config(sts_url: &str, script: &str, roles: &[&str], extra: &str) -> String {
+    let mut config = alice_profile("dev", sts_url, &format!("mfa_process = {script}"));
+    for role in roles {
+        config.push_str(&format!(
+            "[profile {role}]\nmfad_source_profile = dev\nmfad_role_arn = arn:aws:iam::123456789012:role/{role}\nregion = us-east-1\nendpoint_url = {sts_url}\ncredential_process = {MFAD} process {role}\n{extra}\n"
+        ));
+    }
+    config
+}
+
+#[test]
+fn aws_cli_v2_and_boto3_use_a_role_through_credential_process() {
+    let sts = double_with_alice(30);
+    let env = TestEnv::new();
+    let script = code_script(&env, 30);
+    env.write_config(&role_config(
+        &sts.url,
+        &script,
+        &["admin"],
+        "mfad_external_id = shared-secret-id",
+    ));
+    env.write_credentials(&alice_credentials());
+
+    let cli = env
+        .command(AWS_CLI_V2)
+        .args([
+            "sts",
+            "get-caller-identity",
+            "--profile",
+            "admin",
+            "--output",
+            "json",
+        ])
+        .args(["--endpoint-url", &sts.url])
+        .output()
+        .unwrap();
+    assert!(
+        cli.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&cli.stderr),
+        env.daemon_log()
+    );
+    let identity: serde_json::Value = serde_json::from_slice(&cli.stdout).unwrap();
+    assert_eq!(
+        identity["Arn"],
+        "arn:aws:sts::123456789012:assumed-role/admin/mfad-admin"
+    );
+
+    let boto3 = env
+        .command("python3")
+        .args(["-c", "import boto3; print(boto3.Session(profile_name='admin').client('sts').get_caller_identity()['Arn'])"])
+        .output()
+        .unwrap();
+    assert!(
+        boto3.status.success(),
+        "{}",
+        String::from_utf8_lossy(&boto3.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&boto3.stdout).trim(),
+        "arn:aws:sts::123456789012:assumed-role/admin/mfad-admin"
+    );
+
+    let counts = sts.counts();
+    assert_eq!(counts.get_session_token, 1);
+    assert_eq!(counts.assume_role, 1, "boto3 got the cached role session");
+    let call = &counts.role_calls[0];
+    assert!(
+        call.signed_with_session,
+        "AssumeRole was signed with the MFA session, not the long-term key"
+    );
+    assert_ne!(call.signer, KEY_ID);
+    assert_eq!(call.role_arn, ADMIN);
+    assert_eq!(call.external_id.as_deref(), Some("shared-secret-id"));
+    assert_eq!(call.duration, 3600);
+}
+
+#[test]
+fn many_roles_share_one_mfa_session() {
+    let sts = double_with_alice(30);
+    let env = TestEnv::new();
+    let script = code_script(&env, 30);
+    let roles = ["admin", "audit", "deploy", "billing", "network"];
+    env.write_config(&role_config(&sts.url, &script, &roles, ""));
+    env.write_credentials(&alice_credentials());
+    // Ten callers per role, all at once, on a cold cache.
+    let children: Vec<_> = roles
+        .iter()
+        .cycle()
+        .take(50)
+        .map(|role| {
+            env.mfad(&["process", role])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let output = child.wait_with_output().unwrap();
+        assert!(
+            output.status.success(),
+            "{}\n{}",
+            String::from_utf8_lossy(&output.stderr),
+            env.daemon_log()
+        );
+    }
+    let counts = sts.counts();
+    assert_eq!(
+        counts.get_session_token, 1,
+        "one code for all roles: {counts:?}"
+    );
+    assert_eq!(
+        counts.assume_role,
+        roles.len(),
+        "one AssumeRole per role: {counts:?}"
+    );
+    let signers: std::collections::HashSet<_> =
+        counts.role_calls.iter().map(|c| c.signer.clone()).collect();
+    assert_eq!(
+        signers.len(),
+        1,
+        "every role was assumed with the same MFA session"
+    );
+
+    let status = String::from_utf8(env.run(&["status"], "").stdout).unwrap();
+    for role in roles {
+        assert!(status.contains(&format!("role/{role}")), "{status}");
+    }
+    assert!(status.contains("mfa/alice"), "{status}");
+}
+
+#[test]
+fn a_role_asked_for_more_than_an_hour_gets_one_with_a_note() {
+    let sts = double_with_alice(30);
+    let env = TestEnv::new();
+    let script = code_script(&env, 30);
+    env.write_config(&role_config(
+        &sts.url,
+        &script,
+        &["admin"],
+        "mfad_role_duration = 8h",
+    ));
+    env.write_credentials(&alice_credentials());
+    env.process("admin");
+    assert_eq!(sts.counts().role_calls[0].duration, 3600);
+    let status = String::from_utf8(env.run(&["status"], "").stdout).unwrap();
+    assert!(
+        status.contains("at most 1h (role chaining); asked for 8h, using 1h"),
+        "{status}"
+    );
+}
+
+#[test]
+fn logging_out_of_a_role_keeps_the_mfa_session_and_logging_out_of_it_drops_the_roles() {
+    let sts = double_with_alice(30);
+    let env = TestEnv::new();
+    let script = code_script(&env, 30);
+    env.write_config(&role_config(&sts.url, &script, &["admin", "audit"], ""));
+    env.write_credentials(&alice_credentials());
+    env.process("admin");
+    env.process("audit");
+    let out = env.run(&["logout", "admin"], "");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "logged out: admin"
+    );
+    env.process("admin");
+    assert_eq!(sts.counts().get_session_token, 1);
+    assert_eq!(sts.counts().assume_role, 3);
+    let out = env.run(&["logout", "dev"], "");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "logged out: admin, audit"
+    );
+    let status = String::from_utf8(env.run(&["status"], "").stdout).unwrap();
+    assert!(status.contains("no sessions"), "{status}");
+}
+
+#[test]
+fn a_role_the_trust_policy_refuses_is_named() {
+    let sts = double_with_alice(30);
+    sts.deny_role(ADMIN);
+    let env = TestEnv::new();
+    let script = code_script(&env, 30);
+    env.write_config(&role_config(&sts.url, &script, &["admin"], ""));
+    env.write_credentials(&alice_credentials());
+    let error = env.process_error("admin");
+    assert!(
+        error.starts_with(&format!("mfad process admin: AWS refused to assume {ADMIN} (AccessDenied: User: arn:aws:iam::123456789012:user/alice is not authorized")),
+        "{error}"
+    );
+    assert!(
+        error.contains("check mfad_role_arn, and that the role's trust policy"),
+        "{error}"
+    );
+    // The MFA session itself was fine and stays cached.
+    assert_eq!(sts.counts().sessions_issued, 1);
+}
