@@ -19,6 +19,8 @@ pub struct DaemonPaths {
     pub lock: PathBuf,
     /// Where a daemon started in the background by a client writes its log.
     pub log: PathBuf,
+    /// The MFA codes recently sent to STS, so a restarted daemon does not send one again.
+    pub used_codes: PathBuf,
 }
 
 impl DaemonPaths {
@@ -36,6 +38,7 @@ impl DaemonPaths {
         Self {
             lock: with_suffix(".lock"),
             log: with_suffix(".log"),
+            used_codes: with_suffix(".used-codes"),
             socket,
         }
     }

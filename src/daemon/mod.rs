@@ -55,9 +55,10 @@ pub struct Daemon {
 }
 
 impl Daemon {
-    pub fn new(settings: Settings) -> Self {
+    pub fn new(settings: Settings, used_codes: UsedCodes) -> Self {
         Self {
             settings,
+            used_codes,
             ..Self::default()
         }
     }
@@ -190,7 +191,9 @@ pub async fn run_foreground(paths: DaemonPaths, settings: Settings) -> anyhow::R
         paths.socket.display(),
         std::process::id()
     );
-    server::serve(listener, Arc::new(Daemon::new(settings)), shutdown_signal()).await;
+    let used_codes = UsedCodes::kept_in(paths.used_codes.clone());
+    let daemon = Arc::new(Daemon::new(settings, used_codes));
+    server::serve(listener, daemon, shutdown_signal()).await;
     let _ = std::fs::remove_file(&paths.socket);
     tracing::info!("stopped");
     Ok(())

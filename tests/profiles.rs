@@ -1,0 +1,317 @@
+//! Short-lived profiles in the shared credentials file (`mfad_write_profile`), read by
+//! tools that never run credential_process.
+
+mod support;
+
+use mfad::credfile;
+use std::os::unix::fs::MetadataExt;
+use std::process::Stdio;
+use std::time::Duration;
+use support::*;
+
+const OUT: &str = "dev-mfa";
+
+/// The user's own credentials file: comments, odd spacing, another profile, the key
+/// mfad uses, no final newline.
+fn users_file() -> String {
+    format!(
+        "# my credentials\n\n[base]\naws_access_key_id = {KEY_ID}\naws_secret_access_key = {SECRET}\n\n; old project\n[legacy]\naws_access_key_id=AKIALEGACY0000000000\n  aws_secret_access_key =   legacy/secret\nregion=eu-west-1"
+    )
+}
+
+fn writing_env(sts: &sts_double::StsDouble, extra: &str) -> TestEnv {
+    let env = TestEnv::new();
+    let script = code_script(&env, 30);
+    env.write_config(&alice_profile(
+        "dev",
+        &sts.url,
+        &format!("mfa_process = {script}\nmfad_write_profile = {OUT}\n{extra}"),
+    ));
+    env.write_credentials(&users_file());
+    env
+}
+
+fn credentials(env: &TestEnv) -> String {
+    std::fs::read_to_string(env.credentials_path()).unwrap()
+}
+
+#[test]
+fn the_aws_cli_and_boto3_read_the_written_profile_and_logout_removes_it() {
+    let sts = double_with_alice(30);
+    let env = writing_env(&sts, "");
+    let handed = env.process("dev");
+    let text = credentials(&env);
+    assert_eq!(
+        credfile::remove(&text, OUT).unwrap().unwrap(),
+        users_file(),
+        "bytes outside [{OUT}] unchanged"
+    );
+    assert!(
+        text.contains(&format!(
+            "expiration = {}\n",
+            handed["Expiration"].as_str().unwrap()
+        )),
+        "{text}"
+    );
+    assert!(handed["Expiration"].as_str().unwrap().ends_with('Z'));
+    assert_eq!(
+        std::fs::metadata(env.credentials_path()).unwrap().mode() & 0o777,
+        0o600
+    );
+
+    // No credential_process: the profile exists only in the credentials file.
+    let cli = env
+        .command(AWS_CLI_V2)
+        .args([
+            "sts",
+            "get-caller-identity",
+            "--profile",
+            OUT,
+            "--region",
+            "us-east-1",
+            "--endpoint-url",
+            &sts.url,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        cli.status.success(),
+        "{}",
+        String::from_utf8_lossy(&cli.stderr)
+    );
+    assert!(String::from_utf8_lossy(&cli.stdout).contains("arn:aws:iam::123456789012:user/alice"));
+    let script = format!(
+        "import boto3\ns = boto3.Session(profile_name='{OUT}', region_name='us-east-1')\nprint(s.get_credentials().access_key)\nprint(s.client('sts', endpoint_url='{}').get_caller_identity()['Arn'])",
+        sts.url
+    );
+    let boto3 = env
+        .command("python3")
+        .args(["-c", &script])
+        .output()
+        .unwrap();
+    assert!(
+        boto3.status.success(),
+        "{}",
+        String::from_utf8_lossy(&boto3.stderr)
+    );
+    let lines: Vec<String> = String::from_utf8_lossy(&boto3.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(lines[0], handed["AccessKeyId"].as_str().unwrap());
+    assert_eq!(lines[1], "arn:aws:iam::123456789012:user/alice");
+    assert_eq!(sts.counts().get_session_token, 1, "neither tool ran mfad");
+
+    let status = String::from_utf8(env.run(&["status"], "").stdout).unwrap();
+    assert!(
+        status.contains(&format!(
+            "dev: keeps [{OUT}] in {}",
+            env.credentials_path().display()
+        )),
+        "{status}"
+    );
+
+    let out = env.run(&["logout", "dev"], "");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        credentials(&env),
+        users_file(),
+        "logout gives back the exact bytes"
+    );
+}
+
+#[test]
+fn a_section_mfad_did_not_write_is_refused_and_left_alone() {
+    let sts = double_with_alice(30);
+    let env = writing_env(&sts, "");
+    let theirs = format!(
+        "{}\n[{OUT}]\naws_access_key_id = AKIASTATIC0000000000\naws_secret_access_key = static\n",
+        users_file()
+    );
+    env.write_credentials(&theirs);
+    let error = env.process_error("dev");
+    assert!(
+        error.contains(&format!(
+            "[{OUT}] in {} was not written by mfad",
+            env.credentials_path().display()
+        )),
+        "{error}"
+    );
+    assert!(
+        error.contains("rename or remove that section, or set mfad_write_profile to another name"),
+        "{error}"
+    );
+    assert_eq!(credentials(&env), theirs);
+}
+
+#[test]
+fn each_renewal_rewrites_the_profile() {
+    let sts = double_with_alice(1);
+    sts.set_session_lifetime(Some(Duration::from_secs(14 * 60)));
+    let env = TestEnv::with_keyring();
+    env.write_config(&alice_profile(
+        "dev",
+        &sts.url,
+        &format!("mfad_write_profile = {OUT}"),
+    ));
+    env.write_credentials(&users_file());
+    assert!(
+        env.run(&["totp", "add", SERIAL], &totp_uri(1))
+            .status
+            .success()
+    );
+    for _ in 0..3 {
+        let handed = env.process("dev");
+        let written = credfile::written_key_id(&credentials(&env), OUT);
+        assert_eq!(written.as_deref(), handed["AccessKeyId"].as_str());
+    }
+    assert_eq!(sts.counts().sessions_issued, 3);
+    assert!(
+        env.daemon_log().contains("after the renewal"),
+        "{}",
+        env.daemon_log()
+    );
+}
+
+#[test]
+fn aws_configure_set_and_mfad_renewals_lose_no_finished_edit() {
+    let sts = double_with_alice(1);
+    sts.set_session_lifetime(Some(Duration::from_secs(14 * 60)));
+    let env = TestEnv::with_keyring();
+    env.write_config(&alice_profile(
+        "dev",
+        &sts.url,
+        &format!("mfad_write_profile = {OUT}"),
+    ));
+    env.write_credentials(&users_file());
+    assert!(
+        env.run(&["totp", "add", SERIAL], &totp_uri(1))
+            .status
+            .success()
+    );
+    env.process("dev");
+
+    const EDITS: usize = 12;
+    let writer = {
+        let commands: Vec<_> = (0..EDITS)
+            .map(|i| {
+                let mut command = env.command(AWS_CLI_V2);
+                command
+                    .args([
+                        "configure",
+                        "set",
+                        "aws_access_key_id",
+                        &format!("AKIAUSER{i:012}"),
+                        "--profile",
+                        &format!("p{i}"),
+                    ])
+                    .stdout(Stdio::null());
+                command
+            })
+            .collect();
+        std::thread::spawn(move || {
+            for mut command in commands {
+                assert!(command.status().unwrap().success());
+            }
+        })
+    };
+    let mut last_key = String::new();
+    while !writer.is_finished() {
+        last_key = env.process("dev")["AccessKeyId"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+    }
+    writer.join().unwrap();
+    assert!(
+        sts.counts().sessions_issued >= 3,
+        "renewals overlapped the edits: {:?}",
+        sts.counts()
+    );
+
+    // The watcher puts mfad's section back if a CLI write dropped it.
+    let settled = wait_until(Duration::from_secs(5), || {
+        credfile::written_key_id(&credentials(&env), OUT).as_deref() == Some(last_key.as_str())
+    });
+    let text = credentials(&env);
+    assert!(settled, "mfad's last write is in place: {text}");
+    for i in 0..EDITS {
+        assert!(
+            text.contains(&format!("[p{i}]")),
+            "edit {i} of the CLI was lost: {text}"
+        );
+        assert!(
+            text.contains(&format!("AKIAUSER{i:012}")),
+            "edit {i} of the CLI was lost: {text}"
+        );
+    }
+    assert!(text.starts_with("# my credentials\n\n[base]\n"), "{text}");
+    assert!(mfad::config::IniFile::parse(&env.credentials_path(), &text).is_ok());
+}
+
+#[test]
+fn killing_the_daemon_while_it_writes_leaves_a_valid_file() {
+    let sts = double_with_alice(1);
+    sts.set_session_lifetime(Some(Duration::from_secs(14 * 60)));
+    let env = TestEnv::with_keyring();
+    env.write_config(&alice_profile(
+        "dev",
+        &sts.url,
+        &format!("mfad_write_profile = {OUT}"),
+    ));
+    // A large file, so that a write takes long enough to be interrupted.
+    let padding: String = (0..200_000)
+        .map(|i| format!("# line {i} of the user's notes\n"))
+        .collect();
+    let original = format!("{padding}{}", users_file());
+    env.write_credentials(&original);
+    assert!(
+        env.run(&["totp", "add", SERIAL], &totp_uri(1))
+            .status
+            .success()
+    );
+    let temporary = format!("{}.mfad-tmp", env.credentials_path().display());
+    let mut interrupted = 0;
+    for _ in 0..8 {
+        let mut client = env
+            .mfad(&["process", "dev"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        // Kill -9 as soon as the temporary file appears: mid-write, before the rename.
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        let mut caught = false;
+        while !caught && std::time::Instant::now() < deadline {
+            caught = std::path::Path::new(&temporary).exists();
+        }
+        if let Some(pid) = env.daemon_pid() {
+            // SAFETY: kill has no memory effects.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            wait_until(Duration::from_secs(5), || !pid_alive(pid));
+        }
+        interrupted += usize::from(caught);
+        let _ = client.wait();
+        let text = credentials(&env);
+        let users_part = credfile::remove(&text, OUT)
+            .unwrap()
+            .unwrap_or(text.clone());
+        assert_eq!(users_part, original, "the user's bytes survived");
+        assert!(mfad::config::IniFile::parse(&env.credentials_path(), &text).is_ok());
+    }
+    assert!(
+        interrupted >= 4,
+        "only {interrupted} kills landed mid-write"
+    );
+    // The next daemon finishes the job and cleans up.
+    let handed = env.process("dev");
+    assert_eq!(
+        credfile::written_key_id(&credentials(&env), OUT).as_deref(),
+        handed["AccessKeyId"].as_str()
+    );
+    assert!(!std::path::Path::new(&temporary).exists());
+}
