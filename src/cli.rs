@@ -1,6 +1,7 @@
 //! The command line, as clap definitions (also the source of man pages and completions).
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::ffi::OsString;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -43,6 +44,28 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Run a command with PROFILE's credentials in its environment
+    Exec {
+        profile: String,
+        /// The command and its arguments, after --
+        #[arg(last = true, required = true, value_name = "COMMAND")]
+        command: Vec<OsString>,
+    },
+    /// Print PROFILE's credentials as variable assignments for eval
+    Env {
+        profile: String,
+        /// The shell whose syntax to print
+        #[arg(long, value_enum, default_value_t = Shell::Sh)]
+        shell: Shell,
+    },
+    /// Print a short segment for the shell prompt: the profile and its time left
+    Prompt {
+        /// The profile (default: $AWS_PROFILE)
+        profile: Option<String>,
+        /// A template with {profile}, {left}, {mark} (! when renewal is due), {expires}, {state}
+        #[arg(long, default_value = "{profile} {left}{mark}")]
+        format: String,
+    },
     /// Drop the session of PROFILE, or all sessions
     Logout {
         #[arg(required_unless_present = "all")]
@@ -55,6 +78,14 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct DaemonArgs {}
+
+/// Shells whose variable syntax `mfad env` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Shell {
+    Sh,
+    Fish,
+    Powershell,
+}
 
 #[derive(Debug, Subcommand)]
 pub enum TotpCommand {

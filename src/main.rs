@@ -25,6 +25,16 @@ fn main() -> ExitCode {
         Command::Status { json } => {
             commands::status::run(*json).map_err(|failure| format!("mfad status: {failure}"))
         }
+        Command::Exec { profile, command } => Err(format!(
+            "mfad exec {profile}: {}",
+            commands::exec::exec(profile, command)
+        )),
+        Command::Env { profile, shell } => commands::exec::env(profile, *shell)
+            .map_err(|failure| format!("mfad env {profile}: {failure}")),
+        Command::Prompt { profile, format } => {
+            commands::prompt::run(profile.as_deref(), format);
+            Ok(())
+        }
         Command::Logout { profile, .. } => commands::logout::run(profile.as_deref())
             .map_err(|failure| format!("mfad logout: {failure}")),
     };

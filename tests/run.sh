@@ -6,8 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # awscli: the AWS CLI v2 the tests run; gnome-keyring + dbus: a Secret Service on a private
-# bus; python3: the system Python the peer-uid test runs as another user.
-apt_packages=(awscli gnome-keyring dbus python3)
+# bus; python3: the system Python the peer-uid test runs as another user; zsh, fish: the
+# shells whose `mfad env` output and prompt snippets are tried.
+apt_packages=(awscli gnome-keyring dbus python3 zsh fish)
 missing=()
 for package in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||

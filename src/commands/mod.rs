@@ -2,8 +2,10 @@
 
 pub mod add;
 pub mod daemon;
+pub mod exec;
 pub mod logout;
 pub mod process;
+pub mod prompt;
 pub mod status;
 pub mod totp;
 

@@ -65,18 +65,28 @@ async fn credentials(
 
 /// A request from a command mfad runs while renewing a session (its `mfa_process`) that
 /// needs that same session would wait for itself: refuse it at once.
-fn refuse_loop(profile: &str, serial: &str, caller: &Caller) -> Result<(), Failure> {
+fn refuse_loop(daemon: &Daemon, serial: &str, caller: &Caller) -> Result<(), Failure> {
     let inside = caller.env.get(INSIDE_VAR).map(String::as_str).unwrap_or("");
     if inside.split(',').any(|renewing| renewing == serial) {
-        return Err(Failure::new(
-            FailureKind::Config,
-            format!(
-                "profile {profile} needs the MFA session of {serial}, whose renewal ran the command asking for it (a loop through mfa_process)"
-            ),
-            "make mfa_process print a code without calling credential_process for a profile that uses this device",
-        ));
+        daemon
+            .loops_refused
+            .lock()
+            .unwrap()
+            .insert(serial.to_owned());
+        return Err(loop_failure(serial));
     }
     Ok(())
+}
+
+/// What both ends of a loop through `mfa_process` report.
+pub fn loop_failure(serial: &str) -> Failure {
+    Failure::new(
+        FailureKind::Config,
+        format!(
+            "the mfa_process renewing {serial} asks mfad for credentials that need that same session (a loop)"
+        ),
+        "make mfa_process print a code without calling credential_process for a profile that uses this MFA device",
+    )
 }
 
 /// The credentials at the end of a plan's chain, each session along it from the cache
@@ -90,7 +100,7 @@ async fn obtain(
 ) -> Result<(SessionKey, Arc<Session>), Stop> {
     match plan {
         CredentialPlan::Session(session_plan) => {
-            refuse_loop(profile, &session_plan.mfa_serial, caller)?;
+            refuse_loop(daemon, &session_plan.mfa_serial, caller)?;
             let long_term = daemon.long_term_key(&session_plan.key).await?;
             let key = SessionKey::Mfa {
                 access_key_id: long_term.access_key_id.clone(),

@@ -25,7 +25,7 @@ use crate::store::{self, LongTermKey};
 use crate::sts::{ServerClock, StsTimeouts};
 use anyhow::{Context, bail};
 use sessions::Sessions;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, Write};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
@@ -49,6 +49,9 @@ pub struct Daemon {
     pub used_codes: UsedCodes,
     /// STS's clock relative to ours, for derived codes.
     pub clock: Arc<ServerClock>,
+    /// Serials whose `mfa_process` asked mfad for their own session: the renewal that ran
+    /// it reports the loop instead of the command's exit status.
+    pub loops_refused: Mutex<HashSet<String>>,
     /// Long-term keys read from the secret store, per profile (a D-Bus round trip saved
     /// on every request). `mfad add` and `mfad logout` clear an entry.
     store_keys: Mutex<HashMap<String, LongTermKey>>,

@@ -254,13 +254,20 @@ async fn with_process_code(
     command: &str,
 ) -> Result<TemporaryCredentials, Failure> {
     let serial = &request.plan.mfa_serial;
-    let mut code = process::run(command, &request.plan.mfa_serial, &request.caller_env).await?;
+    let run = || async {
+        let result = process::run(command, serial, &request.caller_env).await;
+        if result.is_err() && daemon.loops_refused.lock().unwrap().remove(serial) {
+            return Err(super::credentials::loop_failure(serial));
+        }
+        result
+    };
+    let mut code = run().await?;
     // A command that prints the same code again is waited out, one step at most.
     if daemon.used_codes.was_used(serial, code.expose_secret()) {
         let step = 30 - daemon.clock.now_at_server() % 30;
         tracing::info!("mfa_process printed a code already used; running it again in {step}s");
         tokio::time::sleep(Duration::from_secs(step)).await;
-        code = process::run(command, &request.plan.mfa_serial, &request.caller_env).await?;
+        code = run().await?;
         if daemon.used_codes.was_used(serial, code.expose_secret()) {
             return Err(Failure::new(
                 FailureKind::CodeRejected,

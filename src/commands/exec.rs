@@ -1,0 +1,138 @@
+//! `mfad exec PROFILE -- CMD…` and `mfad env PROFILE`: credentials in the environment.
+
+use super::process;
+use crate::cli::Shell;
+use crate::failure::{Failure, FailureKind};
+use crate::protocol::Credentials;
+use crate::timefmt::{from_epoch_secs, rfc3339};
+use secrecy::ExposeSecret;
+use std::ffi::OsString;
+use std::os::unix::process::CommandExt;
+use std::process::Command;
+
+/// Set in the environment of a command run by `mfad exec`, naming the profile.
+pub const EXEC_VAR: &str = "MFAD_EXEC";
+
+/// Variables that would make tools pick a profile instead of the credentials given.
+const REMOVED: &[&str] = &["AWS_PROFILE", "AWS_DEFAULT_PROFILE"];
+
+/// The variables a command gets for a profile's credentials.
+fn variables(credentials: &Credentials) -> Vec<(&'static str, String)> {
+    let mut vars = vec![
+        ("AWS_ACCESS_KEY_ID", credentials.access_key_id.clone()),
+        (
+            "AWS_SECRET_ACCESS_KEY",
+            credentials.secret_access_key.expose_secret().to_owned(),
+        ),
+        (
+            "AWS_SESSION_TOKEN",
+            credentials.session_token.expose_secret().to_owned(),
+        ),
+        (
+            "AWS_CREDENTIAL_EXPIRATION",
+            rfc3339(from_epoch_secs(credentials.expiration)),
+        ),
+    ];
+    if let Some(region) = &credentials.region {
+        vars.push(("AWS_REGION", region.clone()));
+        vars.push(("AWS_DEFAULT_REGION", region.clone()));
+    }
+    vars
+}
+
+/// Replace this process with the command (so its exit code and the signals sent to it
+/// are its own); returns only on failure.
+pub fn exec(profile: &str, command: &[OsString]) -> Failure {
+    if let Ok(outer) = std::env::var(EXEC_VAR) {
+        return Failure::new(
+            FailureKind::Config,
+            format!("already inside mfad exec for profile {outer}"),
+            "run the command directly, or leave the outer mfad exec first",
+        );
+    }
+    let credentials = match process::fetch(profile) {
+        Ok(credentials) => credentials,
+        Err(failure) => return failure,
+    };
+    let (program, args) = command.split_first().expect("clap requires a command");
+    let mut child = Command::new(program);
+    child
+        .args(args)
+        .envs(variables(&credentials))
+        .env(EXEC_VAR, profile);
+    for name in REMOVED {
+        child.env_remove(name);
+    }
+    let error = child.exec();
+    Failure::new(
+        FailureKind::Config,
+        format!("cannot run {}: {error}", program.to_string_lossy()),
+        "check the command name and your PATH",
+    )
+}
+
+/// Print the assignments for `eval` in the given shell.
+pub fn env(profile: &str, shell: Shell) -> Result<(), Failure> {
+    let credentials = process::fetch(profile)?;
+    print!("{}", assignments(&variables(&credentials), shell));
+    Ok(())
+}
+
+fn assignments(vars: &[(&str, String)], shell: Shell) -> String {
+    let mut out = String::new();
+    for (name, value) in vars {
+        out.push_str(&match shell {
+            Shell::Sh => format!("export {name}={}\n", quote_sh(value)),
+            Shell::Fish => format!("set -gx {name} {};\n", quote_fish(value)),
+            Shell::Powershell => format!("$Env:{name} = {}\n", quote_powershell(value)),
+        });
+    }
+    for name in REMOVED {
+        out.push_str(&match shell {
+            Shell::Sh => format!("unset {name}\n"),
+            Shell::Fish => format!("set -e {name};\n"),
+            Shell::Powershell => {
+                format!("Remove-Item Env:{name} -ErrorAction SilentlyContinue\n")
+            }
+        });
+    }
+    out
+}
+
+fn quote_sh(value: &str) -> String {
+    format!("'{}'", value.replace('\'', r"'\''"))
+}
+
+fn quote_fish(value: &str) -> String {
+    format!("'{}'", value.replace('\\', r"\\").replace('\'', r"\'"))
+}
+
+fn quote_powershell(value: &str) -> String {
+    format!("'{}'", value.replace('\'', "''"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_are_quoted_for_each_shell() {
+        let vars = [("AWS_SESSION_TOKEN", "a'b\\c $d".to_owned())];
+        assert_eq!(
+            assignments(&vars, Shell::Sh),
+            "export AWS_SESSION_TOKEN='a'\\''b\\c $d'\nunset AWS_PROFILE\nunset AWS_DEFAULT_PROFILE\n"
+        );
+        assert!(
+            assignments(&vars, Shell::Fish)
+                .starts_with("set -gx AWS_SESSION_TOKEN 'a\\'b\\\\c $d';\n")
+        );
+        assert!(
+            assignments(&vars, Shell::Powershell)
+                .starts_with("$Env:AWS_SESSION_TOKEN = 'a''b\\c $d'\n")
+        );
+        assert!(
+            assignments(&vars, Shell::Powershell)
+                .contains("Remove-Item Env:AWS_PROFILE -ErrorAction SilentlyContinue")
+        );
+    }
+}

@@ -1,0 +1,89 @@
+//! `mfad prompt [PROFILE]`: a shell-prompt segment such as `dev 11h42m`.
+//!
+//! It runs before every prompt, so it never starts the daemon, never asks for anything,
+//! gives up after [`DEADLINE`], prints nothing when there is nothing to say, and always
+//! exits 0.
+
+use crate::daemon::sessions::RENEW_BEFORE;
+use crate::paths::DaemonPaths;
+use crate::protocol::{self, Request, Response};
+use crate::timefmt::{from_epoch_secs, rfc3339, short_duration};
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::net::UnixStream;
+use std::time::{Duration, SystemTime};
+
+/// The longest a prompt may wait for the daemon.
+pub const DEADLINE: Duration = Duration::from_millis(50);
+
+pub fn run(profile: Option<&str>, format: &str) {
+    let profile = profile
+        .map(str::to_owned)
+        .or_else(|| std::env::var("AWS_PROFILE").ok())
+        .filter(|p| !p.is_empty());
+    let Some(profile) = profile else { return };
+    if let Some(expiration) = expiration(&profile) {
+        let segment = render(format, &profile, expiration, SystemTime::now());
+        let _ = writeln!(std::io::stdout(), "{segment}");
+    }
+}
+
+/// When the daemon's session for the profile expires; `None` for any failure.
+fn expiration(profile: &str) -> Option<SystemTime> {
+    let stream = UnixStream::connect(DaemonPaths::from_env().socket).ok()?;
+    stream.set_read_timeout(Some(DEADLINE)).ok()?;
+    stream.set_write_timeout(Some(DEADLINE)).ok()?;
+    (&stream)
+        .write_all(&protocol::encode(&Request::Peek {
+            profile: profile.to_owned(),
+        }))
+        .ok()?;
+    let mut line = Vec::new();
+    BufReader::new(&stream).read_until(b'\n', &mut line).ok()?;
+    match protocol::decode(&line).ok()?? {
+        Response::Expiration { expiration } => expiration.map(from_epoch_secs),
+        _ => None,
+    }
+}
+
+/// Fill the template: `{profile}`, `{left}` (`11h42m`, `expired`), `{mark}` (`!` inside
+/// the renewal window), `{expires}` (RFC 3339), `{state}` (`ok`, `renew`, `expired`).
+pub fn render(format: &str, profile: &str, expiration: SystemTime, now: SystemTime) -> String {
+    let (left, mark, state) = match expiration.duration_since(now) {
+        Ok(left) if left > RENEW_BEFORE => (short_duration(left), "", "ok"),
+        Ok(left) if !left.is_zero() => (short_duration(left), "!", "renew"),
+        _ => ("expired".to_owned(), "", "expired"),
+    };
+    format
+        .replace("{profile}", profile)
+        .replace("{left}", &left)
+        .replace("{mark}", mark)
+        .replace("{expires}", &rfc3339(expiration))
+        .replace("{state}", state)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FORMAT: &str = "{profile} {left}{mark}";
+
+    #[test]
+    fn segments_for_each_state() {
+        let now = SystemTime::now();
+        let at = |secs: u64| now + Duration::from_secs(secs);
+        assert_eq!(
+            render(FORMAT, "dev", at(11 * 3600 + 42 * 60 + 5), now),
+            "dev 11h42m"
+        );
+        assert_eq!(render(FORMAT, "dev", at(8 * 60 + 5), now), "dev 8m!");
+        assert_eq!(
+            render(FORMAT, "dev", now - Duration::from_secs(5), now),
+            "dev expired"
+        );
+        assert_eq!(render("{state}:{profile}", "dev", at(60), now), "renew:dev");
+        assert_eq!(
+            render("{expires}", "dev", from_epoch_secs(1_795_000_000), now),
+            "2026-11-18T11:06:40Z"
+        );
+    }
+}
