@@ -256,7 +256,7 @@ const ATTEMPTS: usize = 20;
 /// Two reads this far apart must agree before mfad edits what it read: a program that
 /// truncates and rewrites the file in place (as `aws configure set` does) is not caught
 /// half-way.
-const SETTLE: Duration = Duration::from_millis(15);
+const SETTLE: Duration = Duration::from_millis(5);
 
 /// Apply `edit` to the file atomically. `edit` returns `None` to leave the file as it is.
 /// Returns the file's stamp afterwards.

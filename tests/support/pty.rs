@@ -33,6 +33,14 @@ impl Pty {
         assert_eq!(rc, 0, "openpty failed");
         // SAFETY: openpty returned fresh fds that we now own.
         let (master, slave) = unsafe { (File::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
+        let size = libc::winsize {
+            ws_row: 24,
+            ws_col: 120,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        // SAFETY: TIOCSWINSZ reads a winsize struct.
+        unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCSWINSZ, &size) };
         let slave_fd = slave.as_raw_fd();
         // SAFETY: setsid and ioctl are async-signal-safe; slave_fd stays open in the child.
         unsafe {
@@ -60,6 +68,14 @@ impl Pty {
             seen: String::new(),
             _slave: slave,
         }
+    }
+
+    /// Also make the terminal the command's standard input, output and error, as for an
+    /// interactive shell.
+    pub fn as_stdio(self, command: &mut Command) -> Self {
+        let stdio = || std::process::Stdio::from(self._slave.try_clone().unwrap());
+        command.stdin(stdio()).stdout(stdio()).stderr(stdio());
+        self
     }
 
     /// Wait until the terminal shows `text` (after what was already consumed).
