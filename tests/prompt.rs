@@ -130,7 +130,7 @@ fn shell_prompt_shows_the_segment(shell: &[&str], source: &str) {
         .env("PATH", path_with_mfad())
         .env("AWS_PROFILE", "dev")
         .env("TERM", "dumb");
-    let mut pty = Pty::attach(&mut command).as_stdio(&mut command);
+    let mut pty = Pty::attach(&mut command).for_stdio(&mut command);
     let mut child = command.spawn().unwrap();
     std::thread::sleep(Duration::from_millis(500));
     pty.type_line(source);

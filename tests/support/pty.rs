@@ -72,7 +72,7 @@ impl Pty {
 
     /// Also make the terminal the command's standard input, output and error, as for an
     /// interactive shell.
-    pub fn as_stdio(self, command: &mut Command) -> Self {
+    pub fn for_stdio(self, command: &mut Command) -> Self {
         let stdio = || std::process::Stdio::from(self._slave.try_clone().unwrap());
         command.stdin(stdio()).stdout(stdio()).stderr(stdio());
         self
