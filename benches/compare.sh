@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The figures of BENCHMARKS.md, measured in one run on this machine:
-#   - a cached `mfad process` next to /bin/true, the AWS CLI v2's
+#   - a cached `mfad process` and `mfad prompt` next to /bin/true, the AWS CLI v2's
 #     `aws configure export-credentials` on a cached MFA role profile, and PyPI's
 #     aws-credential-process on its cached MFA session (medians, hyperfine);
+#   - the time from a renewal to the updated profile on disk (mfad_write_profile);
 #   - the daemon's resident memory idle and with 100 sessions.
 # Needs: hyperfine, awscli (Debian, v2), gnome-keyring, dbus, moto[server], and
 # aws-credential-process at $ACP (default /opt/acp-venv/bin/aws-credential-process; see
@@ -48,6 +49,14 @@ region = us-east-1
 endpoint_url = http://127.0.0.1:$port
 credential_process = $MFAD process dev
 
+[profile written]
+mfa_serial = arn:aws:iam::123456789012:mfa/writer
+mfad_source_profile = base
+mfa_process = date +%N | cut -c1-6
+mfad_write_profile = written-mfa
+region = us-east-1
+endpoint_url = http://127.0.0.1:$port
+
 [profile role]
 role_arn = arn:aws:iam::123456789012:role/bench
 source_profile = base
@@ -92,10 +101,20 @@ case "$acp_check" in *ASIAACPCACHED*) ;; *) echo "aws-credential-process did not
 json=$WORK/hyperfine
 hyperfine -N --warmup 20 --runs "$RUNS" --export-json "$json-fast.json" \
   -n '/bin/true' '/bin/true' \
-  -n 'mfad process (cached)' "$MFAD process dev" >/dev/null
+  -n 'mfad process (cached)' "$MFAD process dev" \
+  -n 'mfad prompt' "$MFAD prompt dev" >/dev/null
 hyperfine -N --warmup 3 --runs "$SLOW_RUNS" --export-json "$json-slow.json" \
   -n 'aws configure export-credentials (cached role)' '/usr/bin/aws configure export-credentials --profile role' \
   -n 'aws-credential-process (cached session)' "$ACP --access-key-id $KEY_ID --mfa-serial-number $SERIAL" >/dev/null
+
+# Renewal to disk: each `mfad process written` after a logout renews the session (moto
+# STS) and rewrites [written-mfa]; the daemon logs how long after the renewal the file was
+# in place. hyperfine times the whole renewal as a caller sees it.
+hyperfine -N --warmup 2 --runs "$SLOW_RUNS" --export-json "$json-renewal.json" \
+  --prepare "$MFAD logout written" \
+  -n 'mfad process (renewal + written profile)' "$MFAD process written" >/dev/null
+grep -o '([0-9.]* ms after the renewal)' "$XDG_RUNTIME_DIR/mfad/agent.sock.log" |
+  grep -o '[0-9.]*' >"$json-to-disk.txt"
 
 daemon_pid=$(cat "$XDG_RUNTIME_DIR/mfad/agent.sock.lock")
 rss() { awk '/^VmRSS/ {print $2}' "/proc/$daemon_pid/status"; }
@@ -107,16 +126,23 @@ for i in $(seq 1 100); do "$MFAD" process "p$i" >/dev/null; done
 sessions=$("$MFAD" status --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["sessions"]))')
 rss_hundred=$(rss)
 
-python3 - "$json-fast.json" "$json-slow.json" <<'PY'
-import json, sys
-rows = [r for f in sys.argv[1:] for r in json.load(open(f))["results"]]
+python3 - "$json-fast.json" "$json-slow.json" "$json-renewal.json" "$json-to-disk.txt" <<'PY'
+import json, statistics, sys
+rows = [r for f in sys.argv[1:3] for r in json.load(open(f))["results"]]
 floor = rows[0]["median"]
 mfad = rows[1]["median"]
-print("| command | median | mean ± σ | runs | × /bin/true | × mfad |")
+print("| command | median | mean ± σ | runs | × /bin/true | × mfad process |")
 print("|---|---:|---:|---:|---:|---:|")
 for r in rows:
     print(f"| {r['command']} | {r['median']*1000:.2f} ms | {r['mean']*1000:.2f} ± {r['stddev']*1000:.2f} ms "
           f"| {len(r['times'])} | {r['median']/floor:.1f} | {r['median']/mfad:.1f} |")
+renewal = json.load(open(sys.argv[3]))["results"][0]
+to_disk = [float(x) for x in open(sys.argv[4]).read().split()]
+print()
+print("| renewal with mfad_write_profile | median | runs |")
+print("|---|---:|---:|")
+print(f"| `mfad process` after a logout (STS call + file written) | {renewal['median']*1000:.2f} ms | {len(renewal['times'])} |")
+print(f"| from the renewal to the profile on disk (daemon log) | {statistics.median(to_disk):.2f} ms | {len(to_disk)} |")
 PY
 echo
 echo "| daemon resident memory (VmRSS) | KiB |"
