@@ -315,3 +315,28 @@ fn killing_the_daemon_while_it_writes_leaves_a_valid_file() {
     );
     assert!(!std::path::Path::new(&temporary).exists());
 }
+
+#[test]
+fn a_failed_write_leaves_the_old_file_and_says_why() {
+    let sts = double_with_alice(30);
+    let env = writing_env(&sts, "");
+    // The temporary file cannot be created: a directory stands in its place.
+    let blocker = format!("{}.mfad-tmp", env.credentials_path().display());
+    std::fs::create_dir(&blocker).unwrap();
+    std::fs::write(format!("{blocker}/keep"), "").unwrap();
+    let error = env.process_error("dev");
+    assert!(
+        error.contains(&format!(
+            "cannot update {}",
+            env.credentials_path().display()
+        )),
+        "{error}"
+    );
+    assert!(error.contains("the file was left as it was"), "{error}");
+    assert_eq!(credentials(&env), users_file());
+    let status = String::from_utf8(env.run(&["status"], "").stdout).unwrap();
+    assert!(
+        status.contains(&format!("writing [{OUT}] failed: cannot update")),
+        "{status}"
+    );
+}
