@@ -6,7 +6,7 @@ use crate::failure::{Failure, FailureKind};
 use crate::paths::DaemonPaths;
 use crate::protocol::{self, Caller, MAX_LINE_BYTES, Request, Response};
 use crate::tty::Terminal;
-use std::fs::{File, OpenOptions};
+use std::fs::OpenOptions;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::net::UnixStream;
@@ -156,19 +156,8 @@ fn lost(error: &std::io::Error) -> Failure {
     )
 }
 
-/// Open the daemon's lock file; a daemon holds it locked while it runs.
-fn open_lock(paths: &DaemonPaths) -> std::io::Result<File> {
-    OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .mode(0o600)
-        .open(&paths.lock)
-}
-
 fn daemon_lock_held(paths: &DaemonPaths) -> bool {
-    open_lock(paths).is_ok_and(|file| file.try_lock().is_err())
+    paths.open_lock().is_ok_and(|file| file.try_lock().is_err())
 }
 
 /// Start a daemon detached from this process (its own session, stdio away from the
@@ -238,7 +227,8 @@ fn spawn_daemon(paths: &DaemonPaths) -> std::io::Result<()> {
 /// Stop the daemon recorded in the lock file and wait until its lock is free.
 fn stop_daemon(paths: &DaemonPaths) -> Result<(), Failure> {
     let mut pid = String::new();
-    open_lock(paths)
+    paths
+        .open_lock()
         .and_then(|mut file| file.read_to_string(&mut pid))
         .map_err(Failure::internal)?;
     let pid: libc::pid_t = pid.trim().parse().map_err(|_| {

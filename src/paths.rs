@@ -5,9 +5,9 @@
 //! named after it, so a custom `MFAD_SOCKET` gets a daemon of its own.
 
 use std::ffi::OsString;
-use std::fs::{self, DirBuilder};
+use std::fs::{self, DirBuilder, File, OpenOptions};
 use std::io;
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 /// The files one daemon owns.
@@ -41,6 +41,17 @@ impl DaemonPaths {
             used_codes: with_suffix(".used-codes"),
             socket,
         }
+    }
+
+    /// Open the lock file (0600); a daemon holds it locked while it runs, with its pid in it.
+    pub fn open_lock(&self) -> io::Result<File> {
+        OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(&self.lock)
     }
 
     /// The directory holding the socket.

@@ -7,21 +7,10 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 use support::*;
 
-fn mfa_profile(env: &TestEnv, sts_url: &str) {
-    let script = code_script(env, 30);
-    env.write_config(&alice_profile(
-        "dev",
-        sts_url,
-        &format!("mfa_process = {script}"),
-    ));
-    env.write_credentials(&alice_credentials());
-}
-
 #[test]
 fn aws_cli_v2_gets_an_mfa_session_through_credential_process() {
     let sts = double_with_alice(30);
-    let env = TestEnv::new();
-    mfa_profile(&env, &sts.url);
+    let env = alice_env(&sts, "");
     let output = env
         .command(AWS_CLI_V2)
         .args([
@@ -62,8 +51,7 @@ fn aws_cli_v2_gets_an_mfa_session_through_credential_process() {
 #[test]
 fn boto3_gets_an_mfa_session_through_credential_process() {
     let sts = double_with_alice(30);
-    let env = TestEnv::new();
-    mfa_profile(&env, &sts.url);
+    let env = alice_env(&sts, "");
     let script = "import boto3, json\n\
         session = boto3.Session(profile_name='dev')\n\
         creds = session.get_credentials().get_frozen_credentials()\n\

@@ -7,22 +7,10 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 use support::*;
 
-fn dev_env(sts: &sts_double::StsDouble) -> TestEnv {
-    let env = TestEnv::new();
-    let script = code_script(&env, 30);
-    env.write_config(&alice_profile(
-        "dev",
-        &sts.url,
-        &format!("mfa_process = {script}"),
-    ));
-    env.write_credentials(&alice_credentials());
-    env
-}
-
 #[test]
 fn exec_sets_the_credentials_removes_the_profile_and_passes_the_exit_code() {
     let sts = double_with_alice(30);
-    let env = dev_env(&sts);
+    let env = alice_env(&sts, "");
     let output = env
         .mfad(&["exec", "dev", "--", "sh", "-c", "echo $AWS_ACCESS_KEY_ID $AWS_CREDENTIAL_EXPIRATION $AWS_REGION $AWS_DEFAULT_REGION ${AWS_PROFILE-none} ${#AWS_SESSION_TOKEN}; exit 7"])
         .env("AWS_PROFILE", "dev")
@@ -48,7 +36,7 @@ fn exec_sets_the_credentials_removes_the_profile_and_passes_the_exit_code() {
 #[test]
 fn the_aws_cli_runs_under_exec_with_the_session() {
     let sts = double_with_alice(30);
-    let env = dev_env(&sts);
+    let env = alice_env(&sts, "");
     let output = env
         .mfad(&[
             "exec",
@@ -73,7 +61,7 @@ fn the_aws_cli_runs_under_exec_with_the_session() {
 #[test]
 fn signals_reach_the_command() {
     let sts = double_with_alice(30);
-    let env = dev_env(&sts);
+    let env = alice_env(&sts, "");
     env.process("dev");
     let mut child = env
         .mfad(&[
@@ -110,7 +98,7 @@ fn signals_reach_the_command() {
 #[test]
 fn exec_refuses_to_nest_and_names_a_missing_command() {
     let sts = double_with_alice(30);
-    let env = dev_env(&sts);
+    let env = alice_env(&sts, "");
     let output = env
         .mfad(&["exec", "dev", "--", MFAD, "exec", "dev", "--", "true"])
         .output()
@@ -133,7 +121,7 @@ fn exec_refuses_to_nest_and_names_a_missing_command() {
 #[test]
 fn env_output_evaluates_in_sh_bash_and_fish() {
     let sts = double_with_alice(30);
-    let env = dev_env(&sts);
+    let env = alice_env(&sts, "");
     let expected = env.process("dev")["AccessKeyId"]
         .as_str()
         .unwrap()

@@ -20,13 +20,14 @@ fn users_file() -> String {
 }
 
 fn writing_env(sts: &sts_double::StsDouble, extra: &str) -> TestEnv {
-    let env = TestEnv::new();
-    let script = code_script(&env, 30);
-    env.write_config(&alice_profile(
-        "dev",
-        &sts.url,
-        &format!("mfa_process = {script}\nmfad_write_profile = {OUT}\n{extra}"),
-    ));
+    let env = alice_env(sts, &format!("mfad_write_profile = {OUT}\n{extra}"));
+    env.write_credentials(&users_file());
+    env
+}
+
+/// Like [`writing_env`], with codes from a TOTP secret of `period`-second steps.
+fn writing_env_with_totp(sts: &sts_double::StsDouble, period: u64) -> TestEnv {
+    let env = alice_env_with_totp(sts, period, &format!("mfad_write_profile = {OUT}"));
     env.write_credentials(&users_file());
     env
 }
@@ -152,18 +153,7 @@ fn a_section_mfad_did_not_write_is_refused_and_left_alone() {
 fn each_renewal_rewrites_the_profile() {
     let sts = double_with_alice(1);
     sts.set_session_lifetime(Some(Duration::from_secs(14 * 60)));
-    let env = TestEnv::with_keyring();
-    env.write_config(&alice_profile(
-        "dev",
-        &sts.url,
-        &format!("mfad_write_profile = {OUT}"),
-    ));
-    env.write_credentials(&users_file());
-    assert!(
-        env.run(&["totp", "add", SERIAL], &totp_uri(1))
-            .status
-            .success()
-    );
+    let env = writing_env_with_totp(&sts, 1);
     for _ in 0..3 {
         let handed = env.process("dev");
         let written = credfile::written_key_id(&credentials(&env), OUT);
@@ -181,18 +171,7 @@ fn each_renewal_rewrites_the_profile() {
 fn aws_configure_set_and_mfad_renewals_lose_no_finished_edit() {
     let sts = double_with_alice(1);
     sts.set_session_lifetime(Some(Duration::from_secs(14 * 60)));
-    let env = TestEnv::with_keyring();
-    env.write_config(&alice_profile(
-        "dev",
-        &sts.url,
-        &format!("mfad_write_profile = {OUT}"),
-    ));
-    env.write_credentials(&users_file());
-    assert!(
-        env.run(&["totp", "add", SERIAL], &totp_uri(1))
-            .status
-            .success()
-    );
+    let env = writing_env_with_totp(&sts, 1);
     env.process("dev");
 
     const EDITS: usize = 12;
@@ -257,23 +236,13 @@ fn aws_configure_set_and_mfad_renewals_lose_no_finished_edit() {
 fn killing_the_daemon_while_it_writes_leaves_a_valid_file() {
     let sts = double_with_alice(1);
     sts.set_session_lifetime(Some(Duration::from_secs(14 * 60)));
-    let env = TestEnv::with_keyring();
-    env.write_config(&alice_profile(
-        "dev",
-        &sts.url,
-        &format!("mfad_write_profile = {OUT}"),
-    ));
+    let env = writing_env_with_totp(&sts, 1);
     // A large file, so that a write takes long enough to be interrupted.
     let padding: String = (0..200_000)
         .map(|i| format!("# line {i} of the user's notes\n"))
         .collect();
     let original = format!("{padding}{}", users_file());
     env.write_credentials(&original);
-    assert!(
-        env.run(&["totp", "add", SERIAL], &totp_uri(1))
-            .status
-            .success()
-    );
     let temporary = format!("{}.mfad-tmp", env.credentials_path().display());
     let mut interrupted = 0;
     for _ in 0..8 {

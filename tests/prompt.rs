@@ -22,18 +22,6 @@ fn prompt(env: &TestEnv, args: &[&str], aws_profile: Option<&str>) -> String {
     String::from_utf8(output.stdout).unwrap()
 }
 
-fn session_env(sts: &sts_double::StsDouble) -> TestEnv {
-    let env = TestEnv::new();
-    let script = code_script(&env, 30);
-    env.write_config(&alice_profile(
-        "dev",
-        &sts.url,
-        &format!("mfa_process = {script}"),
-    ));
-    env.write_credentials(&alice_credentials());
-    env
-}
-
 #[test]
 fn nothing_to_say_prints_nothing_and_starts_no_daemon() {
     let env = TestEnv::new();
@@ -46,7 +34,7 @@ fn nothing_to_say_prints_nothing_and_starts_no_daemon() {
 #[test]
 fn segments_show_the_time_left() {
     let sts = double_with_alice(30);
-    let env = session_env(&sts);
+    let env = alice_env(&sts, "");
     env.process("dev");
     assert_eq!(prompt(&env, &["dev"], None), "dev 11h59m\n");
     assert_eq!(prompt(&env, &[], Some("dev")), "dev 11h59m\n");
@@ -68,13 +56,13 @@ fn segments_show_the_time_left() {
 fn the_renewal_window_and_expiry_are_marked() {
     let sts = double_with_alice(30);
     sts.set_session_lifetime(Some(Duration::from_secs(14 * 60)));
-    let env = session_env(&sts);
+    let env = alice_env(&sts, "");
     env.process("dev");
     assert_eq!(prompt(&env, &["dev"], None), "dev 13m!\n");
 
     let sts = double_with_alice(30);
     sts.set_session_lifetime(Some(Duration::from_secs(1)));
-    let env = session_env(&sts);
+    let env = alice_env(&sts, "");
     env.process("dev");
     std::thread::sleep(Duration::from_millis(1500));
     assert_eq!(prompt(&env, &["dev"], None), "dev expired\n");
@@ -122,7 +110,7 @@ fn snippet(name: &str) -> String {
 /// Start an interactive shell on a pty, source the snippet, and read the next prompt.
 fn shell_prompt_shows_the_segment(shell: &[&str], source: &str) {
     let sts = double_with_alice(30);
-    let env = session_env(&sts);
+    let env = alice_env(&sts, "");
     env.process("dev");
     let mut command = env.command(shell[0]);
     command

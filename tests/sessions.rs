@@ -9,18 +9,6 @@ use support::pty::Pty;
 use support::sts_double::Fault;
 use support::*;
 
-fn with_code_script(sts: &sts_double::StsDouble, extra: &str) -> TestEnv {
-    let env = TestEnv::new();
-    let script = code_script(&env, 30);
-    env.write_config(&alice_profile(
-        "dev",
-        &sts.url,
-        &format!("mfa_process = {script}\n{extra}"),
-    ));
-    env.write_credentials(&alice_credentials());
-    env
-}
-
 fn status_json(env: &TestEnv) -> serde_json::Value {
     let output = env.run(&["status", "--json"], "");
     assert!(output.status.success());
@@ -31,7 +19,7 @@ fn status_json(env: &TestEnv) -> serde_json::Value {
 fn a_session_is_cached_while_more_than_15_minutes_remain() {
     let sts = double_with_alice(30);
     sts.set_session_lifetime(Some(Duration::from_secs(16 * 60)));
-    let env = with_code_script(&sts, "");
+    let env = alice_env(&sts, "");
     let first = env.process("dev");
     let second = env.process("dev");
     assert_eq!(first["AccessKeyId"], second["AccessKeyId"]);
@@ -42,14 +30,7 @@ fn a_session_is_cached_while_more_than_15_minutes_remain() {
 fn a_session_inside_the_15_minute_window_is_renewed() {
     let sts = double_with_alice(2);
     sts.set_session_lifetime(Some(Duration::from_secs(14 * 60)));
-    let env = TestEnv::with_keyring();
-    env.write_config(&alice_profile("dev", &sts.url, ""));
-    env.write_credentials(&alice_credentials());
-    assert!(
-        env.run(&["totp", "add", SERIAL], &totp_uri(2))
-            .status
-            .success()
-    );
+    let env = alice_env_with_totp(&sts, 2, "");
     let first = env.process("dev");
     let second = env.process("dev");
     assert_ne!(first["AccessKeyId"], second["AccessKeyId"]);
@@ -138,7 +119,7 @@ fn a_hundred_cold_processes_cause_one_get_session_token() {
 #[test]
 fn logout_then_a_new_session_never_reuses_a_code() {
     let sts = double_with_alice(30);
-    let env = with_code_script(&sts, "");
+    let env = alice_env(&sts, "");
     env.process("dev");
     let logout = env.run(&["logout", "dev"], "");
     assert_eq!(
@@ -192,10 +173,7 @@ fn a_derived_code_that_aws_rejects_points_at_the_secret_or_clock() {
 fn a_skewed_clock_is_measured_from_sts_and_corrected() {
     let sts = double_with_alice(30);
     sts.set_clock_skew(150);
-    let env = TestEnv::with_keyring();
-    env.write_config(&alice_profile("dev", &sts.url, ""));
-    env.write_credentials(&alice_credentials());
-    assert!(env.run(&["totp", "add", SERIAL], SEED).status.success());
+    let env = alice_env_with_totp(&sts, 30, "");
     let creds = env.process("dev");
     assert!(sts.is_live_session(creds["AccessKeyId"].as_str().unwrap()));
     let counts = sts.counts();
@@ -333,14 +311,7 @@ fn a_still_valid_session_is_served_while_sts_is_down() {
         let sts = double_with_alice(2);
         // Inside the renewal window from the start: every request tries to renew.
         sts.set_session_lifetime(Some(Duration::from_secs(14 * 60)));
-        let env = TestEnv::with_keyring();
-        env.write_config(&alice_profile("dev", &sts.url, ""));
-        env.write_credentials(&alice_credentials());
-        assert!(
-            env.run(&["totp", "add", SERIAL], &totp_uri(2))
-                .status
-                .success()
-        );
+        let env = alice_env_with_totp(&sts, 2, "");
         let session = env.process("dev");
         let expected_error = match outage {
             Outage::Answers(fault) => {
@@ -369,7 +340,7 @@ fn a_still_valid_session_is_served_while_sts_is_down() {
 #[test]
 fn an_expired_session_fails_fast_with_a_clear_error_when_sts_is_down() {
     let sts = double_with_alice(30);
-    let env = with_code_script(&sts, "");
+    let env = alice_env(&sts, "");
     for (fault, expected) in [
         (Some(Fault::Throttle), "STS is throttling requests"),
         (Some(Fault::ServerError(503)), "STS failed (HTTP 503"),
@@ -407,7 +378,7 @@ fn an_expired_session_fails_fast_with_a_clear_error_when_sts_is_down() {
 fn a_slow_sts_times_out_instead_of_hanging() {
     let sts = double_with_alice(30);
     sts.set_latency(Duration::from_secs(30));
-    let env = with_code_script(&sts, "");
+    let env = alice_env(&sts, "");
     let started = Instant::now();
     let error = env.process_error("dev");
     assert!(error.contains("did not answer in time"), "{error}");
@@ -438,7 +409,7 @@ fn a_wrong_serial_and_a_root_account_are_handled() {
 #[test]
 fn config_edits_are_picked_up_without_restarting_the_daemon() {
     let sts = double_with_alice(30);
-    let env = with_code_script(&sts, "");
+    let env = alice_env(&sts, "");
     env.process("dev");
     let pid = env.daemon_pid();
     let error = env.process_error("prod");

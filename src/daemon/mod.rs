@@ -26,9 +26,9 @@ use crate::sts::{ServerClock, StsTimeouts};
 use anyhow::{Context, bail};
 use sessions::Sessions;
 use std::collections::{HashMap, HashSet};
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{Read, Seek, Write};
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::sync::{Arc, Mutex};
 
 /// Tunables of a daemon.
@@ -148,13 +148,8 @@ pub struct DaemonLock {
 impl DaemonLock {
     /// Take the lock and record our pid in it, or say which daemon holds it.
     pub fn acquire(paths: &DaemonPaths) -> anyhow::Result<Self> {
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o600)
-            .open(&paths.lock)
+        let mut file = paths
+            .open_lock()
             .with_context(|| format!("cannot open the lock file {}", paths.lock.display()))?;
         if !lock_within(&file, LOCK_PATIENCE) {
             let mut pid = String::new();

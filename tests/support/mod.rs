@@ -322,3 +322,31 @@ pub fn code_script(env: &TestEnv, period: u64) -> String {
     fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).unwrap();
     path.display().to_string()
 }
+
+/// alice's profile `dev` at the double, codes from an `mfa_process` script (30 s steps).
+pub fn alice_env(sts: &sts_double::StsDouble, extra: &str) -> TestEnv {
+    let env = TestEnv::new();
+    let script = code_script(&env, 30);
+    env.write_config(&alice_profile(
+        "dev",
+        &sts.url,
+        &format!("mfa_process = {script}\n{extra}"),
+    ));
+    env.write_credentials(&alice_credentials());
+    env
+}
+
+/// alice's profile `dev` at the double, codes derived from her TOTP secret (steps of
+/// `period` seconds) stored in a keyring of the test's own.
+pub fn alice_env_with_totp(sts: &sts_double::StsDouble, period: u64, extra: &str) -> TestEnv {
+    let env = TestEnv::with_keyring();
+    env.write_config(&alice_profile("dev", &sts.url, extra));
+    env.write_credentials(&alice_credentials());
+    let stored = env.run(&["totp", "add", SERIAL], &totp_uri(period));
+    assert!(
+        stored.status.success(),
+        "{}",
+        String::from_utf8_lossy(&stored.stderr)
+    );
+    env
+}
