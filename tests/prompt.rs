@@ -151,3 +151,78 @@ fn the_fish_snippet_shows_the_segment() {
         &format!("source {}", snippet("mfad.fish")),
     );
 }
+
+/// starship, as tests/run.sh installs it.
+fn starship() -> String {
+    let installed = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/target/test-tools/bin/starship"
+    );
+    assert!(
+        std::path::Path::new(installed).exists(),
+        "starship is missing: tests/run.sh builds it into target/test-tools"
+    );
+    installed.to_owned()
+}
+
+#[test]
+fn the_starship_module_shows_the_segment() {
+    let sts = double_with_alice(30);
+    let env = alice_env(&sts, "");
+    env.process("dev");
+    // Only our module in the prompt, configured exactly as contrib/ ships it.
+    let config = env.dir.path().join("starship.toml");
+    let module = std::fs::read_to_string(snippet("starship.toml")).unwrap();
+    std::fs::write(
+        &config,
+        format!("format = \"${{custom.mfad}}\"\nadd_newline = false\n{module}"),
+    )
+    .unwrap();
+    let render = |profile: &str| {
+        let output = env
+            .command(starship())
+            .args(["prompt"])
+            .env("PATH", path_with_mfad())
+            .env("STARSHIP_CONFIG", &config)
+            .env("AWS_PROFILE", profile)
+            .env("TERM", "xterm")
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        strip_ansi(&String::from_utf8_lossy(&output.stdout))
+    };
+    assert_eq!(render("dev"), "dev 11h59m ");
+    assert_eq!(
+        render("other"),
+        "",
+        "nothing for a profile mfad does not serve"
+    );
+}
+
+/// The text of a terminal string without its colour codes and shell markers.
+fn strip_ansi(text: &str) -> String {
+    let mut out = String::new();
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\u{1b}' => {
+                // CSI: ESC [ ... final byte in @..~
+                if chars.peek() == Some(&'[') {
+                    chars.next();
+                    for c in chars.by_ref() {
+                        if ('@'..='~').contains(&c) {
+                            break;
+                        }
+                    }
+                }
+            }
+            '\u{1}' | '\u{2}' => {}
+            c => out.push(c),
+        }
+    }
+    out
+}

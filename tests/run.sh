@@ -28,6 +28,14 @@ if ! python3 -c 'import boto3, moto.server' 2>/dev/null; then
   python3 -m pip install --quiet --disable-pip-version-check 'moto[server]' boto3
 fi
 
+# starship, to try the prompt module in contrib/: built from crates.io once (5 minutes).
+tools=target/test-tools
+if ! "$tools/bin/starship" --version >/dev/null 2>&1; then
+  echo "tests/run.sh: building starship for the prompt-module test"
+  cargo install --quiet --locked starship --version 1.27.0 --root "$tools"
+fi
+export PATH="$PWD/$tools/bin:$PATH"
+
 cargo fmt --all -- --check
 cargo clippy --locked --all-targets -- -D warnings
 if cargo nextest --version >/dev/null 2>&1; then
