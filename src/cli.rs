@@ -77,7 +77,11 @@ pub enum Command {
 }
 
 #[derive(Debug, Args)]
-pub struct DaemonArgs {}
+pub struct DaemonArgs {
+    /// Check the daemon's config file ($XDG_CONFIG_HOME/mfad/config.toml) and exit
+    #[arg(long)]
+    pub check_config: bool,
+}
 
 /// Shells whose variable syntax `mfad env` prints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -18,6 +18,7 @@ pub mod failure;
 pub mod mfa;
 pub mod paths;
 pub mod protocol;
+pub mod settings;
 pub mod store;
 pub mod sts;
 pub mod timefmt;

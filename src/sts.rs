@@ -148,7 +148,7 @@ impl Intercept for DateRecorder {
 }
 
 /// Timeouts for one STS call; a call never hangs a caller for long.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StsTimeouts {
     pub connect: Duration,
     pub call: Duration,

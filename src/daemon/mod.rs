@@ -21,8 +21,9 @@ use crate::config::KeySource;
 use crate::failure::{Failure, FailureKind};
 use crate::mfa::UsedCodes;
 use crate::paths::DaemonPaths;
+use crate::settings::Settings;
 use crate::store::{self, LongTermKey};
-use crate::sts::{ServerClock, StsTimeouts};
+use crate::sts::ServerClock;
 use anyhow::{Context, bail};
 use sessions::Sessions;
 use std::collections::{HashMap, HashSet};
@@ -30,12 +31,6 @@ use std::fs::File;
 use std::io::{Read, Seek, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::sync::{Arc, Mutex};
-
-/// Tunables of a daemon.
-#[derive(Debug, Clone, Default)]
-pub struct Settings {
-    pub sts_timeouts: StsTimeouts,
-}
 
 /// Everything the daemon knows, shared by all connections.
 #[derive(Default)]
