@@ -16,6 +16,7 @@ pub mod credfile;
 pub mod daemon;
 pub mod failure;
 pub mod mfa;
+pub mod notify;
 pub mod paths;
 pub mod protocol;
 pub mod settings;

@@ -135,6 +135,9 @@ pub struct SessionStatus {
     pub note: Option<String>,
     /// Sections of credentials files kept current with this session.
     pub written_profiles: Vec<WrittenProfile>,
+    /// How many requests had to wait for a renewal of this session (the others were
+    /// served from the cache).
+    pub callers_waited: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

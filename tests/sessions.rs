@@ -202,7 +202,10 @@ fn without_a_terminal_or_code_source_the_caller_fails_at_once() {
     env.write_config(&alice_profile("dev", &sts.url, ""));
     env.write_credentials(&alice_credentials());
     let error = env.process_error("dev");
-    assert!(error.contains("there is no terminal to ask on"), "{error}");
+    assert!(
+        error.contains("there is no terminal or desktop to ask on"),
+        "{error}"
+    );
     assert!(error.contains("mfad totp add"), "{error}");
     assert_eq!(sts.counts().get_session_token, 0);
 }

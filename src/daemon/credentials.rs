@@ -114,6 +114,7 @@ async fn obtain(
                     long_term: long_term.clone(),
                     profile: profile.to_owned(),
                     caller_env: caller.env.clone(),
+                    desktop: true,
                 };
                 tokio::spawn(renewal::run(daemon.clone(), request, flight));
             };

@@ -3,10 +3,13 @@
 //! - [`server`] accepts connections on a bound listener, checks the peer and shuts down;
 //! - [`connection`] reads and writes protocol lines on one connection;
 //! - [`sessions`] caches sessions and makes renewal single-flight;
-//! - [`renewal`] obtains a session (code sources, STS);
+//! - [`renewal`] renews a session (MFA or role), [`codes`] gets and sends MFA codes;
+//! - [`ahead`] renews sessions before they run out, or announces those that need a person;
 //! - [`written`] keeps the profiles mfad writes into credentials files;
 //! - [`credentials`], [`status`], [`logout`], [`peek`] answer the requests of those names.
 
+pub mod ahead;
+pub mod codes;
 pub mod connection;
 pub mod credentials;
 pub mod logout;
@@ -20,6 +23,7 @@ pub mod written;
 use crate::config::KeySource;
 use crate::failure::{Failure, FailureKind};
 use crate::mfa::UsedCodes;
+use crate::notify::Notifier;
 use crate::paths::DaemonPaths;
 use crate::settings::Settings;
 use crate::store::{self, LongTermKey};
@@ -36,6 +40,7 @@ use std::sync::{Arc, Mutex};
 #[derive(Default)]
 pub struct Daemon {
     pub settings: Settings,
+    pub notifier: Notifier,
     /// Cached sessions: MFA sessions per (long-term key, serial, endpoint), and roles.
     pub sessions: Arc<Sessions>,
     /// Sections of credentials files kept current with sessions.
@@ -55,6 +60,7 @@ pub struct Daemon {
 impl Daemon {
     pub fn new(settings: Settings, used_codes: UsedCodes) -> Self {
         Self {
+            notifier: Notifier::new(settings.notifications.clone()),
             settings,
             used_codes,
             ..Self::default()

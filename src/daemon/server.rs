@@ -29,6 +29,7 @@ pub async fn serve(
 ) {
     let mut connections = JoinSet::new();
     let watcher = tokio::spawn(daemon.written.clone().watch(daemon.sessions.clone()));
+    let scheduler = tokio::spawn(super::ahead::run(daemon.clone()));
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
@@ -48,6 +49,7 @@ pub async fn serve(
     }
     drop(listener);
     watcher.abort();
+    scheduler.abort();
     let drained = tokio::time::timeout(DRAIN_TIMEOUT, async {
         while connections.join_next().await.is_some() {}
     })

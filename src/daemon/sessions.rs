@@ -5,6 +5,7 @@
 //! session starts one, every later caller waits on the same flight, and the flight's end
 //! is broadcast on a `watch` channel.
 
+use super::renewal::Recipe;
 use crate::config::StsEndpoint;
 use crate::failure::{Failure, FailureKind};
 use crate::mfa::CodeSource;
@@ -117,6 +118,27 @@ struct Slot {
     last_failure: Option<(Instant, Failure)>,
     /// A remark for status, e.g. the root account's 1 h cap.
     note: Option<String>,
+    /// How to renew this session without a caller (set after its first renewal).
+    recipe: Option<Recipe>,
+    /// Whether the person was told that this session ends soon.
+    announced: bool,
+    /// How many requests had to wait for a renewal of this session.
+    callers_waited: u64,
+}
+
+/// After a failed renewal ahead of time, the next attempt waits this long.
+pub const BACKGROUND_RETRY_AFTER: Duration = Duration::from_secs(60);
+
+/// Work for the scheduler of renewals ahead of time.
+pub enum Due {
+    /// Renew this session now (its flight is registered).
+    Renew { flight: Arc<Flight>, recipe: Recipe },
+    /// Tell the person that this session, which needs them, ends soon.
+    Announce {
+        key: SessionKey,
+        profile: String,
+        left: Duration,
+    },
 }
 
 /// What a caller should do, decided under the lock.
@@ -152,6 +174,7 @@ impl Sessions {
             return Lookup::Ready(session.clone());
         }
         if let Some(flight) = &slot.flight {
+            slot.callers_waited += 1;
             return Lookup::Wait(flight.clone());
         }
         if let Some((at, failure)) = &slot.last_failure
@@ -170,25 +193,104 @@ impl Sessions {
                 return Lookup::Failed(failure.clone());
             }
         }
-        let (done, _) = watch::channel(None);
-        let flight = Arc::new(Flight {
-            askers: Arc::new(Askers::default()),
-            done,
-        });
-        slot.flight = Some(flight.clone());
-        Lookup::Start(flight)
+        slot.callers_waited += 1;
+        Lookup::Start(new_flight(slot))
     }
 
-    /// End a renewal: keep the new session, or on failure keep serving a still-valid one.
+    /// Sessions to renew ahead of time (their flights registered), and sessions that need
+    /// a person to announce.
+    pub fn due(&self, renew_before: Duration, announce_before: Duration) -> Vec<Due> {
+        let now = SystemTime::now();
+        let mut slots = self.slots.lock().unwrap();
+        let usable = |key: &SessionKey| {
+            slots
+                .get(key)
+                .and_then(|s| s.current.as_ref())
+                .is_some_and(|s| s.time_left(now) > MIN_USABLE)
+        };
+        let renewable: Vec<SessionKey> = slots
+            .iter()
+            .filter(|(_, slot)| match &slot.recipe {
+                Some(Recipe::Role { source, .. }) => usable(source),
+                _ => true,
+            })
+            .map(|(key, _)| key.clone())
+            .collect();
+        let mut due = Vec::new();
+        for (key, slot) in slots.iter_mut() {
+            let (Some(session), Some(recipe), None) = (&slot.current, &slot.recipe, &slot.flight)
+            else {
+                continue;
+            };
+            let left = session.time_left(now);
+            let lifetime = session
+                .credentials
+                .expiration
+                .duration_since(session.renewed_at)
+                .unwrap_or_default();
+            let recently_failed = slot
+                .last_failure
+                .as_ref()
+                .is_some_and(|(at, _)| at.elapsed() < BACKGROUND_RETRY_AFTER);
+            let needs_person = matches!(
+                session.origin,
+                Origin::Code(CodeSource::Terminal | CodeSource::Desktop)
+            );
+            if needs_person {
+                if left < announce_before && !slot.announced {
+                    slot.announced = true;
+                    let profile = slot.profiles.iter().next().cloned().unwrap_or_default();
+                    due.push(Due::Announce {
+                        key: key.clone(),
+                        profile,
+                        left,
+                    });
+                }
+            } else if left < renew_before
+                && lifetime > renew_before
+                && !recently_failed
+                && renewable.contains(key)
+            {
+                let recipe = recipe.clone();
+                due.push(Due::Renew {
+                    flight: new_flight(slot),
+                    recipe,
+                });
+            }
+        }
+        due
+    }
+
+    /// Register a renewal of a session from its recipe ("Renew now"); `None` if one is
+    /// already running or the session cannot be renewed without a caller.
+    pub fn start_flight(&self, key: &SessionKey) -> Option<(Arc<Flight>, Recipe)> {
+        let mut slots = self.slots.lock().unwrap();
+        let slot = slots.get_mut(key)?;
+        if slot.flight.is_some() {
+            return None;
+        }
+        let recipe = slot.recipe.clone()?;
+        Some((new_flight(slot), recipe))
+    }
+
+    /// Keep how a session was renewed, to renew it again without a caller.
+    pub fn keep_recipe(&self, key: &SessionKey, recipe: Recipe) {
+        if let Some(slot) = self.slots.lock().unwrap().get_mut(key) {
+            slot.recipe = Some(recipe);
+        }
+    }
+
+    /// End a renewal: keep the new session, or on failure keep serving a still-valid one
+    /// to the waiting callers. Returns the new session, or the failure.
     pub fn finish(
         &self,
         key: &SessionKey,
         flight: &Flight,
         result: Result<Session, Failure>,
         note: Option<String>,
-    ) {
+    ) -> Result<Arc<Session>, Failure> {
         let now = SystemTime::now();
-        let outcome = {
+        let (renewal, for_callers) = {
             let mut slots = self.slots.lock().unwrap();
             let slot = slots.entry(key.clone()).or_default();
             slot.flight = None;
@@ -198,22 +300,25 @@ impl Sessions {
                     let session = Arc::new(session);
                     slot.current = Some(session.clone());
                     slot.last_failure = None;
-                    Ok(session)
+                    slot.announced = false;
+                    (Ok(session.clone()), Ok(session))
                 }
                 Err(failure) => {
                     slot.last_failure = Some((Instant::now(), failure.clone()));
-                    match slot
+                    let still_valid = slot
                         .current
                         .as_ref()
-                        .filter(|s| s.time_left(now) > MIN_USABLE)
-                    {
-                        Some(still_valid) => Ok(still_valid.clone()),
-                        None => Err(failure),
-                    }
+                        .filter(|s| s.time_left(now) > MIN_USABLE);
+                    let for_callers = match still_valid {
+                        Some(session) => Ok(session.clone()),
+                        None => Err(failure.clone()),
+                    };
+                    (Err(failure), for_callers)
                 }
             }
         };
-        flight.done.send_replace(Some(outcome));
+        flight.done.send_replace(Some(for_callers));
+        renewal
     }
 
     /// The session of a key, if it is still valid.
@@ -298,6 +403,7 @@ impl Sessions {
                     last_error: slot.last_failure.as_ref().map(|(_, f)| f.to_string()),
                     note: slot.note.clone(),
                     written_profiles: Vec::new(),
+                    callers_waited: slot.callers_waited,
                 };
                 (key.clone(), status)
             })
@@ -307,6 +413,17 @@ impl Sessions {
         });
         report
     }
+}
+
+/// Register a renewal on a slot.
+fn new_flight(slot: &mut Slot) -> Arc<Flight> {
+    let (done, _) = watch::channel(None);
+    let flight = Arc::new(Flight {
+        askers: Arc::new(Askers::default()),
+        done,
+    });
+    slot.flight = Some(flight.clone());
+    flight
 }
 
 #[cfg(test)]
@@ -372,7 +489,7 @@ mod tests {
             Lookup::Wait(_)
         ));
         let mut done = flight.subscribe();
-        sessions.finish(
+        let _ = sessions.finish(
             &key(),
             &flight,
             Ok(session(Duration::from_secs(3600))),
@@ -389,7 +506,7 @@ mod tests {
     fn a_session_inside_the_renewal_window_is_renewed() {
         let sessions = Sessions::default();
         let flight = start(&sessions);
-        sessions.finish(
+        let _ = sessions.finish(
             &key(),
             &flight,
             Ok(session(Duration::from_secs(14 * 60))),
@@ -405,7 +522,7 @@ mod tests {
     fn a_failed_renewal_serves_the_still_valid_session() {
         let sessions = Sessions::default();
         let flight = start(&sessions);
-        sessions.finish(
+        let _ = sessions.finish(
             &key(),
             &flight,
             Ok(session(Duration::from_secs(5 * 60))),
@@ -413,7 +530,7 @@ mod tests {
         );
         let flight = start(&sessions);
         let mut done = flight.subscribe();
-        sessions.finish(&key(), &flight, Err(sts_down()), None);
+        let _ = sessions.finish(&key(), &flight, Err(sts_down()), None);
         assert!(done.borrow_and_update().as_ref().unwrap().is_ok());
         assert!(matches!(
             sessions.lookup(&key(), "dev", false),
@@ -426,7 +543,7 @@ mod tests {
         let sessions = Sessions::default();
         let flight = start(&sessions);
         let mut done = flight.subscribe();
-        sessions.finish(&key(), &flight, Err(sts_down()), None);
+        let _ = sessions.finish(&key(), &flight, Err(sts_down()), None);
         assert!(done.borrow_and_update().as_ref().unwrap().is_err());
         assert!(matches!(
             sessions.lookup(&key(), "dev", false),
@@ -437,7 +554,7 @@ mod tests {
             askers: Arc::default(),
             done: watch::channel(None).0,
         });
-        sessions.finish(&key(), &flight, Err(nobody), None);
+        let _ = sessions.finish(&key(), &flight, Err(nobody), None);
         assert!(matches!(
             sessions.lookup(&key(), "dev", true),
             Lookup::Start(_)
@@ -448,7 +565,7 @@ mod tests {
     fn logout_drops_a_profiles_sessions_and_roles_built_on_them() {
         let sessions = Sessions::default();
         let flight = start(&sessions);
-        sessions.finish(
+        let _ = sessions.finish(
             &key(),
             &flight,
             Ok(session(Duration::from_secs(3600))),
@@ -459,7 +576,7 @@ mod tests {
             let Lookup::Start(flight) = sessions.lookup(&role_key(), "admin", false) else {
                 panic!("expected a role renewal")
             };
-            sessions.finish(
+            let _ = sessions.finish(
                 &role_key(),
                 &flight,
                 Ok(session(Duration::from_secs(3600))),

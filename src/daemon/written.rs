@@ -84,6 +84,27 @@ impl WrittenProfiles {
         }
     }
 
+    /// Write a renewed session into every section kept with it.
+    pub async fn refresh(&self, key: &SessionKey, session: &Arc<Session>) {
+        let targets: Vec<(WriteTarget, String)> = self
+            .bindings
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(_, b)| &b.key == key)
+            .map(|(target, b)| (target.clone(), b.profile.clone()))
+            .collect();
+        for (target, profile) in targets {
+            if let Err(failure) = self.keep(&target, &profile, key, session).await {
+                tracing::warn!(
+                    "cannot update [{}] in {}: {failure}",
+                    target.section,
+                    target.path.display()
+                );
+            }
+        }
+    }
+
     /// The sections kept with a session (for status).
     pub fn of(&self, key: &SessionKey) -> Vec<WrittenProfile> {
         let bindings = self.bindings.lock().unwrap();

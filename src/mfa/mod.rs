@@ -1,8 +1,10 @@
 //! Where MFA codes come from, and the rule that a code is never sent twice.
 //!
 //! Sources, in order: a TOTP secret in the store ([`totp`]), the profile's `mfa_process`
-//! ([`process`]), a person asked through a waiting caller's terminal ([`prompt`]).
+//! ([`process`]), a person asked through a waiting caller's terminal ([`prompt`]) or on
+//! the desktop ([`desktop`]).
 
+pub mod desktop;
 pub mod process;
 pub mod prompt;
 pub mod totp;
@@ -20,6 +22,7 @@ pub enum CodeSource {
     Totp,
     MfaProcess,
     Terminal,
+    Desktop,
 }
 
 impl fmt::Display for CodeSource {
@@ -28,6 +31,7 @@ impl fmt::Display for CodeSource {
             Self::Totp => "totp",
             Self::MfaProcess => "mfa_process",
             Self::Terminal => "terminal",
+            Self::Desktop => "desktop",
         })
     }
 }

@@ -12,9 +12,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
-/// How long a person has to type a code before the prompt gives up.
-pub const ANSWER_TIMEOUT: Duration = Duration::from_secs(120);
-
 /// A question for a person, delivered to one waiting caller.
 pub struct Ask {
     pub prompt: String,

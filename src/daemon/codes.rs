@@ -1,0 +1,309 @@
+//! Getting an MFA code and sending it with GetSessionToken.
+//!
+//! Sources, in order: the TOTP secret stored for the serial, the profile's `mfa_process`,
+//! then a person: at a waiting caller's terminal, else (for renewals that may) in a
+//! dialog on the caller's desktop. Every code is marked used before it is sent, so no
+//! code ever reaches STS twice for a serial.
+
+use super::Daemon;
+use super::renewal::RenewalRequest;
+use super::sessions::{Origin, Session};
+use crate::failure::{Failure, FailureKind};
+use crate::mfa::prompt::{AskError, Askers};
+use crate::mfa::totp::TotpSecret;
+use crate::mfa::{CodeSource, desktop, looks_like_code, process};
+use crate::notify::Event;
+use crate::store;
+use crate::sts::{self, StsError, TemporaryCredentials};
+use secrecy::{ExposeSecret, SecretString};
+use std::time::{Duration, SystemTime};
+
+/// A person gets this many tries at typing a code STS accepts.
+pub const PERSON_TRIES: usize = 3;
+
+/// A new MFA session, with a code from the first source that has one.
+pub async fn new_session(
+    daemon: &Daemon,
+    request: &RenewalRequest,
+    askers: &Askers,
+) -> Result<Session, Failure> {
+    let serial = request.plan.mfa_serial.clone();
+    let stored_totp = tokio::task::spawn_blocking(move || store::load_totp(&serial))
+        .await
+        .map_err(Failure::internal)?;
+    let totp = match stored_totp {
+        Ok(Some(uri)) => Some(TotpSecret::parse(uri.expose_secret()).map_err(|e| {
+            Failure::new(
+                FailureKind::Store,
+                format!(
+                    "the TOTP secret stored for {} is unusable ({e})",
+                    request.plan.mfa_serial
+                ),
+                format!(
+                    "store it again with mfad totp add {}",
+                    request.plan.mfa_serial
+                ),
+            )
+        })?),
+        Ok(None) => None,
+        // No store here: fall through to the other sources rather than fail.
+        Err(e) => {
+            tracing::debug!("no TOTP secret from the store: {e}");
+            None
+        }
+    };
+    let (credentials, code_source) = if let Some(totp) = totp {
+        (
+            with_derived_code(daemon, request, &totp).await?,
+            CodeSource::Totp,
+        )
+    } else if let Some(command) = &request.plan.mfa_process {
+        (
+            with_process_code(daemon, request, command).await?,
+            CodeSource::MfaProcess,
+        )
+    } else {
+        with_person(daemon, request, askers).await?
+    };
+    Ok(Session {
+        credentials,
+        origin: Origin::Code(code_source),
+        renewed_at: SystemTime::now(),
+    })
+}
+
+/// Send one code, marking it used first.
+async fn send_code(
+    daemon: &Daemon,
+    request: &RenewalRequest,
+    code: &SecretString,
+) -> Result<TemporaryCredentials, StsError> {
+    daemon
+        .used_codes
+        .mark_used(&request.plan.mfa_serial, code.expose_secret());
+    sts::get_session_token(
+        &request.plan.sts,
+        &request.long_term,
+        &request.plan.mfa_serial,
+        code,
+        request.plan.duration,
+        &daemon.clock,
+        daemon.settings.sts_timeouts,
+    )
+    .await
+}
+
+/// A code derived from the stored secret at STS's time; retried once when the rejection
+/// revealed a clock skew that the first code did not account for.
+async fn with_derived_code(
+    daemon: &Daemon,
+    request: &RenewalRequest,
+    totp: &TotpSecret,
+) -> Result<TemporaryCredentials, Failure> {
+    let serial = &request.plan.mfa_serial;
+    let mut tried_with_skew = None;
+    loop {
+        let correction = daemon.clock.correction_secs();
+        let code = next_unused_derived_code(daemon, serial, totp).await;
+        match send_code(daemon, request, &code).await {
+            Err(StsError::CodeRejected) => {
+                daemon.notifier.send(Event::CodeRejected {
+                    profile: request.profile.clone(),
+                    serial: serial.clone(),
+                });
+                let skew_changed = daemon.clock.correction_secs() != correction;
+                if skew_changed && tried_with_skew.is_none() {
+                    tried_with_skew = Some(daemon.clock.correction_secs());
+                    tracing::warn!(
+                        "clock skew of {}s measured from STS; retrying with a corrected code",
+                        daemon.clock.correction_secs()
+                    );
+                    continue;
+                }
+                let skew = daemon.clock.skew_secs().unwrap_or(0);
+                return Err(Failure::new(
+                    FailureKind::CodeRejected,
+                    format!(
+                        "AWS rejected the code derived from the TOTP secret stored for {serial} (clock skew to STS: {skew}s)"
+                    ),
+                    format!(
+                        "check that the secret belongs to {serial} (store it again with mfad totp add {serial}) and that the system clock is right"
+                    ),
+                ));
+            }
+            other => return other.map_err(sts_failure),
+        }
+    }
+}
+
+/// The code of the current step at STS's time, or of the next step if the current one
+/// was already sent.
+async fn next_unused_derived_code(
+    daemon: &Daemon,
+    serial: &str,
+    totp: &TotpSecret,
+) -> SecretString {
+    loop {
+        let now = daemon.clock.now_at_server();
+        let code = totp.code_at(now);
+        if !daemon.used_codes.was_used(serial, &code) {
+            return SecretString::from(code);
+        }
+        let into_step = now % totp.period();
+        let wait = Duration::from_secs(totp.period() - into_step);
+        tracing::info!(
+            "the code of this step was already used for {serial}; waiting {}s for the next",
+            wait.as_secs()
+        );
+        tokio::time::sleep(wait).await;
+    }
+}
+
+async fn with_process_code(
+    daemon: &Daemon,
+    request: &RenewalRequest,
+    command: &str,
+) -> Result<TemporaryCredentials, Failure> {
+    let serial = &request.plan.mfa_serial;
+    let run = || async {
+        let result = process::run(command, serial, &request.caller_env).await;
+        if result.is_err() && daemon.loops_refused.lock().unwrap().remove(serial) {
+            return Err(super::credentials::loop_failure(serial));
+        }
+        result
+    };
+    let mut code = run().await?;
+    // A command that prints the same code again is waited out, one step at most.
+    if daemon.used_codes.was_used(serial, code.expose_secret()) {
+        let step = 30 - daemon.clock.now_at_server() % 30;
+        tracing::info!("mfa_process printed a code already used; running it again in {step}s");
+        tokio::time::sleep(Duration::from_secs(step)).await;
+        code = run().await?;
+        if daemon.used_codes.was_used(serial, code.expose_secret()) {
+            return Err(Failure::new(
+                FailureKind::CodeRejected,
+                format!("mfa_process printed a code that was already sent to AWS for {serial}"),
+                "make mfa_process print the current code of the device",
+            ));
+        }
+    }
+    match send_code(daemon, request, &code).await {
+        Err(StsError::CodeRejected) => Err(Failure::new(
+            FailureKind::CodeRejected,
+            format!("AWS rejected the code printed by mfa_process for {serial}"),
+            "check that mfa_process prints the code of the device named by mfa_serial",
+        )),
+        other => other.map_err(sts_failure),
+    }
+}
+
+/// Ask a person, up to [`PERSON_TRIES`] times: at a waiting caller's terminal, else on
+/// the desktop when the renewal may.
+async fn with_person(
+    daemon: &Daemon,
+    request: &RenewalRequest,
+    askers: &Askers,
+) -> Result<(TemporaryCredentials, CodeSource), Failure> {
+    let serial = &request.plan.mfa_serial;
+    let question = format!("MFA code for profile {} ({serial})", request.profile);
+    daemon.notifier.send(Event::CodeNeeded {
+        profile: request.profile.clone(),
+        serial: serial.clone(),
+    });
+    let mut remark = String::new();
+    for attempt in 1..=PERSON_TRIES {
+        let prompt = format!("{remark}{question}: ");
+        let (code, source) = ask_person(daemon, request, askers, &prompt)
+            .await
+            .map_err(|e| ask_failure(e, daemon, request))?;
+        let tries_left = PERSON_TRIES - attempt;
+        let code_text = code.expose_secret().trim().to_owned();
+        if !looks_like_code(&code_text) {
+            remark = format!("That is not a 6-digit code ({tries_left} tries left). ");
+            continue;
+        }
+        if daemon.used_codes.was_used(serial, &code_text) {
+            remark = format!(
+                "That code was already used; wait for the next one ({tries_left} tries left). "
+            );
+            continue;
+        }
+        match send_code(daemon, request, &SecretString::from(code_text)).await {
+            Err(StsError::CodeRejected) => {
+                daemon.notifier.send(Event::CodeRejected {
+                    profile: request.profile.clone(),
+                    serial: serial.clone(),
+                });
+                remark = format!("AWS rejected that code ({tries_left} tries left). ");
+            }
+            other => return other.map(|c| (c, source)).map_err(sts_failure),
+        }
+    }
+    Err(Failure::new(
+        FailureKind::CodeRejected,
+        format!("AWS rejected {PERSON_TRIES} codes for {serial}"),
+        "check that mfa_serial names the device whose codes you typed, and that the device's clock is right",
+    ))
+}
+
+/// One question to a person: the first waiting caller with a terminal, else a dialog.
+async fn ask_person(
+    daemon: &Daemon,
+    request: &RenewalRequest,
+    askers: &Askers,
+    prompt: &str,
+) -> Result<(SecretString, CodeSource), AskError> {
+    let timeout = daemon.settings.prompt.timeout;
+    match askers.ask(prompt, timeout).await {
+        Ok(code) => Ok((code, CodeSource::Terminal)),
+        Err(AskError::NobodyToAsk) if request.desktop => {
+            match desktop::choose(&daemon.settings.prompt.driver, &request.caller_env) {
+                Some(dialog) => desktop::ask(&dialog, prompt, &request.caller_env, timeout)
+                    .await
+                    .map(|code| (code, CodeSource::Desktop)),
+                None => Err(AskError::NobodyToAsk),
+            }
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn ask_failure(error: AskError, daemon: &Daemon, request: &RenewalRequest) -> Failure {
+    let serial = &request.plan.mfa_serial;
+    match error {
+        AskError::NobodyToAsk => Failure::new(
+            FailureKind::NoCodeSource,
+            format!(
+                "an MFA code for {serial} is needed and there is no terminal or desktop to ask on"
+            ),
+            format!(
+                "run `mfad process {}` once in a terminal, store the TOTP secret with `mfad totp add {serial}`, or set mfa_process",
+                request.profile
+            ),
+        ),
+        AskError::Cancelled => Failure::new(
+            FailureKind::PromptCancelled,
+            "the MFA prompt was cancelled",
+            "run the command again and type the code",
+        ),
+        AskError::TimedOut => Failure::new(
+            FailureKind::PromptCancelled,
+            format!(
+                "nobody typed an MFA code within {}s",
+                daemon.settings.prompt.timeout.as_secs()
+            ),
+            "run the command again and type the code",
+        ),
+    }
+}
+
+pub(super) fn sts_failure(error: StsError) -> Failure {
+    let kind = if error.is_outage() {
+        FailureKind::StsUnavailable
+    } else if matches!(error, StsError::CodeRejected) {
+        FailureKind::CodeRejected
+    } else {
+        FailureKind::Sts
+    };
+    Failure::new(kind, error.to_string(), error.remedy())
+}
