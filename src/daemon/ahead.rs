@@ -26,7 +26,7 @@ pub async fn run(daemon: Arc<Daemon>) {
             match job {
                 Due::Renew { flight, recipe } => {
                     tracing::info!("renewing {} ahead of time", describe(&recipe));
-                    renewal::start(&daemon, without_desktop(recipe), flight);
+                    renewal::start(&daemon, without_desktop(*recipe), flight);
                 }
                 Due::Announce { key, profile, left } => announce(&daemon, key, profile, left),
             }

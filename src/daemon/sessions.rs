@@ -132,7 +132,10 @@ pub const BACKGROUND_RETRY_AFTER: Duration = Duration::from_secs(60);
 /// Work for the scheduler of renewals ahead of time.
 pub enum Due {
     /// Renew this session now (its flight is registered).
-    Renew { flight: Arc<Flight>, recipe: Recipe },
+    Renew {
+        flight: Arc<Flight>,
+        recipe: Box<Recipe>,
+    },
     /// Tell the person that this session, which needs them, ends soon.
     Announce {
         key: SessionKey,
@@ -251,7 +254,7 @@ impl Sessions {
                 && !recently_failed
                 && renewable.contains(key)
             {
-                let recipe = recipe.clone();
+                let recipe = Box::new(recipe.clone());
                 due.push(Due::Renew {
                     flight: new_flight(slot),
                     recipe,
