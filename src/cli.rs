@@ -66,6 +66,11 @@ pub enum Command {
         #[arg(long, default_value = "{profile} {left}{mark}")]
         format: String,
     },
+    /// Print shell completions for mfad
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
     /// Drop the session of PROFILE, or all sessions
     Logout {
         #[arg(required_unless_present = "all")]

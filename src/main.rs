@@ -35,6 +35,11 @@ fn main() -> ExitCode {
             commands::prompt::run(profile.as_deref(), format);
             Ok(())
         }
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(*shell, &mut Cli::command(), "mfad", &mut std::io::stdout());
+            Ok(())
+        }
         Command::Logout { profile, .. } => commands::logout::run(profile.as_deref())
             .map_err(|failure| format!("mfad logout: {failure}")),
     };

@@ -175,15 +175,15 @@ pub async fn run_foreground(paths: DaemonPaths, settings: Settings) -> anyhow::R
         .ensure_private_dir()
         .with_context(|| format!("cannot use the socket directory {}", paths.dir().display()))?;
     let _lock = DaemonLock::acquire(&paths)?;
-    // We hold the lock, so a socket file left behind belongs to a daemon that died.
-    match std::fs::remove_file(&paths.socket) {
-        Ok(()) => tracing::info!("removed a stale socket at {}", paths.socket.display()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(e).context("cannot remove the stale socket"),
-    }
-    let listener = tokio::net::UnixListener::bind(&paths.socket)
-        .with_context(|| format!("cannot listen on {}", paths.socket.display()))?;
-    std::fs::set_permissions(&paths.socket, std::fs::Permissions::from_mode(0o600))?;
+    let activated = socket_from_systemd()?;
+    let bound_here = activated.is_none();
+    let listener = match activated {
+        Some(listener) => {
+            tracing::info!("using the socket systemd passed (socket activation)");
+            listener
+        }
+        None => bind(&paths)?,
+    };
     tracing::info!(
         "mfad {} listening on {} (pid {})",
         crate::protocol::MFAD_VERSION,
@@ -193,9 +193,53 @@ pub async fn run_foreground(paths: DaemonPaths, settings: Settings) -> anyhow::R
     let used_codes = UsedCodes::kept_in(paths.used_codes.clone());
     let daemon = Arc::new(Daemon::new(settings, used_codes));
     server::serve(listener, daemon, shutdown_signal()).await;
-    let _ = std::fs::remove_file(&paths.socket);
+    // A socket systemd passed stays with systemd, which listens on it for the next start.
+    if bound_here {
+        let _ = std::fs::remove_file(&paths.socket);
+    }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Bind the socket (mode 0600), replacing one a dead daemon left behind.
+fn bind(paths: &DaemonPaths) -> anyhow::Result<tokio::net::UnixListener> {
+    // We hold the lock, so a socket file left behind belongs to a daemon that died.
+    match std::fs::remove_file(&paths.socket) {
+        Ok(()) => tracing::info!("removed a stale socket at {}", paths.socket.display()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e).context("cannot remove the stale socket"),
+    }
+    let listener = tokio::net::UnixListener::bind(&paths.socket)
+        .with_context(|| format!("cannot listen on {}", paths.socket.display()))?;
+    std::fs::set_permissions(&paths.socket, std::fs::Permissions::from_mode(0o600))?;
+    Ok(listener)
+}
+
+/// The socket systemd passed as fd 3 (`sd_listen_fds`), when `LISTEN_PID` names us.
+fn socket_from_systemd() -> anyhow::Result<Option<tokio::net::UnixListener>> {
+    let number = |var: &str| std::env::var(var).ok().and_then(|v| v.parse::<u32>().ok());
+    if number("LISTEN_PID") != Some(std::process::id()) {
+        return Ok(None);
+    }
+    match number("LISTEN_FDS").unwrap_or(0) {
+        0 => Ok(None),
+        1 => {
+            /// The first file descriptor systemd passes (`SD_LISTEN_FDS_START`).
+            const FIRST_PASSED_FD: std::os::fd::RawFd = 3;
+            // SAFETY: systemd hands this process the listening socket as fd 3; nothing else
+            // in mfad owns that descriptor.
+            let socket = unsafe {
+                <std::os::unix::net::UnixListener as std::os::fd::FromRawFd>::from_raw_fd(
+                    FIRST_PASSED_FD,
+                )
+            };
+            socket.set_nonblocking(true)?;
+            Ok(Some(tokio::net::UnixListener::from_std(socket)?))
+        }
+        many => bail!(
+            "systemd passed {many} sockets; mfad listens on one (one ListenStream= in mfad.socket)"
+        ),
+    }
 }
 
 async fn shutdown_signal() {

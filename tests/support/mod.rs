@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod notifications;
 pub mod pty;
 pub mod sts_double;
 
@@ -114,10 +115,107 @@ pub fn wait_until(limit: Duration, mut check: impl FnMut() -> bool) -> bool {
     check()
 }
 
+/// An X server (Xvfb) on a display of its own.
+pub struct Display {
+    pub name: String,
+    server: Child,
+}
+
+impl Display {
+    pub fn start() -> Self {
+        let mut server = Command::new("Xvfb")
+            .args([
+                "-displayfd",
+                "1",
+                "-screen",
+                "0",
+                "1024x768x24",
+                "-nolisten",
+                "tcp",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("Xvfb (Debian package xvfb) is installed");
+        let mut number = String::new();
+        let mut stdout = server.stdout.take().unwrap();
+        let mut byte = [0u8; 1];
+        while stdout.read(&mut byte).unwrap() == 1 && byte[0] != b'\n' {
+            number.push(byte[0] as char);
+        }
+        Self {
+            name: format!(":{}", number.trim()),
+            server,
+        }
+    }
+
+    /// Run xdotool on this display; returns its stdout.
+    pub fn xdotool(&self, args: &[&str]) -> String {
+        let output = Command::new("xdotool")
+            .args(args)
+            .env("DISPLAY", &self.name)
+            .output()
+            .expect("xdotool is installed");
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    /// The windows whose name is exactly `name`.
+    pub fn windows_named(&self, name: &str) -> Vec<String> {
+        self.xdotool(&["search", "--name", &format!("^{name}$")])
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect()
+    }
+}
+
+impl Drop for Display {
+    fn drop(&mut self) {
+        let _ = self.server.kill();
+        let _ = self.server.wait();
+    }
+}
+
+/// `dbus-monitor` watching Notify calls on a bus, its output kept for the test to read.
+pub struct Monitor {
+    process: Child,
+    output: PathBuf,
+}
+
+impl Monitor {
+    pub fn notify_calls(bus_address: &str, output: PathBuf) -> Self {
+        let file = fs::File::create(&output).unwrap();
+        let process = Command::new("dbus-monitor")
+            .args(["--address", bus_address])
+            .arg("type='method_call',interface='org.freedesktop.Notifications',member='Notify'")
+            .stdout(file)
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("dbus-monitor (Debian package dbus) is installed");
+        // dbus-monitor is watching once it has printed its NameAcquired signal.
+        wait_until(Duration::from_secs(5), || {
+            fs::read_to_string(&output).is_ok_and(|text| text.contains("NameAcquired"))
+        });
+        Self { process, output }
+    }
+
+    pub fn seen(&self) -> String {
+        fs::read_to_string(&self.output).unwrap_or_default()
+    }
+}
+
+impl Drop for Monitor {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
 /// An isolated user: home, AWS files, runtime dir (hence socket), optional keyring.
 pub struct TestEnv {
     pub dir: tempfile::TempDir,
     keyring: Option<Keyring>,
+    /// The X display the user's commands see, if any.
+    display: Option<String>,
 }
 
 impl Default for TestEnv {
@@ -133,7 +231,33 @@ impl TestEnv {
         let run = dir.path().join("run");
         fs::create_dir_all(&run).unwrap();
         fs::set_permissions(&run, fs::Permissions::from_mode(0o700)).unwrap();
-        Self { dir, keyring: None }
+        Self {
+            dir,
+            keyring: None,
+            display: None,
+        }
+    }
+
+    /// Give the user's commands a desktop: `DISPLAY` of this X server.
+    pub fn on_display(mut self, display: &Display) -> Self {
+        self.display = Some(display.name.clone());
+        self
+    }
+
+    /// The private session bus (with the keyring on it).
+    pub fn bus_address(&self) -> &str {
+        &self
+            .keyring
+            .as_ref()
+            .expect("a TestEnv::with_keyring")
+            .bus_address
+    }
+
+    /// The daemon's own settings file.
+    pub fn write_daemon_config(&self, text: &str) {
+        let dir = self.home().join(".config/mfad");
+        fs::create_dir_all(&dir).unwrap();
+        fs::write(dir.join("config.toml"), text).unwrap();
     }
 
     pub fn with_keyring() -> Self {
@@ -195,6 +319,9 @@ impl TestEnv {
             .stdin(Stdio::null());
         if let Some(keyring) = &self.keyring {
             command.env("DBUS_SESSION_BUS_ADDRESS", &keyring.bus_address);
+        }
+        if let Some(display) = &self.display {
+            command.env("DISPLAY", display).env("NO_AT_BRIDGE", "1");
         }
         // SAFETY: setsid is async-signal-safe.
         unsafe {
@@ -306,6 +433,23 @@ pub fn double_with_alice(period: u64) -> sts_double::StsDouble {
     let sts = sts_double::StsDouble::start();
     sts.add_user(USER, KEY_ID, SECRET, SERIAL, &totp_uri(period));
     sts
+}
+
+/// Write a pinentry program (Assuan) that answers GETPIN with the code alice's device
+/// shows next, as a person who waited for a fresh code would; returns its path.
+pub fn fake_pinentry(env: &TestEnv, period: u64) -> String {
+    let path = env.dir.path().join("pinentry");
+    let code = format!(
+        "python3 {}/tests/support/totp_code.py {SEED} {period} 1",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    fs::write(
+        &path,
+        format!("#!/bin/sh\necho 'OK pinentry for tests'\nwhile read -r command rest; do\n  case $command in\n    GETPIN) echo \"D $({code})\"; echo OK;;\n    BYE) echo OK; exit 0;;\n    *) echo OK;;\n  esac\ndone\n"),
+    )
+    .unwrap();
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).unwrap();
+    path.display().to_string()
 }
 
 /// Write an `mfa_process` script that prints alice's current code; returns its command.

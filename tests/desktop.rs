@@ -1,0 +1,305 @@
+//! The desktop daemon: renewal ahead of time, notifications (seen by dbus-monitor on a
+//! private bus), and desktop prompts (zenity under Xvfb, answered by xdotool; pinentry).
+
+mod support;
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+use support::notifications::{Notice, NotificationService};
+use support::pty::Pty;
+use support::sts_double::Fault;
+use support::*;
+
+fn status_json(env: &TestEnv) -> serde_json::Value {
+    serde_json::from_slice(&env.run(&["status", "--json"], "").stdout).unwrap()
+}
+
+/// Wait for a notification whose summary starts with `summary`.
+fn wait_for_notice(service: &NotificationService, summary: &str) -> Notice {
+    let mut found = None;
+    wait_until(Duration::from_secs(15), || {
+        found = service
+            .notices()
+            .into_iter()
+            .find(|n| n.summary.starts_with(summary));
+        found.is_some()
+    });
+    found.unwrap_or_else(|| panic!("no notification {summary:?}: {:?}", service.notices()))
+}
+
+/// A session obtained from a person at a terminal (a pty), typing alice's code.
+fn session_from_a_person(env: &TestEnv, sts: &sts_double::StsDouble, first_code: &str) {
+    let mut command = env.mfad(&["process", "dev"]);
+    command.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut pty = Pty::attach(&mut command);
+    let child = command.spawn().unwrap();
+    assert!(
+        pty.expect("MFA code for profile dev", Duration::from_secs(10)),
+        "{:?}",
+        pty.seen
+    );
+    pty.type_line(first_code);
+    if first_code != sts.code_now(KEY_ID) {
+        assert!(
+            pty.expect("AWS rejected that code", Duration::from_secs(10)),
+            "{:?}",
+            pty.seen
+        );
+        pty.type_line(&sts.code_now(KEY_ID));
+    }
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn a_renewal_with_a_person_notifies_code_needed_rejected_and_renewed_without_secrets() {
+    let sts = double_with_alice(30);
+    let env = TestEnv::with_keyring();
+    env.write_config(&alice_profile("dev", &sts.url, ""));
+    env.write_credentials(&alice_credentials());
+    let service = NotificationService::start(env.bus_address());
+    let monitor = Monitor::notify_calls(env.bus_address(), env.dir.path().join("monitor.txt"));
+
+    session_from_a_person(&env, &sts, "000000");
+    wait_for_notice(&service, "MFA code needed for dev");
+    let rejected = wait_for_notice(&service, "AWS rejected the MFA code for dev");
+    assert!(rejected.body.contains(SERIAL), "{rejected:?}");
+    let renewed = wait_for_notice(&service, "AWS session dev renewed");
+    assert_eq!(renewed.app_name, "mfad");
+
+    assert!(wait_until(Duration::from_secs(5), || monitor
+        .seen()
+        .contains("AWS session dev renewed")));
+    let seen = monitor.seen();
+    assert_eq!(seen.matches("member=Notify").count(), 3, "{seen}");
+    let creds = env.process("dev");
+    for secret in [
+        SECRET,
+        creds["SecretAccessKey"].as_str().unwrap(),
+        creds["SessionToken"].as_str().unwrap(),
+        "000000",
+    ] {
+        assert!(!seen.contains(secret), "a secret reached a notification");
+    }
+}
+
+#[test]
+fn notifications_can_be_turned_off() {
+    let sts = double_with_alice(30);
+    let env = TestEnv::with_keyring();
+    env.write_config(&alice_profile("dev", &sts.url, ""));
+    env.write_credentials(&alice_credentials());
+    env.write_daemon_config("[notifications]\nenabled = false\n");
+    let service = NotificationService::start(env.bus_address());
+    session_from_a_person(&env, &sts, "000000");
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(service.notices().is_empty(), "{:?}", service.notices());
+}
+
+#[test]
+fn a_session_that_needs_a_person_is_announced_and_renew_now_asks_on_the_desktop() {
+    let sts = double_with_alice(30);
+    sts.set_session_lifetime(Some(Duration::from_secs(20 * 60)));
+    let env = TestEnv::with_keyring();
+    env.write_config(&alice_profile("dev", &sts.url, ""));
+    env.write_credentials(&alice_credentials());
+    let pinentry = fake_pinentry(&env, 30);
+    env.write_daemon_config(&format!(
+        "[notifications]\nexpiry_lead = \"19m57s\"\n[prompt]\ndriver = \"pinentry\"\npinentry = \"{pinentry}\"\n"
+    ));
+    let service = NotificationService::start(env.bus_address());
+    session_from_a_person(&env, &sts, &sts.code_now(KEY_ID));
+    assert_eq!(status_json(&env)["sessions"][0]["code_source"], "terminal");
+
+    let expiring = wait_for_notice(&service, "AWS session dev ends in 19m");
+    assert_eq!(expiring.actions, ["renew", "Renew now"]);
+    // The person clicks "Renew now" and types the next code into the desktop prompt.
+    service.invoke(expiring.id, "renew");
+    let renewed = wait_until(Duration::from_secs(15), || {
+        sts.counts().sessions_issued == 2
+    });
+    assert!(renewed, "{:?}\n{}", sts.counts(), env.daemon_log());
+    assert!(wait_until(
+        Duration::from_secs(5),
+        || status_json(&env)["sessions"][0]["code_source"] == "desktop"
+    ));
+    assert_eq!(sts.counts().reused_codes, 0);
+}
+
+#[test]
+fn sessions_renew_ahead_of_time_and_no_caller_waits() {
+    let sts = double_with_alice(1);
+    sts.set_session_lifetime(Some(Duration::from_secs(20 * 60)));
+    let env = alice_env_with_totp(&sts, 1, "mfad_write_profile = dev-mfa");
+    env.write_daemon_config("renew_before = \"19m57s\"\n");
+    let first = env.process("dev");
+    let mut keys = std::collections::BTreeSet::new();
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(8) {
+        keys.insert(
+            env.process("dev")["AccessKeyId"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let status = status_json(&env);
+    assert_eq!(
+        status["sessions"][0]["callers_waited"], 1,
+        "only the cold start waited: {status}"
+    );
+    assert!(sts.counts().sessions_issued >= 3, "{:?}", sts.counts());
+    assert!(
+        keys.len() >= 2,
+        "callers got the renewed sessions: {keys:?}"
+    );
+    assert!(
+        env.daemon_log().contains("ahead of time"),
+        "{}",
+        env.daemon_log()
+    );
+
+    // With nobody asking, renewals go on and keep the written profile current.
+    let issued = sts.counts().sessions_issued;
+    assert!(wait_until(Duration::from_secs(10), || sts
+        .counts()
+        .sessions_issued
+        >= issued + 2));
+    let text = std::fs::read_to_string(env.credentials_path()).unwrap();
+    let written = mfad::credfile::written_key_id(&text, "dev-mfa").unwrap();
+    assert_ne!(written, first["AccessKeyId"].as_str().unwrap());
+    assert!(sts.is_live_session(&written));
+    assert_eq!(sts.counts().reused_codes, 0);
+}
+
+#[test]
+fn a_failed_renewal_ahead_of_time_is_notified_and_the_session_still_served() {
+    let sts = double_with_alice(1);
+    sts.set_session_lifetime(Some(Duration::from_secs(20 * 60)));
+    let env = alice_env_with_totp(&sts, 1, "");
+    env.write_daemon_config("renew_before = \"19m58s\"\n");
+    let service = NotificationService::start(env.bus_address());
+    let session = env.process("dev");
+    sts.set_fault(Some(Fault::Throttle));
+    let failed = wait_for_notice(&service, "Renewing AWS session dev failed");
+    assert!(
+        failed.body.contains("STS is throttling requests"),
+        "{failed:?}"
+    );
+    assert_eq!(env.process("dev")["AccessKeyId"], session["AccessKeyId"]);
+}
+
+/// 20 callers without a terminal, on a desktop: one zenity dialog.
+fn callers_on_the_desktop(env: &TestEnv, count: usize) -> Vec<std::process::Child> {
+    (0..count)
+        .map(|_| {
+            env.mfad(&["process", "dev"])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect()
+}
+
+fn desktop_env(sts: &sts_double::StsDouble, display: &Display, daemon_config: &str) -> TestEnv {
+    let env = TestEnv::new().on_display(display);
+    env.write_config(&alice_profile("dev", &sts.url, ""));
+    env.write_credentials(&alice_credentials());
+    env.write_daemon_config(&format!("[prompt]\ndriver = \"zenity\"\n{daemon_config}"));
+    env
+}
+
+fn the_dialog(display: &Display) -> String {
+    let mut windows = Vec::new();
+    assert!(
+        wait_until(Duration::from_secs(20), || {
+            windows = display.windows_named("mfad");
+            !windows.is_empty()
+        }),
+        "no dialog appeared"
+    );
+    // Give a second dialog every chance to appear.
+    std::thread::sleep(Duration::from_millis(700));
+    let windows = display.windows_named("mfad");
+    assert_eq!(
+        windows.len(),
+        1,
+        "one dialog however many callers wait: {windows:?}"
+    );
+    windows[0].clone()
+}
+
+#[test]
+fn twenty_callers_without_a_terminal_get_one_zenity_dialog() {
+    let sts = double_with_alice(30);
+    let display = Display::start();
+    let env = desktop_env(&sts, &display, "");
+    let callers = callers_on_the_desktop(&env, 20);
+    let dialog = the_dialog(&display);
+    display.xdotool(&["windowfocus", "--sync", &dialog]);
+    display.xdotool(&["type", "--delay", "20", &sts.code_now(KEY_ID)]);
+    display.xdotool(&["key", "Return"]);
+    for caller in callers {
+        let output = caller.wait_with_output().unwrap();
+        assert!(
+            output.status.success(),
+            "{}\n{}",
+            String::from_utf8_lossy(&output.stderr),
+            env.daemon_log()
+        );
+    }
+    assert_eq!(sts.counts().get_session_token, 1);
+    assert_eq!(status_json(&env)["sessions"][0]["code_source"], "desktop");
+}
+
+#[test]
+fn a_cancelled_dialog_fails_the_waiting_callers_at_once() {
+    let sts = double_with_alice(30);
+    let display = Display::start();
+    let env = desktop_env(&sts, &display, "");
+    let callers = callers_on_the_desktop(&env, 5);
+    let dialog = the_dialog(&display);
+    display.xdotool(&["windowfocus", "--sync", &dialog]);
+    let cancelled = Instant::now();
+    display.xdotool(&["key", "Escape"]);
+    for caller in callers {
+        let output = caller.wait_with_output().unwrap();
+        let error = String::from_utf8_lossy(&output.stderr);
+        assert!(error.contains("the MFA prompt was cancelled"), "{error}");
+    }
+    assert!(
+        cancelled.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        cancelled.elapsed()
+    );
+    assert_eq!(sts.counts().get_session_token, 0);
+}
+
+#[test]
+fn a_dialog_left_open_times_out() {
+    let sts = double_with_alice(30);
+    let display = Display::start();
+    let env = desktop_env(&sts, &display, "timeout = \"3s\"\n");
+    let callers = callers_on_the_desktop(&env, 3);
+    the_dialog(&display);
+    for caller in callers {
+        let output = caller.wait_with_output().unwrap();
+        let error = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            error.contains("nobody typed an MFA code within 3s"),
+            "{error}"
+        );
+    }
+    assert!(
+        wait_until(Duration::from_secs(5), || display
+            .windows_named("mfad")
+            .is_empty()),
+        "the dialog was closed"
+    );
+}
