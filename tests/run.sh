@@ -5,10 +5,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# awscli: the AWS CLI v2 the tests run; gnome-keyring + dbus: a Secret Service on a private
-# bus; python3: the system Python the peer-uid test runs as another user; zsh, fish: the
-# shells whose `mfad env` output and prompt snippets are tried.
-apt_packages=(awscli gnome-keyring dbus python3 zsh fish)
+# awscli: the AWS CLI v2 the tests run; gnome-keyring + dbus: a Secret Service and
+# notifications on a private bus; python3: the system Python the peer-uid test runs as
+# another user; zsh, fish: the shells `mfad env`, completions and prompt snippets are
+# tried in; xvfb, zenity, xdotool: the desktop prompt; systemd: systemd-analyze and
+# systemd-socket-activate; desktop-file-utils: the autostart entry's check.
+apt_packages=(awscli gnome-keyring dbus python3 zsh fish xvfb zenity xdotool systemd desktop-file-utils)
 missing=()
 for package in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||
