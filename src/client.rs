@@ -36,6 +36,8 @@ pub const FORWARDED_VARS: &[&str] = &[
     "no_proxy",
     "DISPLAY",
     "WAYLAND_DISPLAY",
+    "XAUTHORITY",
+    "XDG_RUNTIME_DIR",
     "DBUS_SESSION_BUS_ADDRESS",
     crate::mfa::process::INSIDE_VAR,
 ];

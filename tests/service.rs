@@ -184,6 +184,31 @@ fn a_bad_setting_stops_the_daemon_with_its_line() {
 }
 
 #[test]
+fn under_systemd_log_lines_leave_the_time_to_the_journal() {
+    let env = TestEnv::new();
+    let mut daemon = env
+        .mfad(&["daemon"])
+        .env("JOURNAL_STREAM", "8:12345")
+        .env_remove("MFAD_LOG")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(daemon.stderr.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    // SAFETY: kill has no memory effects.
+    unsafe { libc::kill(daemon.id() as i32, libc::SIGTERM) };
+    daemon.wait().unwrap();
+    assert!(
+        first.starts_with(" INFO mfad ") || first.starts_with("INFO mfad "),
+        "{first:?}"
+    );
+    assert!(first.contains("listening on"), "{first:?}");
+    assert!(!first.contains('\u{1b}'), "no colour codes: {first:?}");
+}
+
+#[test]
 fn completions_load_in_bash_zsh_and_fish() {
     let env = TestEnv::new();
     let script = |shell: &str| {
