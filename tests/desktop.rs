@@ -6,7 +6,6 @@ mod support;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 use support::notifications::{Notice, NotificationService};
-use support::pty::Pty;
 use support::sts_double::Fault;
 use support::*;
 
@@ -29,10 +28,7 @@ fn wait_for_notice(service: &NotificationService, summary: &str) -> Notice {
 
 /// A session obtained from a person at a terminal (a pty), typing alice's code.
 fn session_from_a_person(env: &TestEnv, sts: &sts_double::StsDouble, first_code: &str) {
-    let mut command = env.mfad(&["process", "dev"]);
-    command.stdout(Stdio::piped()).stderr(Stdio::piped());
-    let mut pty = Pty::attach(&mut command);
-    let child = command.spawn().unwrap();
+    let (child, mut pty) = env.process_on_a_terminal("dev");
     assert!(
         pty.expect("MFA code for profile dev", Duration::from_secs(10)),
         "{:?}",

@@ -5,7 +5,6 @@ mod support;
 
 use std::process::Stdio;
 use std::time::{Duration, Instant};
-use support::pty::Pty;
 use support::sts_double::Fault;
 use support::*;
 
@@ -216,10 +215,7 @@ fn the_person_is_asked_on_the_terminal_and_gets_three_tries() {
     let env = TestEnv::new();
     env.write_config(&alice_profile("dev", &sts.url, ""));
     env.write_credentials(&alice_credentials());
-    let mut command = env.mfad(&["process", "dev"]);
-    command.stdout(Stdio::piped()).stderr(Stdio::piped());
-    let mut pty = Pty::attach(&mut command);
-    let child = command.spawn().unwrap();
+    let (child, mut pty) = env.process_on_a_terminal("dev");
     let prompt = format!("MFA code for profile dev ({SERIAL}): ");
     assert!(
         pty.expect(&prompt, Duration::from_secs(10)),
@@ -264,16 +260,10 @@ fn only_one_waiting_caller_is_asked_and_the_next_if_it_goes_away() {
     let env = TestEnv::new();
     env.write_config(&alice_profile("dev", &sts.url, ""));
     env.write_credentials(&alice_credentials());
-    let spawn = |env: &TestEnv| {
-        let mut command = env.mfad(&["process", "dev"]);
-        command.stdout(Stdio::piped()).stderr(Stdio::piped());
-        let pty = Pty::attach(&mut command);
-        (command.spawn().unwrap(), pty)
-    };
-    let (mut first, mut first_pty) = spawn(&env);
+    let (mut first, mut first_pty) = env.process_on_a_terminal("dev");
     assert!(first_pty.expect("MFA code for profile dev", Duration::from_secs(10)));
-    let (second, mut second_pty) = spawn(&env);
-    let (third, mut third_pty) = spawn(&env);
+    let (second, mut second_pty) = env.process_on_a_terminal("dev");
+    let (third, mut third_pty) = env.process_on_a_terminal("dev");
     // Waiting callers are not asked while the first one is.
     assert!(!second_pty.expect("MFA code", Duration::from_millis(500)));
     first.kill().unwrap();

@@ -357,6 +357,15 @@ impl TestEnv {
         child.wait_with_output().unwrap()
     }
 
+    /// `mfad process PROFILE` started with a pseudo-terminal as its controlling terminal,
+    /// where a person could be asked; stdout and stderr piped.
+    pub fn process_on_a_terminal(&self, profile: &str) -> (Child, pty::Pty) {
+        let mut command = self.mfad(&["process", profile]);
+        command.stdout(Stdio::piped()).stderr(Stdio::piped());
+        let pty = pty::Pty::attach(&mut command);
+        (command.spawn().unwrap(), pty)
+    }
+
     /// `mfad process PROFILE`, parsed; panics with stderr on failure.
     pub fn process(&self, profile: &str) -> serde_json::Value {
         let output = self.run(&["process", profile], "");
