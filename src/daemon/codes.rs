@@ -206,6 +206,13 @@ async fn with_person(
 ) -> Result<(TemporaryCredentials, CodeSource), Failure> {
     let serial = &request.plan.mfa_serial;
     let question = format!("MFA code for profile {} ({serial})", request.profile);
+    let dialog = request
+        .desktop
+        .then(|| desktop::choose(&daemon.settings.prompt.driver, &request.caller_env))
+        .flatten();
+    if askers.is_empty() && dialog.is_none() {
+        return Err(ask_failure(AskError::NobodyToAsk, daemon, request));
+    }
     daemon.notifier.send(Event::CodeNeeded {
         profile: request.profile.clone(),
         serial: serial.clone(),
@@ -213,7 +220,7 @@ async fn with_person(
     let mut remark = String::new();
     for attempt in 1..=PERSON_TRIES {
         let prompt = format!("{remark}{question}: ");
-        let (code, source) = ask_person(daemon, request, askers, &prompt)
+        let (code, source) = ask_person(daemon, request, askers, dialog.as_ref(), &prompt)
             .await
             .map_err(|e| ask_failure(e, daemon, request))?;
         let tries_left = PERSON_TRIES - attempt;
@@ -246,25 +253,23 @@ async fn with_person(
     ))
 }
 
-/// One question to a person: the first waiting caller with a terminal, else a dialog.
+/// One question to a person: the first waiting caller with a terminal, else the dialog.
 async fn ask_person(
     daemon: &Daemon,
     request: &RenewalRequest,
     askers: &Askers,
+    dialog: Option<&desktop::Dialog>,
     prompt: &str,
 ) -> Result<(SecretString, CodeSource), AskError> {
     let timeout = daemon.settings.prompt.timeout;
-    match askers.ask(prompt, timeout).await {
-        Ok(code) => Ok((code, CodeSource::Terminal)),
-        Err(AskError::NobodyToAsk) if request.desktop => {
-            match desktop::choose(&daemon.settings.prompt.driver, &request.caller_env) {
-                Some(dialog) => desktop::ask(&dialog, prompt, &request.caller_env, timeout)
-                    .await
-                    .map(|code| (code, CodeSource::Desktop)),
-                None => Err(AskError::NobodyToAsk),
-            }
+    match (askers.ask(prompt, timeout).await, dialog) {
+        (Ok(code), _) => Ok((code, CodeSource::Terminal)),
+        (Err(AskError::NobodyToAsk), Some(dialog)) => {
+            desktop::ask(dialog, prompt, &request.caller_env, timeout)
+                .await
+                .map(|code| (code, CodeSource::Desktop))
         }
-        Err(e) => Err(e),
+        (Err(e), _) => Err(e),
     }
 }
 

@@ -5,7 +5,7 @@
 
 use super::Daemon;
 use super::codes::{self, sts_failure};
-use super::sessions::{Flight, Origin, Session, SessionKey};
+use super::sessions::{FailedRenewal, Flight, Origin, Session, SessionKey};
 use crate::config::{CallerEnv, RolePlan, SessionPlan};
 use crate::failure::{Failure, FailureKind};
 use crate::notify::Event;
@@ -150,7 +150,7 @@ async fn published(
     daemon: &Arc<Daemon>,
     key: &SessionKey,
     profile: &str,
-    outcome: Result<Arc<Session>, Failure>,
+    outcome: Result<Arc<Session>, FailedRenewal>,
     recipe: Recipe,
 ) {
     daemon.sessions.keep_recipe(key, recipe);
@@ -165,7 +165,10 @@ async fn published(
                 });
             }
         }
-        Err(failure) if failure.kind != FailureKind::PromptCancelled => {
+        // A person who cancelled knows; a failure already told is not told again.
+        Err(FailedRenewal { failure, repeated })
+            if !repeated && failure.kind != FailureKind::PromptCancelled =>
+        {
             daemon.notifier.send(Event::RenewalFailed {
                 profile: profile.to_owned(),
                 reason: failure.to_string(),

@@ -126,6 +126,14 @@ struct Slot {
     callers_waited: u64,
 }
 
+/// A renewal that failed.
+#[derive(Debug)]
+pub struct FailedRenewal {
+    pub failure: Failure,
+    /// The previous renewal of the session failed too (nothing new to tell the person).
+    pub repeated: bool,
+}
+
 /// After a failed renewal ahead of time, the next attempt waits this long.
 pub const BACKGROUND_RETRY_AFTER: Duration = Duration::from_secs(60);
 
@@ -291,7 +299,7 @@ impl Sessions {
         flight: &Flight,
         result: Result<Session, Failure>,
         note: Option<String>,
-    ) -> Result<Arc<Session>, Failure> {
+    ) -> Result<Arc<Session>, FailedRenewal> {
         let now = SystemTime::now();
         let (renewal, for_callers) = {
             let mut slots = self.slots.lock().unwrap();
@@ -307,6 +315,7 @@ impl Sessions {
                     (Ok(session.clone()), Ok(session))
                 }
                 Err(failure) => {
+                    let repeated = slot.last_failure.is_some();
                     slot.last_failure = Some((Instant::now(), failure.clone()));
                     let still_valid = slot
                         .current
@@ -316,7 +325,7 @@ impl Sessions {
                         Some(session) => Ok(session.clone()),
                         None => Err(failure.clone()),
                     };
-                    (Err(failure), for_callers)
+                    (Err(FailedRenewal { failure, repeated }), for_callers)
                 }
             }
         };
@@ -539,6 +548,28 @@ mod tests {
             sessions.lookup(&key(), "dev", false),
             Lookup::Ready(_)
         ));
+    }
+
+    #[test]
+    fn a_repeated_failure_is_marked_so_it_is_told_once() {
+        let sessions = Sessions::default();
+        let flight = start(&sessions);
+        let first = sessions.finish(&key(), &flight, Err(sts_down()), None);
+        assert!(!first.unwrap_err().repeated);
+        let flight = Arc::new(Flight {
+            askers: Arc::default(),
+            done: watch::channel(None).0,
+        });
+        let second = sessions.finish(&key(), &flight, Err(sts_down()), None);
+        assert!(second.unwrap_err().repeated);
+        let _ = sessions.finish(
+            &key(),
+            &flight,
+            Ok(session(Duration::from_secs(3600))),
+            None,
+        );
+        let after_success = sessions.finish(&key(), &flight, Err(sts_down()), None);
+        assert!(!after_success.unwrap_err().repeated);
     }
 
     #[test]

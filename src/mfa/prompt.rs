@@ -73,6 +73,11 @@ impl Askers {
         (registration, receiver)
     }
 
+    /// Whether no waiting caller can be asked.
+    pub fn is_empty(&self) -> bool {
+        self.queue.lock().unwrap().is_empty()
+    }
+
     fn withdraw(&self, id: u64) {
         self.queue.lock().unwrap().retain(|asker| asker.id != id);
     }
