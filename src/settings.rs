@@ -310,6 +310,17 @@ mod tests {
     }
 
     #[test]
+    fn the_readme_example_is_valid_and_shows_the_defaults() {
+        let readme = include_str!("../README.md");
+        let start = readme
+            .find("```toml\nlog_level")
+            .expect("a settings example in the README")
+            + 8;
+        let example = &readme[start..start + readme[start..].find("```").unwrap()];
+        assert_eq!(parse_text(example).unwrap(), Settings::default());
+    }
+
+    #[test]
     fn bad_values_are_named_with_their_line() {
         let cases = [
             (
