@@ -211,15 +211,28 @@ fn desktop_env(sts: &sts_double::StsDouble, display: &Display, daemon_config: &s
     env
 }
 
-fn the_dialog(display: &Display) -> String {
+/// The one dialog the callers wait on; explains what happened when none appears.
+fn the_dialog(display: &Display, env: &TestEnv, callers: &mut [std::process::Child]) -> String {
     let mut windows = Vec::new();
-    assert!(
-        wait_until(Duration::from_secs(20), || {
-            windows = display.windows_named("mfad");
-            !windows.is_empty()
-        }),
-        "no dialog appeared"
-    );
+    let appeared = wait_until(Duration::from_secs(20), || {
+        windows = display.windows_named("mfad");
+        !windows.is_empty()
+    });
+    if !appeared {
+        let ended: Vec<String> = callers
+            .iter_mut()
+            .filter_map(|c| {
+                c.try_wait()
+                    .ok()
+                    .flatten()
+                    .map(|status| format!("{status:?}"))
+            })
+            .collect();
+        panic!(
+            "no dialog appeared; callers ended: {ended:?}\n{}",
+            env.daemon_log()
+        );
+    }
     // Give a second dialog every chance to appear.
     std::thread::sleep(Duration::from_millis(700));
     let windows = display.windows_named("mfad");
@@ -236,8 +249,8 @@ fn twenty_callers_without_a_terminal_get_one_zenity_dialog() {
     let sts = double_with_alice(30);
     let display = Display::start();
     let env = desktop_env(&sts, &display, "");
-    let callers = callers_on_the_desktop(&env, 20);
-    let dialog = the_dialog(&display);
+    let mut callers = callers_on_the_desktop(&env, 20);
+    let dialog = the_dialog(&display, &env, &mut callers);
     display.xdotool(&["windowfocus", "--sync", &dialog]);
     display.xdotool(&["type", "--delay", "20", &sts.code_now(KEY_ID)]);
     display.xdotool(&["key", "Return"]);
@@ -259,8 +272,8 @@ fn a_cancelled_dialog_fails_the_waiting_callers_at_once() {
     let sts = double_with_alice(30);
     let display = Display::start();
     let env = desktop_env(&sts, &display, "");
-    let callers = callers_on_the_desktop(&env, 5);
-    let dialog = the_dialog(&display);
+    let mut callers = callers_on_the_desktop(&env, 5);
+    let dialog = the_dialog(&display, &env, &mut callers);
     display.xdotool(&["windowfocus", "--sync", &dialog]);
     let cancelled = Instant::now();
     display.xdotool(&["key", "Escape"]);
@@ -282,8 +295,8 @@ fn a_dialog_left_open_times_out() {
     let sts = double_with_alice(30);
     let display = Display::start();
     let env = desktop_env(&sts, &display, "timeout = \"3s\"\n");
-    let callers = callers_on_the_desktop(&env, 3);
-    the_dialog(&display);
+    let mut callers = callers_on_the_desktop(&env, 3);
+    the_dialog(&display, &env, &mut callers);
     for caller in callers {
         let output = caller.wait_with_output().unwrap();
         let error = String::from_utf8_lossy(&output.stderr);

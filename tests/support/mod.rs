@@ -389,8 +389,13 @@ impl TestEnv {
         String::from_utf8_lossy(&output.stderr).into_owned()
     }
 
-    /// The pid of the daemon serving this environment, from its lock file.
+    /// The pid of the daemon serving this environment: the pid in its lock file, while a
+    /// daemon holds that lock (a dead daemon's pid may belong to another process by now).
     pub fn daemon_pid(&self) -> Option<i32> {
+        let lock = fs::File::open(self.lock_file()).ok()?;
+        if lock.try_lock_shared().is_ok() {
+            return None;
+        }
         fs::read_to_string(self.lock_file())
             .ok()?
             .trim()

@@ -13,6 +13,8 @@ pub struct Pty {
     output: mpsc::Receiver<u8>,
     /// Everything read from the terminal so far.
     pub seen: String,
+    /// Where the text after the last match begins in `seen`.
+    matched_up_to: usize,
     _slave: OwnedFd,
 }
 
@@ -66,6 +68,7 @@ impl Pty {
             writer: master,
             output,
             seen: String::new(),
+            matched_up_to: 0,
             _slave: slave,
         }
     }
@@ -78,12 +81,12 @@ impl Pty {
         self
     }
 
-    /// Wait until the terminal shows `text` (after what was already consumed).
+    /// Wait until the terminal shows `text` after the previous match.
     pub fn expect(&mut self, text: &str, limit: Duration) -> bool {
         let deadline = Instant::now() + limit;
-        let start = self.seen.len();
         loop {
-            if self.seen[start..].contains(text) {
+            if let Some(at) = self.seen[self.matched_up_to..].find(text) {
+                self.matched_up_to += at + text.len();
                 return true;
             }
             let left = deadline.saturating_duration_since(Instant::now());
