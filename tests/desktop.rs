@@ -113,8 +113,15 @@ fn a_session_that_needs_a_person_is_announced_and_renew_now_asks_on_the_desktop(
 
     let expiring = wait_for_notice(&service, "AWS session dev ends in 19m");
     assert_eq!(expiring.actions, ["renew", "Renew now"]);
-    // The person clicks "Renew now" and types the next code into the desktop prompt.
-    service.invoke(expiring.id, "renew");
+    // The person clicks "Renew now" (again, if the first click came before mfad listened
+    // for it) and types the next code into the desktop prompt.
+    let clicked = wait_until(Duration::from_secs(15), || {
+        service.invoke(expiring.id, "renew");
+        wait_until(Duration::from_secs(2), || {
+            env.daemon_log().contains("now, as asked")
+        })
+    });
+    assert!(clicked, "{}", env.daemon_log());
     let renewed = wait_until(Duration::from_secs(15), || {
         sts.counts().sessions_issued == 2
     });
