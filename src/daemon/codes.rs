@@ -286,6 +286,13 @@ fn ask_failure(error: AskError, daemon: &Daemon, request: &RenewalRequest) -> Fa
                 request.profile
             ),
         ),
+        AskError::DialogFailed(said) => Failure::new(
+            FailureKind::NoCodeSource,
+            format!(
+                "an MFA code for {serial} is needed and the desktop dialog could not be shown ({said})"
+            ),
+            "check DISPLAY or WAYLAND_DISPLAY of the session running the command, or set prompt.driver in mfad's config.toml",
+        ),
         AskError::Cancelled => Failure::new(
             FailureKind::PromptCancelled,
             "the MFA prompt was cancelled",

@@ -81,7 +81,7 @@ fn command(program: &str, env: &CallerEnv) -> Command {
         .envs(env)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .kill_on_drop(true);
     command
 }
@@ -123,20 +123,30 @@ async fn run_dialog(
     };
     let output = command
         .spawn()
-        .map_err(|e| {
-            tracing::warn!("cannot open a {dialog:?} dialog: {e}");
-            AskError::NobodyToAsk
-        })?
+        .map_err(|e| AskError::DialogFailed(format!("cannot start {dialog:?}: {e}")))?
         .wait_with_output()
         .await
         .map_err(|_| AskError::Cancelled)?;
     let code = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+    let said = String::from_utf8_lossy(&output.stderr);
     match output.status.code() {
         Some(0) if !code.is_empty() => Ok(SecretString::from(code)),
         // zenity exits 5 on --timeout; osascript's "giving up" returns an empty text.
         Some(5) | Some(0) => Err(AskError::TimedOut),
-        _ => Err(AskError::Cancelled),
+        // Cancel exits 1 too, quietly (osascript says "User canceled. (-128)").
+        _ if said.trim().is_empty() || said.contains("(-128)") => Err(AskError::Cancelled),
+        _ => Err(AskError::DialogFailed(last_line(&said))),
     }
+}
+
+/// The last non-empty line a program printed (its error, as a rule).
+fn last_line(text: &str) -> String {
+    let line = text
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("");
+    line.chars().take(200).collect()
 }
 
 /// Percent-escape a string for an Assuan command line.
@@ -148,10 +158,9 @@ fn assuan_escape(text: &str) -> String {
 
 /// Ask through a pinentry program: SETTITLE, SETDESC, SETPROMPT, GETPIN.
 async fn pinentry(program: &str, prompt: &str, env: &CallerEnv) -> Result<SecretString, AskError> {
-    let mut child = command(program, env).spawn().map_err(|e| {
-        tracing::warn!("cannot start {program}: {e}");
-        AskError::NobodyToAsk
-    })?;
+    let mut child = command(program, env)
+        .spawn()
+        .map_err(|e| AskError::DialogFailed(format!("cannot start {program}: {e}")))?;
     let mut input = child.stdin.take().ok_or(AskError::Cancelled)?;
     let mut output = BufReader::new(child.stdout.take().ok_or(AskError::Cancelled)?).lines();
     let expect_ok = async |output: &mut tokio::io::Lines<_>| -> Result<Option<String>, AskError> {
@@ -200,6 +209,37 @@ mod tests {
         vars.iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
+    }
+
+    #[tokio::test]
+    async fn a_dialog_that_cannot_open_says_why_and_a_quiet_exit_is_a_cancel() {
+        let dir = tempfile::tempdir().unwrap();
+        let fake = |name: &str, body: &str| {
+            use std::os::unix::fs::PermissionsExt;
+            let path = dir.path().join(name);
+            std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        };
+        fake(
+            "zenity",
+            "echo 'Gtk-WARNING: cannot open display: :99' >&2; exit 1",
+        );
+        let path = format!(
+            "{}:{}",
+            dir.path().display(),
+            std::env::var("PATH").unwrap()
+        );
+        let env = env(&[("PATH", &path)]);
+        let failed = ask(&Dialog::Zenity, "code", &env, Duration::from_secs(5)).await;
+        assert_eq!(
+            failed.err(),
+            Some(AskError::DialogFailed(
+                "Gtk-WARNING: cannot open display: :99".into()
+            ))
+        );
+        fake("zenity", "exit 1");
+        let cancelled = ask(&Dialog::Zenity, "code", &env, Duration::from_secs(5)).await;
+        assert_eq!(cancelled.err(), Some(AskError::Cancelled));
     }
 
     #[test]

@@ -23,10 +23,12 @@ pub enum Answer {
     Cancelled,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AskError {
     /// No waiting caller has a terminal.
     NobodyToAsk,
+    /// A desktop dialog could not be shown (what its program said).
+    DialogFailed(String),
     Cancelled,
     TimedOut,
 }

@@ -143,10 +143,15 @@ impl Display {
         while stdout.read(&mut byte).unwrap() == 1 && byte[0] != b'\n' {
             number.push(byte[0] as char);
         }
-        Self {
+        let display = Self {
             name: format!(":{}", number.trim()),
             server,
-        }
+        };
+        let ready = wait_until(Duration::from_secs(10), || {
+            !display.xdotool(&["getdisplaygeometry"]).trim().is_empty()
+        });
+        assert!(ready, "Xvfb {} does not accept clients", display.name);
+        display
     }
 
     /// Run xdotool on this display; returns its stdout.
