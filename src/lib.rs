@@ -4,7 +4,9 @@
 //! Unix socket ([`paths`]) to a tokio daemon ([`daemon`]). The daemon resolves each request
 //! in its caller's environment ([`config`]), reads long-term secrets from the OS secret store
 //! ([`store`]), obtains an MFA code ([`mfa`]) and calls STS ([`sts`]) once per session,
-//! however many callers ask at the same time.
+//! however many callers ask at the same time. It keeps profiles in the shared credentials
+//! file current ([`credfile`]), renews ahead of time and tells the person what happens
+//! ([`notify`]), as its settings say ([`settings`]).
 //!
 //! The README carries the architecture map; keep both true.
 

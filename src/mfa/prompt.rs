@@ -1,6 +1,6 @@
 //! Asking a person for a code through the callers that wait for a session.
 //!
-//! Every waiting caller whose client opened a terminal registers as an [`Asker`]. A
+//! Every waiting caller whose client opened a terminal registers as an asker. A
 //! renewal that needs a person asks the first of them only; if that caller goes away
 //! (its process was killed, its terminal closed), the next one is asked. With nobody to
 //! ask, the renewal fails at once instead of hanging.
