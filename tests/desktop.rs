@@ -319,3 +319,38 @@ fn a_dialog_left_open_times_out() {
         "the dialog was closed"
     );
 }
+
+#[test]
+fn roles_renew_ahead_of_time_on_their_mfa_session() {
+    let sts = double_with_alice(1);
+    sts.set_session_lifetime(Some(Duration::from_secs(20 * 60)));
+    let env = alice_env_with_totp(&sts, 1, "");
+    let mut config = std::fs::read_to_string(env.config_path()).unwrap();
+    config.push_str(&format!(
+        "[profile admin]\nmfad_source_profile = dev\nmfad_role_arn = arn:aws:iam::123456789012:role/admin\nendpoint_url = {}\n",
+        sts.url
+    ));
+    env.write_config(&config);
+    env.write_daemon_config("renew_before = \"19m57s\"\n");
+    let first = env.process("admin");
+    assert!(
+        wait_until(Duration::from_secs(15), || sts.counts().assume_role >= 3),
+        "{:?}\n{}",
+        sts.counts(),
+        env.daemon_log()
+    );
+    let renewed = env.process("admin");
+    assert_ne!(renewed["AccessKeyId"], first["AccessKeyId"]);
+    let status = status_json(&env);
+    let role = status["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| !s["role_arn"].is_null())
+        .unwrap();
+    assert_eq!(role["callers_waited"], 1, "{status}");
+    assert!(
+        env.daemon_log()
+            .contains("renewing role arn:aws:iam::123456789012:role/admin ahead of time")
+    );
+}
