@@ -218,6 +218,20 @@ fn sigterm_and_sigint_stop_the_daemon_and_remove_the_socket() {
 }
 
 #[test]
+fn a_daemon_whose_socket_was_removed_stops() {
+    let env = TestEnv::new();
+    let mut daemon = start_daemon(&env);
+    std::fs::remove_file(env.socket()).unwrap();
+    let mut exit = None;
+    wait_until(Duration::from_secs(10), || {
+        exit = daemon.0.try_wait().unwrap();
+        exit.is_some()
+    });
+    let exit = exit.expect("the daemon kept running without its socket");
+    assert!(exit.success(), "it stopped cleanly: {exit:?}");
+}
+
+#[test]
 fn the_daemon_cannot_dump_core() {
     let env = TestEnv::new();
     let _daemon = start_daemon(&env);

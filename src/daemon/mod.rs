@@ -33,7 +33,7 @@ use sessions::Sessions;
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::io::{Read, Seek, Write};
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::sync::{Arc, Mutex};
 
 /// Everything the daemon knows, shared by all connections.
@@ -192,7 +192,14 @@ pub async fn run_foreground(paths: DaemonPaths, settings: Settings) -> anyhow::R
     );
     let used_codes = UsedCodes::kept_in(paths.used_codes.clone());
     let daemon = Arc::new(Daemon::new(settings, used_codes));
-    server::serve(listener, daemon, shutdown_signal()).await;
+    let socket = std::fs::metadata(&paths.socket).map(|m| m.ino()).ok();
+    let shutdown = async {
+        tokio::select! {
+            () = shutdown_signal() => {}
+            () = socket_gone(&paths.socket, socket) => {}
+        }
+    };
+    server::serve(listener, daemon, shutdown).await;
     // A socket systemd passed stays with systemd, which listens on it for the next start.
     if bound_here {
         let _ = std::fs::remove_file(&paths.socket);
@@ -239,6 +246,27 @@ fn socket_from_systemd() -> anyhow::Result<Option<tokio::net::UnixListener>> {
         many => bail!(
             "systemd passed {many} sockets; mfad listens on one (one ListenStream= in mfad.socket)"
         ),
+    }
+}
+
+/// How often the daemon checks that its socket is still there.
+const SOCKET_CHECK_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Completes when the socket file was removed or replaced (the runtime directory was
+/// cleaned, another daemon took over): nobody can reach this daemon any more, and it
+/// should not keep sessions in memory for nobody.
+async fn socket_gone(path: &std::path::Path, inode: Option<u64>) {
+    let mut ticks = tokio::time::interval(SOCKET_CHECK_INTERVAL);
+    loop {
+        ticks.tick().await;
+        let now = std::fs::metadata(path).map(|m| m.ino()).ok();
+        if now != inode {
+            tracing::info!(
+                "the socket {} was removed or replaced: stopping",
+                path.display()
+            );
+            return;
+        }
     }
 }
 
