@@ -34,6 +34,8 @@ pub const FORWARDED_VARS: &[&str] = &[
     "http_proxy",
     "NO_PROXY",
     "no_proxy",
+    "ALL_PROXY",
+    "all_proxy",
     "DISPLAY",
     "WAYLAND_DISPLAY",
     "XAUTHORITY",

@@ -3,10 +3,11 @@
 //! A lean blocking client ([`client`]) talks one JSON line at a time ([`protocol`]) over a
 //! Unix socket ([`paths`]) to a tokio daemon ([`daemon`]). The daemon resolves each request
 //! in its caller's environment ([`config`]), reads long-term secrets from the OS secret store
-//! ([`store`]), obtains an MFA code ([`mfa`]) and calls STS ([`sts`]) once per session,
-//! however many callers ask at the same time. It keeps profiles in the shared credentials
-//! file current ([`credfile`]), renews ahead of time and tells the person what happens
-//! ([`notify`]), as its settings say ([`settings`]).
+//! ([`store`]), obtains an MFA code ([`mfa`]) and calls STS ([`sts`]) through the caller's
+//! proxy and CA bundle ([`network`]) once per session, however many callers ask at the same
+//! time. It keeps profiles in the shared credentials file current ([`credfile`]), renews
+//! ahead of time and tells the person what happens ([`notify`]), as its settings say
+//! ([`settings`]).
 //!
 //! The README carries the architecture map; keep both true.
 
@@ -18,6 +19,7 @@ pub mod credfile;
 pub mod daemon;
 pub mod failure;
 pub mod mfa;
+pub mod network;
 pub mod notify;
 pub mod paths;
 pub mod protocol;

@@ -12,6 +12,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize, Serializer};
 use std::collections::BTreeMap;
+use std::ops::{Deref, DerefMut};
 
 /// Bumped whenever a message changes shape.
 pub const PROTOCOL_VERSION: u32 = 1;
@@ -29,12 +30,56 @@ pub struct Envelope<T> {
     pub body: T,
 }
 
+/// The allow-listed variables of a caller (see `client::FORWARDED_VARS`). Some may hold a
+/// secret (a proxy URL with a password), so `Debug` shows the names only.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct CallerEnv(BTreeMap<String, String>);
+
+impl Deref for CallerEnv {
+    type Target = BTreeMap<String, String>;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl DerefMut for CallerEnv {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
+}
+
+impl FromIterator<(String, String)> for CallerEnv {
+    fn from_iter<I: IntoIterator<Item = (String, String)>>(vars: I) -> Self {
+        Self(vars.into_iter().collect())
+    }
+}
+
+impl<'a> IntoIterator for &'a CallerEnv {
+    type Item = (&'a String, &'a String);
+    type IntoIter = std::collections::btree_map::Iter<'a, String, String>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}
+
+impl<const N: usize> From<[(String, String); N]> for CallerEnv {
+    fn from(vars: [(String, String); N]) -> Self {
+        Self(BTreeMap::from(vars))
+    }
+}
+
+impl std::fmt::Debug for CallerEnv {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_set().entries(self.0.keys()).finish()
+    }
+}
+
 /// The caller of a request: its environment, and whether a person can be asked on its
 /// terminal. The daemon serves many shells and resolves each request in its caller's.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Caller {
-    /// The allow-listed variables of the caller (see `client::FORWARDED_VARS`).
-    pub env: BTreeMap<String, String>,
+    pub env: CallerEnv,
     /// The caller's terminal, when it opened `/dev/tty` and will relay a prompt.
     pub tty: Option<String>,
 }

@@ -5,6 +5,7 @@
 //! renewal logic retries, when it must, with a fresh code.
 
 use crate::config::StsEndpoint;
+use crate::network::{Network, NetworkError};
 use crate::store::LongTermKey;
 use aws_sdk_sts::config::interceptors::BeforeDeserializationInterceptorContextRef;
 use aws_sdk_sts::config::{
@@ -43,9 +44,18 @@ pub enum StsError {
     #[error("STS failed (HTTP {status}, {code})")]
     ServerError { status: u16, code: String },
     #[error("could not reach STS at {endpoint} ({reason})")]
-    Unreachable { endpoint: String, reason: String },
+    Unreachable {
+        endpoint: String,
+        reason: String,
+        /// Whether a connection was made, so that the request may have reached STS.
+        connected: bool,
+    },
     #[error("STS at {endpoint} did not answer in time")]
     TimedOut { endpoint: String },
+    #[error("STS at {endpoint} showed a certificate this machine does not trust ({reason})")]
+    UntrustedCertificate { endpoint: String, reason: String },
+    #[error(transparent)]
+    Network(#[from] NetworkError),
 }
 
 impl StsError {
@@ -61,10 +71,33 @@ impl StsError {
             Self::Throttled { .. } => "wait a minute and try again".into(),
             Self::Refused { .. } => "check the profile's settings and the IAM policy of the user".into(),
             Self::ServerError { .. } => "STS had a problem; try again in a moment".into(),
+            Self::UntrustedCertificate { .. } => {
+                "set AWS_CA_BUNDLE (or ca_bundle in the profile) to the PEM file of the CA that signed it".into()
+            }
             Self::Unreachable { .. } | Self::TimedOut { .. } => {
                 "check the network, proxy and endpoint_url / AWS_ENDPOINT_URL_STS".into()
             }
+            Self::Network(error) => error.remedy(),
         }
+    }
+
+    /// Whether a code sent with the failed call may have reached STS, and so cannot be
+    /// sent again. A call that never got a connection left its code unspent.
+    pub fn code_spent(&self) -> bool {
+        !matches!(
+            self,
+            Self::Network(_)
+                | Self::UntrustedCertificate { .. }
+                | Self::Unreachable {
+                    connected: false,
+                    ..
+                }
+        )
+    }
+
+    /// Whether the caller's own network settings (CA bundle, proxy) are at fault.
+    pub fn is_local_setting(&self) -> bool {
+        matches!(self, Self::Network(_) | Self::UntrustedCertificate { .. })
     }
 
     /// Whether STS was never reached or failed on its side (as opposed to refusing us).
@@ -163,40 +196,46 @@ impl Default for StsTimeouts {
     }
 }
 
+/// Where and how one STS call goes.
+#[derive(Debug, Clone, Copy)]
+pub struct Route<'a> {
+    pub endpoint: &'a StsEndpoint,
+    pub network: &'a Network,
+    pub clock: &'a Arc<ServerClock>,
+    pub timeouts: StsTimeouts,
+}
+
 fn client(
-    endpoint: &StsEndpoint,
+    route: Route<'_>,
     credentials: Credentials,
-    clock: &Arc<ServerClock>,
-    timeouts: StsTimeouts,
     retry: RetryConfig,
-) -> aws_sdk_sts::Client {
+) -> Result<aws_sdk_sts::Client, StsError> {
     let mut config = aws_sdk_sts::Config::builder()
         .behavior_version(BehaviorVersion::latest())
-        .region(Region::new(endpoint.region.clone()))
+        .region(Region::new(route.endpoint.region.clone()))
+        .http_client(route.network.http_client()?)
         .credentials_provider(credentials)
         .retry_config(retry)
         .timeout_config(
             TimeoutConfig::builder()
-                .connect_timeout(timeouts.connect)
-                .operation_timeout(timeouts.call)
+                .connect_timeout(route.timeouts.connect)
+                .operation_timeout(route.timeouts.call)
                 .build(),
         )
-        .interceptor(DateRecorder(clock.clone()));
-    if let Some(url) = &endpoint.url {
+        .interceptor(DateRecorder(route.clock.clone()));
+    if let Some(url) = &route.endpoint.url {
         config = config.endpoint_url(url);
     }
-    aws_sdk_sts::Client::from_conf(config.build())
+    Ok(aws_sdk_sts::Client::from_conf(config.build()))
 }
 
 /// `sts:GetSessionToken` with the long-term key, the MFA serial and one code.
 pub async fn get_session_token(
-    endpoint: &StsEndpoint,
+    route: Route<'_>,
     key: &LongTermKey,
     serial: &str,
     code: &SecretString,
     duration: Duration,
-    clock: &Arc<ServerClock>,
-    timeouts: StsTimeouts,
 ) -> Result<TemporaryCredentials, StsError> {
     let credentials = Credentials::new(
         key.access_key_id.clone(),
@@ -205,20 +244,14 @@ pub async fn get_session_token(
         None,
         "mfad-long-term-key",
     );
-    let output = client(
-        endpoint,
-        credentials,
-        clock,
-        timeouts,
-        RetryConfig::disabled(),
-    )
-    .get_session_token()
-    .serial_number(serial)
-    .token_code(code.expose_secret())
-    .duration_seconds(duration.as_secs() as i32)
-    .send()
-    .await
-    .map_err(|e| classify(e, endpoint, serial, &key.access_key_id))?;
+    let output = client(route, credentials, RetryConfig::disabled())?
+        .get_session_token()
+        .serial_number(serial)
+        .token_code(code.expose_secret())
+        .duration_seconds(duration.as_secs() as i32)
+        .send()
+        .await
+        .map_err(|e| classify(e, route, serial, &key.access_key_id))?;
     let credentials = output.credentials.ok_or_else(|| StsError::Refused {
         code: "EmptyResponse".into(),
         message: "GetSessionToken returned no credentials".into(),
@@ -238,11 +271,9 @@ pub struct RoleRequest<'a> {
 /// `sts:AssumeRole` signed with temporary credentials (an MFA session, or another role).
 /// No code is sent, so the SDK may retry once.
 pub async fn assume_role(
-    endpoint: &StsEndpoint,
+    route: Route<'_>,
     source: &TemporaryCredentials,
     role: &RoleRequest<'_>,
-    clock: &Arc<ServerClock>,
-    timeouts: StsTimeouts,
 ) -> Result<TemporaryCredentials, StsError> {
     let credentials = Credentials::new(
         source.access_key_id.clone(),
@@ -252,7 +283,7 @@ pub async fn assume_role(
         "mfad-session",
     );
     let retry = RetryConfig::standard().with_max_attempts(2);
-    let output = client(endpoint, credentials, clock, timeouts, retry)
+    let output = client(route, credentials, retry)?
         .assume_role()
         .role_arn(role.role_arn)
         .role_session_name(role.session_name)
@@ -260,7 +291,7 @@ pub async fn assume_role(
         .duration_seconds(role.duration.as_secs() as i32)
         .send()
         .await
-        .map_err(|e| classify(e, endpoint, "", &source.access_key_id))?;
+        .map_err(|e| classify(e, route, "", &source.access_key_id))?;
     let credentials = output.credentials.ok_or_else(|| StsError::Refused {
         code: "EmptyResponse".into(),
         message: "AssumeRole returned no credentials".into(),
@@ -287,7 +318,7 @@ fn temporary(
 /// Turn an SDK error into what it means for a person.
 fn classify<E: ProvideErrorMetadata + std::error::Error + 'static>(
     error: SdkError<E, aws_sdk_sts::config::http::HttpResponse>,
-    endpoint: &StsEndpoint,
+    route: Route<'_>,
     serial: &str,
     key_id: &str,
 ) -> StsError {
@@ -319,13 +350,40 @@ fn classify<E: ProvideErrorMetadata + std::error::Error + 'static>(
             }
         }
         SdkError::TimeoutError(_) => StsError::TimedOut {
-            endpoint: endpoint.to_string(),
+            endpoint: route.endpoint.to_string(),
         },
-        other => StsError::Unreachable {
-            endpoint: endpoint.to_string(),
-            reason: DisplayErrorContext(&other).to_string(),
-        },
+        other => {
+            let reason = route
+                .network
+                .redact(&DisplayErrorContext(&other).to_string());
+            let endpoint = route.endpoint.to_string();
+            if reason.contains("invalid peer certificate") {
+                StsError::UntrustedCertificate { endpoint, reason }
+            } else {
+                StsError::Unreachable {
+                    endpoint,
+                    reason,
+                    connected: !failed_to_connect(&other),
+                }
+            }
+        }
     }
+}
+
+/// Whether the error is hyper's "could not connect" (TCP, proxy or TLS handshake), found
+/// anywhere in its chain of sources.
+fn failed_to_connect(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next = Some(error);
+    while let Some(error) = next {
+        if error
+            .downcast_ref::<hyper_util::client::legacy::Error>()
+            .is_some_and(|e| e.is_connect())
+        {
+            return true;
+        }
+        next = error.source();
+    }
+    false
 }
 
 #[cfg(test)]

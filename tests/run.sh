@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 # another user; zsh, fish: the shells `mfad env`, completions and prompt snippets are
 # tried in; xvfb, zenity, xdotool: the desktop prompt; systemd: systemd-analyze and
 # systemd-socket-activate; desktop-file-utils: the autostart entry's check.
-apt_packages=(awscli gnome-keyring dbus python3 zsh fish xvfb zenity xdotool systemd desktop-file-utils)
+apt_packages=(awscli gnome-keyring dbus python3 zsh fish xvfb zenity xdotool systemd desktop-file-utils openssl socat tinyproxy)
 missing=()
 for package in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||

@@ -11,6 +11,7 @@ mod ini;
 pub use ini::{IniFile, SyntaxError};
 
 use crate::failure::{Failure, FailureKind};
+use crate::network::Network;
 use crate::store::LongTermKey;
 use secrecy::SecretString;
 use std::collections::BTreeMap;
@@ -18,8 +19,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// The caller's environment, as forwarded by the client.
-pub type CallerEnv = BTreeMap<String, String>;
+pub use crate::protocol::CallerEnv;
 
 /// GetSessionToken's limits for IAM users, and the root account's cap.
 pub const SESSION_DURATION_RANGE: std::ops::RangeInclusive<u64> = 900..=129_600;
@@ -40,6 +40,7 @@ pub struct SessionPlan {
     /// Set when the asked duration was adjusted (the root account's 1 h cap).
     pub note: Option<String>,
     pub sts: StsEndpoint,
+    pub network: Network,
 }
 
 /// Where the long-term access key comes from.
@@ -294,6 +295,7 @@ pub struct RolePlan {
     /// Set when the asked duration was capped to the 1 h limit of chained roles.
     pub note: Option<String>,
     pub sts: StsEndpoint,
+    pub network: Network,
     pub source: Box<CredentialPlan>,
 }
 
@@ -367,6 +369,7 @@ fn credential_plan(
         })?;
     chain.push(name.to_owned());
     let sts = sts_endpoint(files, name, env);
+    let network = sts_network(files, name, env, &sts);
     let base = match settings.get("mfad_source_profile") {
         Some(source) => {
             let source_name = source.value.as_str();
@@ -389,7 +392,13 @@ fn credential_plan(
                         profile: source_name.to_owned(),
                         key,
                     };
-                    CredentialPlan::Session(session_plan(files, name, &settings, key, sts.clone())?)
+                    CredentialPlan::Session(session_plan(
+                        files,
+                        name,
+                        &settings,
+                        key,
+                        (sts.clone(), network.clone()),
+                    )?)
                 }
                 // The source is itself an mfad profile: build on its credentials.
                 None => credential_plan(files, source_name, env, chain)?,
@@ -399,12 +408,22 @@ fn credential_plan(
             let key = KeySource::Store {
                 profile: name.to_owned(),
             };
-            CredentialPlan::Session(session_plan(files, name, &settings, key, sts.clone())?)
+            CredentialPlan::Session(session_plan(
+                files,
+                name,
+                &settings,
+                key,
+                (sts.clone(), network.clone()),
+            )?)
         }
     };
     match settings.get("mfad_role_arn") {
         Some(role_arn) => Ok(CredentialPlan::Role(role_plan(
-            name, role_arn, &settings, sts, base,
+            name,
+            role_arn,
+            &settings,
+            (sts, network),
+            base,
         )?)),
         None => Ok(base),
     }
@@ -414,7 +433,7 @@ fn role_plan(
     profile: &str,
     role_arn: &Setting,
     settings: &BTreeMap<String, Setting>,
-    sts: StsEndpoint,
+    (sts, network): (StsEndpoint, Network),
     source: CredentialPlan,
 ) -> Result<RolePlan, ConfigError> {
     let (duration, note) = match settings.get("mfad_role_duration") {
@@ -457,6 +476,7 @@ fn role_plan(
         duration,
         note,
         sts,
+        network,
         source: Box::new(source),
     })
 }
@@ -482,7 +502,7 @@ fn session_plan(
     name: &str,
     settings: &BTreeMap<String, Setting>,
     key: KeySource,
-    sts: StsEndpoint,
+    (sts, network): (StsEndpoint, Network),
 ) -> Result<SessionPlan, ConfigError> {
     let serial = settings
         .get("mfa_serial")
@@ -507,6 +527,7 @@ fn session_plan(
         duration,
         note,
         sts,
+        network,
     })
 }
 
@@ -602,6 +623,19 @@ fn sts_endpoint(files: &AwsFiles, profile: &str, env: &CallerEnv) -> StsEndpoint
     StsEndpoint { region, url }
 }
 
+/// The proxy and CA bundle for a profile's STS calls.
+fn sts_network(files: &AwsFiles, profile: &str, env: &CallerEnv, sts: &StsEndpoint) -> Network {
+    let settings = files.profile(profile).unwrap_or_default();
+    let ca_bundle = settings
+        .get("ca_bundle")
+        .map(|s| expand_home(env, &s.value));
+    let https = !sts
+        .url
+        .as_deref()
+        .is_some_and(|url| url.to_ascii_lowercase().starts_with("http://"));
+    Network::resolve(env, ca_bundle, https)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -620,7 +654,7 @@ mod tests {
         }
 
         fn env(&self, extra: &[(&str, &str)]) -> CallerEnv {
-            let mut env = CallerEnv::new();
+            let mut env = CallerEnv::default();
             let path = |name: &str| self.dir.path().join(name).display().to_string();
             env.insert("AWS_CONFIG_FILE".into(), path("config"));
             env.insert("AWS_SHARED_CREDENTIALS_FILE".into(), path("credentials"));

@@ -72,7 +72,8 @@ pub async fn new_session(
     })
 }
 
-/// Send one code, marking it used first.
+/// Send one code, marking it used first (and taking the mark back if the call never got
+/// a connection to STS).
 async fn send_code(
     daemon: &Daemon,
     request: &RenewalRequest,
@@ -81,16 +82,28 @@ async fn send_code(
     daemon
         .used_codes
         .mark_used(&request.plan.mfa_serial, code.expose_secret());
-    sts::get_session_token(
-        &request.plan.sts,
+    let route = sts::Route {
+        endpoint: &request.plan.sts,
+        network: &request.plan.network,
+        clock: &daemon.clock,
+        timeouts: daemon.settings.sts_timeouts,
+    };
+    let result = sts::get_session_token(
+        route,
         &request.long_term,
         &request.plan.mfa_serial,
         code,
         request.plan.duration,
-        &daemon.clock,
-        daemon.settings.sts_timeouts,
     )
-    .await
+    .await;
+    if let Err(error) = &result
+        && !error.code_spent()
+    {
+        daemon
+            .used_codes
+            .unmark(&request.plan.mfa_serial, code.expose_secret());
+    }
+    result
 }
 
 /// A code derived from the stored secret at STS's time; retried once when the rejection
@@ -310,7 +323,9 @@ fn ask_failure(error: AskError, daemon: &Daemon, request: &RenewalRequest) -> Fa
 }
 
 pub(super) fn sts_failure(error: StsError) -> Failure {
-    let kind = if error.is_outage() {
+    let kind = if error.is_local_setting() {
+        FailureKind::Config
+    } else if error.is_outage() {
         FailureKind::StsUnavailable
     } else if matches!(error, StsError::CodeRejected) {
         FailureKind::CodeRejected

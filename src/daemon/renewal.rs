@@ -104,20 +104,20 @@ pub async fn run_role(
         external_id: role.external_id.as_deref(),
         duration: role.duration,
     };
-    let result = sts::assume_role(
-        &role.sts,
-        &source.credentials,
-        &request,
-        &daemon.clock,
-        daemon.settings.sts_timeouts,
-    )
-    .await
-    .map(|credentials| Session {
-        credentials,
-        origin: Origin::Role,
-        renewed_at: SystemTime::now(),
-    })
-    .map_err(|error| role_failure(error, &role));
+    let route = sts::Route {
+        endpoint: &role.sts,
+        network: &role.network,
+        clock: &daemon.clock,
+        timeouts: daemon.settings.sts_timeouts,
+    };
+    let result = sts::assume_role(route, &source.credentials, &request)
+        .await
+        .map(|credentials| Session {
+            credentials,
+            origin: Origin::Role,
+            renewed_at: SystemTime::now(),
+        })
+        .map_err(|error| role_failure(error, &role));
     match &result {
         Ok(session) => tracing::info!(
             role = %role.role_arn,

@@ -200,7 +200,12 @@ impl Sessions {
             }
             let someone_new_can_answer =
                 caller_can_prompt && failure.kind == FailureKind::NoCodeSource;
-            if !someone_new_can_answer && failure.kind != FailureKind::PromptCancelled {
+            // A caller may have fixed its own settings since (AWS_CA_BUNDLE, a proxy).
+            let settings_may_differ = failure.kind == FailureKind::Config;
+            if !someone_new_can_answer
+                && !settings_may_differ
+                && failure.kind != FailureKind::PromptCancelled
+            {
                 return Lookup::Failed(failure.clone());
             }
         }

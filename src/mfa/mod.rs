@@ -88,8 +88,19 @@ impl UsedCodes {
             code: code.to_owned(),
             sent_at: crate::timefmt::epoch_secs(SystemTime::now()),
         });
+        self.keep(&sent);
+    }
+
+    /// Take back a mark: the code never left this machine, so STS can still accept it.
+    pub fn unmark(&self, serial: &str, code: &str) {
+        let mut sent = self.sent.lock().unwrap();
+        sent.retain(|s| !(s.serial == serial && s.code == code));
+        self.keep(&sent);
+    }
+
+    fn keep(&self, sent: &[SentCode]) {
         if let Some(file) = &self.file
-            && let Err(e) = save(file, &sent)
+            && let Err(e) = save(file, sent)
         {
             tracing::warn!("cannot record used codes in {}: {e}", file.display());
         }

@@ -369,6 +369,18 @@ fn handle(request: &HttpRequest, state: &Arc<Mutex<State>>) -> (u16, String) {
             error_xml("Sender", "InvalidAction", "only POST is served"),
         );
     }
+    // What a client sends to a proxy, not to a server: a sign that a client took a
+    // CONNECT tunnel for a forwarding proxy.
+    if !request.path.starts_with('/') {
+        return (
+            400,
+            error_xml(
+                "Sender",
+                "InvalidRequest",
+                "the double takes origin-form request targets only",
+            ),
+        );
+    }
     match state.fault {
         Some(Fault::Throttle) => return (400, error_xml("Sender", "Throttling", "Rate exceeded")),
         Some(Fault::ServerError(status)) => {

@@ -1,0 +1,286 @@
+//! How one caller's STS calls reach STS: the CA bundle and the proxy.
+//!
+//! Both come from the caller's forwarded environment and profile, the way the AWS CLI reads
+//! them, never from the daemon's own environment: the daemon serves many shells, and the one
+//! behind a corporate proxy must not decide for the others.
+
+use crate::config::CallerEnv;
+use aws_smithy_http_client::proxy::ProxyConfig;
+use aws_smithy_http_client::tls::{self, TlsContext, TrustStore};
+use aws_smithy_http_client::{Connector, tls::rustls_provider::CryptoMode};
+use aws_smithy_runtime_api::client::http::{HttpClient, SharedHttpClient};
+use aws_smithy_runtime_api::client::http::{HttpConnectorSettings, SharedHttpConnector};
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use rustls::pki_types::{CertificateDer, pem::PemObject};
+use std::path::{Path, PathBuf};
+
+/// The network settings of a profile's STS calls.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Network {
+    /// `AWS_CA_BUNDLE`, else the profile's `ca_bundle`: then only these certificates are
+    /// trusted, as with the AWS CLI.
+    pub ca_bundle: Option<PathBuf>,
+    /// The proxy for the endpoint's scheme.
+    pub proxy: Option<ProxyUrl>,
+    /// `NO_PROXY`: hosts reached without the proxy.
+    pub no_proxy: Option<String>,
+}
+
+/// A proxy URL. It may carry a user name and password, so `Debug` and `Display` show only
+/// where it points.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ProxyUrl(String);
+
+impl ProxyUrl {
+    /// Scheme, host and port, without credentials.
+    fn without_credentials(&self) -> String {
+        let (scheme, rest) = self.0.split_once("://").unwrap_or(("http", &self.0));
+        let authority = rest.split('/').next().unwrap_or(rest);
+        let host = authority
+            .rsplit_once('@')
+            .map_or(authority, |(_, host)| host);
+        format!("{scheme}://{host}")
+    }
+
+    /// `text` with the proxy's password, if any, blotted out.
+    fn redact(&self, text: &str) -> String {
+        let rest = self.0.split_once("://").map_or(self.0.as_str(), |(_, r)| r);
+        let password = rest
+            .split('/')
+            .next()
+            .and_then(|authority| authority.rsplit_once('@'))
+            .and_then(|(userinfo, _)| userinfo.split_once(':'))
+            .map(|(_, password)| password)
+            .filter(|password| !password.is_empty());
+        match password {
+            Some(password) => text.replace(password, "***"),
+            None => text.to_owned(),
+        }
+    }
+}
+
+impl std::fmt::Debug for ProxyUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ProxyUrl({})", self.without_credentials())
+    }
+}
+
+impl std::fmt::Display for ProxyUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.without_credentials())
+    }
+}
+
+/// Why the network settings could not be used.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum NetworkError {
+    #[error("cannot use the CA bundle {path}: {reason}")]
+    CaBundle { path: PathBuf, reason: String },
+    #[error("cannot use the proxy {proxy}: {reason}")]
+    Proxy { proxy: ProxyUrl, reason: String },
+}
+
+impl NetworkError {
+    pub fn remedy(&self) -> String {
+        match self {
+            Self::CaBundle { .. } => {
+                "point AWS_CA_BUNDLE (or ca_bundle in the profile) at a PEM file of CA certificates"
+                    .into()
+            }
+            Self::Proxy { .. } => {
+                "fix HTTPS_PROXY / HTTP_PROXY in the environment that runs the AWS tool".into()
+            }
+        }
+    }
+}
+
+impl Network {
+    /// The settings for an endpoint, from the caller's environment and the profile's
+    /// `ca_bundle`. Lower-case proxy variables win over upper-case ones, as in curl and
+    /// Python.
+    pub fn resolve(env: &CallerEnv, profile_ca_bundle: Option<PathBuf>, https: bool) -> Self {
+        let var = |names: &[&str]| {
+            names
+                .iter()
+                .find_map(|name| env.get(*name).filter(|v| !v.trim().is_empty()))
+                .map(|v| v.trim().to_owned())
+        };
+        let proxy = if https {
+            var(&["https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"])
+        } else {
+            var(&["http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"])
+        };
+        Self {
+            ca_bundle: var(&["AWS_CA_BUNDLE"])
+                .map(PathBuf::from)
+                .or(profile_ca_bundle),
+            proxy: proxy.map(ProxyUrl),
+            no_proxy: var(&["no_proxy", "NO_PROXY"]),
+        }
+    }
+
+    /// An HTTP client that goes through the proxy and trusts the CA bundle.
+    pub fn http_client(&self) -> Result<SharedHttpClient, NetworkError> {
+        let trust_store = match &self.ca_bundle {
+            Some(path) => TrustStore::empty().with_pem_certificate(read_ca_bundle(path)?),
+            None => TrustStore::default(),
+        };
+        let tls = TlsContext::builder()
+            .with_trust_store(trust_store)
+            .build()
+            .map_err(|error| NetworkError::CaBundle {
+                path: self.ca_bundle.clone().unwrap_or_default(),
+                reason: error.to_string(),
+            })?;
+        let proxy = match &self.proxy {
+            None => ProxyConfig::disabled(),
+            Some(url) => {
+                let with_scheme = if url.0.contains("://") {
+                    url.0.clone()
+                } else {
+                    format!("http://{}", url.0)
+                };
+                let config = ProxyConfig::all(with_scheme.as_str()).map_err(|error| {
+                    NetworkError::Proxy {
+                        proxy: url.clone(),
+                        reason: url.redact(&error.to_string()),
+                    }
+                })?;
+                match &self.no_proxy {
+                    Some(rules) => config.no_proxy(rules),
+                    None => config,
+                }
+            }
+        };
+        Ok(SharedHttpClient::new(CallerHttpClient { tls, proxy }))
+    }
+
+    /// An error text with the proxy's password blotted out.
+    pub fn redact(&self, text: &str) -> String {
+        match &self.proxy {
+            Some(proxy) => proxy.redact(text),
+            None => text.to_owned(),
+        }
+    }
+}
+
+/// The PEM file's bytes, checked: the HTTP client panics on a certificate it cannot parse.
+fn read_ca_bundle(path: &Path) -> Result<Vec<u8>, NetworkError> {
+    let failed = |reason: String| NetworkError::CaBundle {
+        path: path.to_owned(),
+        reason,
+    };
+    let pem = std::fs::read(path).map_err(|error| failed(error.to_string()))?;
+    let certificates = CertificateDer::pem_slice_iter(&pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|error| failed(format!("not a PEM file ({error})")))?;
+    if certificates.is_empty() {
+        return Err(failed("it holds no certificate".into()));
+    }
+    let mut roots = rustls::RootCertStore::empty();
+    for (index, certificate) in certificates.into_iter().enumerate() {
+        roots
+            .add(certificate)
+            .map_err(|error| failed(format!("certificate {} is invalid ({error})", index + 1)))?;
+    }
+    Ok(pem)
+}
+
+/// The SDK's HTTP client with a caller's trust store and proxy.
+#[derive(Debug)]
+struct CallerHttpClient {
+    tls: TlsContext,
+    proxy: ProxyConfig,
+}
+
+impl HttpClient for CallerHttpClient {
+    fn http_connector(
+        &self,
+        settings: &HttpConnectorSettings,
+        components: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        let mut builder = Connector::builder()
+            .connector_settings(settings.clone())
+            .proxy_config(self.proxy.clone());
+        if let Some(sleep) = components.sleep_impl() {
+            builder = builder.sleep_impl(sleep);
+        }
+        let connector = builder
+            .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
+            .tls_context(self.tls.clone())
+            .build();
+        SharedHttpConnector::new(connector)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(vars: &[(&str, &str)]) -> CallerEnv {
+        vars.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn the_proxy_follows_the_endpoint_scheme_and_lower_case_wins() {
+        let vars = env(&[
+            ("HTTPS_PROXY", "http://upper:1"),
+            ("https_proxy", "http://lower:2"),
+            ("HTTP_PROXY", "http://plain:3"),
+        ]);
+        let https = Network::resolve(&vars, None, true);
+        assert_eq!(https.proxy.unwrap().to_string(), "http://lower:2");
+        let http = Network::resolve(&vars, None, false);
+        assert_eq!(http.proxy.unwrap().to_string(), "http://plain:3");
+        let all = Network::resolve(&env(&[("ALL_PROXY", "http://all:4")]), None, true);
+        assert_eq!(all.proxy.unwrap().to_string(), "http://all:4");
+    }
+
+    #[test]
+    fn the_environment_bundle_wins_over_the_profile() {
+        let profile = Some(PathBuf::from("/profile.pem"));
+        let from_env = Network::resolve(
+            &env(&[("AWS_CA_BUNDLE", "/env.pem")]),
+            profile.clone(),
+            true,
+        );
+        assert_eq!(from_env.ca_bundle, Some(PathBuf::from("/env.pem")));
+        let from_profile = Network::resolve(&env(&[]), profile, true);
+        assert_eq!(from_profile.ca_bundle, Some(PathBuf::from("/profile.pem")));
+    }
+
+    #[test]
+    fn proxy_credentials_never_show() {
+        let url = ProxyUrl("http://alice:s3cr3t@proxy.corp:3128/".into());
+        assert_eq!(url.to_string(), "http://proxy.corp:3128");
+        assert!(!format!("{url:?}").contains("s3cr3t"));
+        assert_eq!(url.redact("failed near s3cr3t"), "failed near ***");
+        let network = Network {
+            proxy: Some(url),
+            ..Network::default()
+        };
+        assert!(!format!("{network:?}").contains("s3cr3t"));
+    }
+
+    #[test]
+    fn a_bad_ca_bundle_is_named_with_the_reason() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("missing.pem");
+        let error = read_ca_bundle(&missing).unwrap_err().to_string();
+        assert!(error.contains("missing.pem"), "{error}");
+        let empty = dir.path().join("empty.pem");
+        std::fs::write(&empty, "not a certificate\n").unwrap();
+        let error = read_ca_bundle(&empty).unwrap_err().to_string();
+        assert!(error.contains("holds no certificate"), "{error}");
+        let garbled = dir.path().join("garbled.pem");
+        std::fs::write(
+            &garbled,
+            "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+        )
+        .unwrap();
+        let error = read_ca_bundle(&garbled).unwrap_err().to_string();
+        assert!(error.contains("certificate 1 is invalid"), "{error}");
+    }
+}
