@@ -1,6 +1,6 @@
 //! STS calls in the caller's network: a TLS endpoint trusted through `AWS_CA_BUNDLE` or
 //! the profile's `ca_bundle` (openssl certificates, socat in front of the STS double), and
-//! an authenticating proxy (tinyproxy) from `HTTPS_PROXY`, bypassed by `NO_PROXY`.
+//! an authenticating proxy (tinyproxy) from `HTTPS_PROXY` / `HTTP_PROXY`, bypassed by `NO_PROXY`.
 
 mod support;
 
@@ -150,6 +150,20 @@ fn sts_calls_go_through_the_callers_proxy_and_its_password_never_shows() {
     assert_eq!(proxy.requests().len(), 1, "{}", proxy.log());
     assert_eq!(sts.counts().get_session_token, 2);
 
+    // A plain-HTTP endpoint goes through HTTP_PROXY, which forwards the request itself.
+    logout(&env);
+    write_dev(&env, &sts.url, "");
+    let forwarded = process_with(&env, &[("HTTP_PROXY", &proxy_url)]);
+    assert_succeeded(&env, &forwarded);
+    let requests = proxy.requests();
+    assert_eq!(requests.len(), 2, "{}", proxy.log());
+    assert!(
+        requests[1].contains(&format!("POST {}/", sts.url.trim_end_matches('/'))),
+        "{requests:?}"
+    );
+    assert_eq!(sts.counts().get_session_token, 3);
+    write_dev(&env, &front.url, "");
+
     // A wrong password: the proxy refuses, the error says so without the password.
     logout(&env);
     let wrong_url = proxy.url(PROXY_USER, "wr0ng-pa55");
@@ -159,13 +173,14 @@ fn sts_calls_go_through_the_callers_proxy_and_its_password_never_shows() {
     ));
     assert!(refused.contains("could not reach STS"), "{refused}");
     assert!(refused.contains("proxy"), "{refused}");
-    assert_eq!(sts.counts().get_session_token, 2);
+    assert_eq!(sts.counts().get_session_token, 3);
 
     // Neither password ever reaches stderr, the daemon's log or its status.
     let status = env.run(&["status", "--json"], "");
     for text in [
         refused,
         String::from_utf8_lossy(&through.stderr).into_owned(),
+        String::from_utf8_lossy(&forwarded.stderr).into_owned(),
         env.daemon_log(),
         String::from_utf8_lossy(&status.stdout).into_owned(),
     ] {
