@@ -11,7 +11,7 @@ use aws_sdk_sts::config::interceptors::BeforeDeserializationInterceptorContextRe
 use aws_sdk_sts::config::{
     BehaviorVersion, ConfigBag, Credentials, Intercept, Region, RuntimeComponents,
 };
-use aws_sdk_sts::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
 use aws_smithy_types::date_time::Format;
 use aws_smithy_types::retry::RetryConfig;
 use aws_smithy_types::timeout::TimeoutConfig;
@@ -54,6 +54,8 @@ pub enum StsError {
     TimedOut { endpoint: String },
     #[error("STS at {endpoint} showed a certificate this machine does not trust ({reason})")]
     UntrustedCertificate { endpoint: String, reason: String },
+    #[error("the proxy refused to open a tunnel to STS at {endpoint} ({reason})")]
+    ProxyRefused { endpoint: String, reason: String },
     #[error(transparent)]
     Network(#[from] NetworkError),
 }
@@ -77,6 +79,9 @@ impl StsError {
             Self::Unreachable { .. } | Self::TimedOut { .. } => {
                 "check the network, proxy and endpoint_url / AWS_ENDPOINT_URL_STS".into()
             }
+            Self::ProxyRefused { .. } => {
+                "check the user and password in HTTPS_PROXY, and that the proxy lets you reach this endpoint".into()
+            }
             Self::Network(error) => error.remedy(),
         }
     }
@@ -88,6 +93,7 @@ impl StsError {
             self,
             Self::Network(_)
                 | Self::UntrustedCertificate { .. }
+                | Self::ProxyRefused { .. }
                 | Self::Unreachable {
                     connected: false,
                     ..
@@ -97,7 +103,10 @@ impl StsError {
 
     /// Whether the caller's own network settings (CA bundle, proxy) are at fault.
     pub fn is_local_setting(&self) -> bool {
-        matches!(self, Self::Network(_) | Self::UntrustedCertificate { .. })
+        matches!(
+            self,
+            Self::Network(_) | Self::UntrustedCertificate { .. } | Self::ProxyRefused { .. }
+        )
     }
 
     /// Whether STS was never reached or failed on its side (as opposed to refusing us).
@@ -353,12 +362,12 @@ fn classify<E: ProvideErrorMetadata + std::error::Error + 'static>(
             endpoint: route.endpoint.to_string(),
         },
         other => {
-            let reason = route
-                .network
-                .redact(&DisplayErrorContext(&other).to_string());
+            let reason = route.network.redact(&in_words(&other));
             let endpoint = route.endpoint.to_string();
             if reason.contains("invalid peer certificate") {
                 StsError::UntrustedCertificate { endpoint, reason }
+            } else if reason.contains("CONNECT tunnel failed") {
+                StsError::ProxyRefused { endpoint, reason }
             } else {
                 StsError::Unreachable {
                     endpoint,
@@ -368,6 +377,20 @@ fn classify<E: ProvideErrorMetadata + std::error::Error + 'static>(
             }
         }
     }
+}
+
+/// The error and its sources in words, without the SDK's `Debug` dump of them.
+fn in_words(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut words: Vec<String> = Vec::new();
+    let mut next = Some(error);
+    while let Some(error) = next {
+        let text = error.to_string();
+        if !words.last().is_some_and(|last| last.contains(&text)) {
+            words.push(text);
+        }
+        next = error.source();
+    }
+    words.join(": ")
 }
 
 /// Whether the error is hyper's "could not connect" (TCP, proxy or TLS handshake), found
