@@ -301,14 +301,15 @@ fn a_cancelled_dialog_fails_the_waiting_callers_at_once() {
 fn a_dialog_left_open_times_out() {
     let sts = double_with_alice(30);
     let display = Display::start();
-    let env = desktop_env(&sts, &display, "timeout = \"3s\"\n");
+    // Long enough for zenity to show its window on a loaded machine before it is closed.
+    let env = desktop_env(&sts, &display, "timeout = \"8s\"\n");
     let mut callers = callers_on_the_desktop(&env, 3);
     the_dialog(&display, &env, &mut callers);
     for caller in callers {
         let output = caller.wait_with_output().unwrap();
         let error = String::from_utf8_lossy(&output.stderr);
         assert!(
-            error.contains("nobody typed an MFA code within 3s"),
+            error.contains("nobody typed an MFA code within 8s"),
             "{error}"
         );
     }
