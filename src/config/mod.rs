@@ -439,20 +439,8 @@ fn role_plan(
     let (duration, note) = match settings.get("mfad_role_duration") {
         None => (CHAINED_ROLE_MAX_DURATION, None),
         Some(s) => {
-            let bad = |reason: String| ConfigError::BadValue {
-                setting: "mfad_role_duration",
-                value: s.value.clone(),
-                path: s.path.to_path_buf(),
-                line: s.line,
-                reason,
-            };
-            let asked = parse_duration(&s.value).map_err(bad)?;
-            if !ROLE_DURATION_RANGE.contains(&asked.as_secs()) {
-                return Err(bad(format!(
-                    "{} seconds is outside what AssumeRole allows (900 to 43200)",
-                    asked.as_secs()
-                )));
-            }
+            let asked =
+                duration_in_range(s, "mfad_role_duration", ROLE_DURATION_RANGE, "AssumeRole")?;
             if asked > CHAINED_ROLE_MAX_DURATION {
                 let note = format!(
                     "roles assumed with an MFA session last at most 1h (role chaining); asked for {}, using 1h",
@@ -561,23 +549,12 @@ fn session_duration(
 ) -> Result<(Duration, Option<String>), ConfigError> {
     let asked = match setting {
         None => DEFAULT_SESSION_DURATION,
-        Some(s) => {
-            let bad = |reason: String| ConfigError::BadValue {
-                setting: "mfad_session_duration",
-                value: s.value.clone(),
-                path: s.path.to_path_buf(),
-                line: s.line,
-                reason,
-            };
-            let duration = parse_duration(&s.value).map_err(bad)?;
-            if !SESSION_DURATION_RANGE.contains(&duration.as_secs()) {
-                return Err(bad(format!(
-                    "{} seconds is outside what STS allows",
-                    duration.as_secs()
-                )));
-            }
-            duration
-        }
+        Some(s) => duration_in_range(
+            s,
+            "mfad_session_duration",
+            SESSION_DURATION_RANGE,
+            "GetSessionToken",
+        )?,
     };
     if is_root_serial(serial) && asked > ROOT_MAX_DURATION {
         let note = format!(
@@ -587,6 +564,32 @@ fn session_duration(
         return Ok((ROOT_MAX_DURATION, Some(note)));
     }
     Ok((asked, None))
+}
+
+/// A duration setting within the range the STS action `action` accepts.
+fn duration_in_range(
+    setting: &Setting,
+    name: &'static str,
+    range: std::ops::RangeInclusive<u64>,
+    action: &str,
+) -> Result<Duration, ConfigError> {
+    let bad = |reason: String| ConfigError::BadValue {
+        setting: name,
+        value: setting.value.clone(),
+        path: setting.path.to_path_buf(),
+        line: setting.line,
+        reason,
+    };
+    let duration = parse_duration(&setting.value).map_err(bad)?;
+    if !range.contains(&duration.as_secs()) {
+        return Err(bad(format!(
+            "{} seconds is outside what {action} allows ({} to {})",
+            duration.as_secs(),
+            range.start(),
+            range.end()
+        )));
+    }
+    Ok(duration)
 }
 
 /// Seconds (`43200`) or a humantime span (`12h`, `1h30m`).
@@ -861,6 +864,11 @@ mod tests {
         let err = resolve("bad", &files.env(&[])).unwrap_err();
         assert!(
             err.to_string().contains("mfad_role_duration = 13h"),
+            "{err}"
+        );
+        assert!(
+            err.to_string()
+                .contains("outside what AssumeRole allows (900 to 43200)"),
             "{err}"
         );
     }
