@@ -7,10 +7,12 @@ cd "$(dirname "$0")/.."
 
 # awscli: the AWS CLI v2 the tests run; gnome-keyring + dbus: a Secret Service and
 # notifications on a private bus; python3: the system Python the peer-uid test runs as
-# another user; zsh, fish: the shells `mfad env`, completions and prompt snippets are
-# tried in; xvfb, zenity, xdotool: the desktop prompt; systemd: systemd-analyze and
-# systemd-socket-activate; desktop-file-utils: the autostart entry's check.
-apt_packages=(awscli gnome-keyring dbus python3 zsh fish xvfb zenity xdotool systemd desktop-file-utils openssl socat tinyproxy)
+# another user (python3-venv: a venv for moto and boto3 when it is the python3 on PATH);
+# zsh, fish: the shells `mfad env`, completions and prompt snippets are tried in; xvfb,
+# zenity, xdotool: the desktop prompt; systemd: systemd-analyze and systemd-socket-activate;
+# desktop-file-utils: the autostart entry's check; openssl, socat, tinyproxy: a test CA,
+# a TLS front and a proxy between mfad and the STS double.
+apt_packages=(awscli gnome-keyring dbus python3 python3-venv zsh fish xvfb zenity xdotool systemd desktop-file-utils openssl socat tinyproxy)
 missing=()
 for package in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||
@@ -24,9 +26,21 @@ if ((${#missing[@]})); then
   "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
-# boto3 and moto's STS server, in the python3 found first on PATH (the one tests run).
+# boto3 and moto's STS server, for the python3 the tests run (the first on PATH). A Debian
+# python3 is externally managed (PEP 668), and upgrading its packages breaks the Debian AWS
+# CLI that runs on it: there they go into a venv in target/test-tools, which then comes
+# first on PATH (the AWS CLI keeps /usr/bin/python3).
+venv=target/test-tools/python
+if [ -x "$venv/bin/python3" ]; then
+  export PATH="$PWD/$venv/bin:$PATH"
+fi
 if ! python3 -c 'import boto3, moto.server' 2>/dev/null; then
   echo "tests/run.sh: installing Python packages: moto[server] boto3"
+  if python3 -c 'import os, sys, sysconfig
+sys.exit(not os.path.exists(os.path.join(sysconfig.get_path("stdlib"), "EXTERNALLY-MANAGED")))'; then
+    python3 -m venv "$venv"
+    export PATH="$PWD/$venv/bin:$PATH"
+  fi
   python3 -m pip install --quiet --disable-pip-version-check 'moto[server]' boto3
 fi
 
