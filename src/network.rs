@@ -217,15 +217,9 @@ impl HttpClient for CallerHttpClient {
 mod tests {
     use super::*;
 
-    fn env(vars: &[(&str, &str)]) -> CallerEnv {
-        vars.iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
-
     #[test]
     fn the_proxy_follows_the_endpoint_scheme_and_lower_case_wins() {
-        let vars = env(&[
+        let vars = CallerEnv::of(&[
             ("HTTPS_PROXY", "http://upper:1"),
             ("https_proxy", "http://lower:2"),
             ("HTTP_PROXY", "http://plain:3"),
@@ -234,7 +228,7 @@ mod tests {
         assert_eq!(https.proxy.unwrap().to_string(), "http://lower:2");
         let http = Network::resolve(&vars, None, false);
         assert_eq!(http.proxy.unwrap().to_string(), "http://plain:3");
-        let all = Network::resolve(&env(&[("ALL_PROXY", "http://all:4")]), None, true);
+        let all = Network::resolve(&CallerEnv::of(&[("ALL_PROXY", "http://all:4")]), None, true);
         assert_eq!(all.proxy.unwrap().to_string(), "http://all:4");
     }
 
@@ -242,12 +236,12 @@ mod tests {
     fn the_environment_bundle_wins_over_the_profile() {
         let profile = Some(PathBuf::from("/profile.pem"));
         let from_env = Network::resolve(
-            &env(&[("AWS_CA_BUNDLE", "/env.pem")]),
+            &CallerEnv::of(&[("AWS_CA_BUNDLE", "/env.pem")]),
             profile.clone(),
             true,
         );
         assert_eq!(from_env.ca_bundle, Some(PathBuf::from("/env.pem")));
-        let from_profile = Network::resolve(&env(&[]), profile, true);
+        let from_profile = Network::resolve(&CallerEnv::of(&[]), profile, true);
         assert_eq!(from_profile.ca_bundle, Some(PathBuf::from("/profile.pem")));
     }
 
@@ -262,6 +256,8 @@ mod tests {
             ..Network::default()
         };
         assert!(!format!("{network:?}").contains("s3cr3t"));
+        let caller = CallerEnv::of(&[("HTTPS_PROXY", "http://alice:s3cr3t@proxy.corp:3128")]);
+        assert_eq!(format!("{caller:?}"), r#"{"HTTPS_PROXY"}"#);
     }
 
     #[test]

@@ -69,6 +69,16 @@ impl<const N: usize> From<[(String, String); N]> for CallerEnv {
     }
 }
 
+#[cfg(test)]
+impl CallerEnv {
+    /// An environment of these variables, for unit tests.
+    pub fn of(vars: &[(&str, &str)]) -> Self {
+        vars.iter()
+            .map(|(name, value)| (name.to_string(), value.to_string()))
+            .collect()
+    }
+}
+
 impl std::fmt::Debug for CallerEnv {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_set().entries(self.0.keys()).finish()

@@ -205,12 +205,6 @@ async fn pinentry(program: &str, prompt: &str, env: &CallerEnv) -> Result<Secret
 mod tests {
     use super::*;
 
-    fn env(vars: &[(&str, &str)]) -> CallerEnv {
-        vars.iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
-
     #[tokio::test]
     async fn a_dialog_that_cannot_open_says_why_and_a_quiet_exit_is_a_cancel() {
         let dir = tempfile::tempdir().unwrap();
@@ -229,7 +223,7 @@ mod tests {
             dir.path().display(),
             std::env::var("PATH").unwrap()
         );
-        let env = env(&[("PATH", &path)]);
+        let env = CallerEnv::of(&[("PATH", &path)]);
         let failed = ask(&Dialog::Zenity, "code", &env, Duration::from_secs(5)).await;
         assert_eq!(
             failed.err(),
@@ -244,17 +238,17 @@ mod tests {
 
     #[test]
     fn no_desktop_no_dialog() {
-        assert_eq!(choose(&PromptDriver::Zenity, &env(&[])), None);
+        assert_eq!(choose(&PromptDriver::Zenity, &CallerEnv::of(&[])), None);
         assert_eq!(
-            choose(&PromptDriver::Zenity, &env(&[("DISPLAY", ":5")])),
+            choose(&PromptDriver::Zenity, &CallerEnv::of(&[("DISPLAY", ":5")])),
             Some(Dialog::Zenity)
         );
         assert_eq!(
-            choose(&PromptDriver::None, &env(&[("DISPLAY", ":5")])),
+            choose(&PromptDriver::None, &CallerEnv::of(&[("DISPLAY", ":5")])),
             None
         );
         assert_eq!(
-            choose(&PromptDriver::Pinentry("pe".into()), &env(&[])),
+            choose(&PromptDriver::Pinentry("pe".into()), &CallerEnv::of(&[])),
             Some(Dialog::Pinentry("pe".into()))
         );
     }
@@ -274,7 +268,7 @@ mod tests {
         let code = ask(
             &Dialog::Pinentry(program.clone()),
             "code for\ndev",
-            &env(&[]),
+            &CallerEnv::of(&[]),
             Duration::from_secs(5),
         )
         .await
