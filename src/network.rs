@@ -121,38 +121,44 @@ impl Network {
 
     /// An HTTP client that goes through the proxy and trusts the CA bundle.
     pub fn http_client(&self) -> Result<SharedHttpClient, NetworkError> {
-        let trust_store = match &self.ca_bundle {
-            Some(path) => TrustStore::empty().with_pem_certificate(read_ca_bundle(path)?),
-            None => TrustStore::default(),
+        Ok(SharedHttpClient::new(CallerHttpClient {
+            tls: self.tls_context()?,
+            proxy: self.proxy_config()?,
+        }))
+    }
+
+    fn tls_context(&self) -> Result<TlsContext, NetworkError> {
+        let Some(path) = &self.ca_bundle else {
+            return Ok(TlsContext::default());
         };
-        let tls = TlsContext::builder()
+        let trust_store = TrustStore::empty().with_pem_certificate(read_ca_bundle(path)?);
+        TlsContext::builder()
             .with_trust_store(trust_store)
             .build()
             .map_err(|error| NetworkError::CaBundle {
-                path: self.ca_bundle.clone().unwrap_or_default(),
+                path: path.clone(),
                 reason: error.to_string(),
-            })?;
-        let proxy = match &self.proxy {
-            None => ProxyConfig::disabled(),
-            Some(url) => {
-                let with_scheme = if url.0.contains("://") {
-                    url.0.clone()
-                } else {
-                    format!("http://{}", url.0)
-                };
-                let config = ProxyConfig::all(with_scheme.as_str()).map_err(|error| {
-                    NetworkError::Proxy {
-                        proxy: url.clone(),
-                        reason: url.redact(&error.to_string()),
-                    }
-                })?;
-                match &self.no_proxy {
-                    Some(rules) => config.no_proxy(rules),
-                    None => config,
-                }
-            }
+            })
+    }
+
+    fn proxy_config(&self) -> Result<ProxyConfig, NetworkError> {
+        let Some(url) = &self.proxy else {
+            return Ok(ProxyConfig::disabled());
         };
-        Ok(SharedHttpClient::new(CallerHttpClient { tls, proxy }))
+        let with_scheme = if url.0.contains("://") {
+            url.0.clone()
+        } else {
+            format!("http://{}", url.0)
+        };
+        let config =
+            ProxyConfig::all(with_scheme.as_str()).map_err(|error| NetworkError::Proxy {
+                proxy: url.clone(),
+                reason: url.redact(&error.to_string()),
+            })?;
+        Ok(match &self.no_proxy {
+            Some(rules) => config.no_proxy(rules),
+            None => config,
+        })
     }
 
     /// An error text with the proxy's password blotted out.
@@ -258,6 +264,30 @@ mod tests {
         assert!(!format!("{network:?}").contains("s3cr3t"));
         let caller = CallerEnv::of(&[("HTTPS_PROXY", "http://alice:s3cr3t@proxy.corp:3128")]);
         assert_eq!(format!("{caller:?}"), r#"{"HTTPS_PROXY"}"#);
+    }
+
+    #[test]
+    fn a_bad_proxy_url_is_named_without_its_password() {
+        let network = Network {
+            proxy: Some(ProxyUrl("http://alice:s3cr3t@bad host:3128".into())),
+            ..Network::default()
+        };
+        let error = network.http_client().unwrap_err();
+        let text = format!("{error}; {}", error.remedy());
+        assert!(
+            text.contains("cannot use the proxy http://bad host:3128"),
+            "{text}"
+        );
+        assert!(text.contains("HTTPS_PROXY"), "{text}");
+        assert!(!text.contains("s3cr3t"), "{text}");
+        let bare = Network {
+            proxy: Some(ProxyUrl("proxy.corp:3128".into())),
+            ..Network::default()
+        };
+        assert!(
+            bare.http_client().is_ok(),
+            "a proxy without a scheme is http://"
+        );
     }
 
     #[test]
