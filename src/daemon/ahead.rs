@@ -26,7 +26,8 @@ pub async fn run(daemon: Arc<Daemon>) {
             match job {
                 Due::Renew { flight, recipe } => {
                     tracing::info!("renewing {} ahead of time", describe(&recipe));
-                    renewal::start(&daemon, without_desktop(*recipe), flight);
+                    // A renewal ahead of time never opens a dialog nobody expects.
+                    renewal::start(&daemon, on_the_desktop(*recipe, false), flight);
                 }
                 Due::Announce { key, profile, left } => announce(&daemon, key, profile, left),
             }
@@ -34,11 +35,11 @@ pub async fn run(daemon: Arc<Daemon>) {
     }
 }
 
-/// A renewal ahead of time never opens a dialog nobody expects; it announces instead.
-fn without_desktop(recipe: Recipe) -> Recipe {
+/// The recipe, with its code asked on the desktop of its last caller or not.
+fn on_the_desktop(recipe: Recipe, desktop: bool) -> Recipe {
     match recipe {
         Recipe::Mfa(mut request) => {
-            request.desktop = false;
+            request.desktop = desktop;
             Recipe::Mfa(request)
         }
         role => role,
@@ -72,12 +73,5 @@ async fn renew_now(daemon: Arc<Daemon>, key: SessionKey) {
         return;
     };
     tracing::info!("renewing {} now, as asked", describe(&recipe));
-    let recipe = match recipe {
-        Recipe::Mfa(mut request) => {
-            request.desktop = true;
-            Recipe::Mfa(request)
-        }
-        role => role,
-    };
-    renewal::start(&daemon, recipe, flight);
+    renewal::start(&daemon, on_the_desktop(recipe, true), flight);
 }
