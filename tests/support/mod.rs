@@ -116,7 +116,9 @@ pub fn wait_until(limit: Duration, mut check: impl FnMut() -> bool) -> bool {
     check()
 }
 
-/// An X server (Xvfb) on a display of its own.
+/// An X server (Xvfb) on a display of its own. It listens on an abstract socket only:
+/// parallel tests starting and stopping servers once clobbered each other's socket files
+/// in /tmp/.X11-unix (zenity then could not open a display xdotool had just reached).
 pub struct Display {
     pub name: String,
     server: Child,
@@ -133,6 +135,8 @@ impl Display {
                 "1024x768x24",
                 "-nolisten",
                 "tcp",
+                "-nolisten",
+                "unix",
             ])
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -176,7 +180,9 @@ impl Display {
 
 impl Drop for Display {
     fn drop(&mut self) {
-        let _ = self.server.kill();
+        // SIGTERM lets Xvfb clean up after itself (its lock file); SIGKILL would not.
+        // SAFETY: kill(2) on the pid of a child this value owns and has not reaped.
+        unsafe { libc::kill(self.server.id() as i32, libc::SIGTERM) };
         let _ = self.server.wait();
     }
 }
