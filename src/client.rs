@@ -1,16 +1,20 @@
 //! The lean blocking client used by `mfad process` and the other commands: std only, no
-//! tokio runtime, no SDK. It starts the daemon when none answers and restarts one that
-//! speaks another protocol version.
+//! tokio runtime, no SDK. It talks only to a daemon of its own user (see [`crate::peer`]),
+//! never waits on a silent daemon for long, starts the daemon when none answers and
+//! restarts one that speaks another protocol version.
 
 use crate::failure::{Failure, FailureKind};
 use crate::paths::DaemonPaths;
+use crate::peer::{self, CheckError};
 use crate::protocol::{self, Caller, MAX_LINE_BYTES, Request, Response};
 use crate::tty::Terminal;
 use std::fs::OpenOptions;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::os::fd::OwnedFd;
 use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::net::UnixStream;
 use std::os::unix::process::CommandExt;
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use zeroize::Zeroize;
@@ -47,6 +51,11 @@ pub const FORWARDED_VARS: &[&str] = &[
 /// How long a client waits for a daemon it started to answer.
 const START_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// The longest the daemon may stay silent. While it works on a request it sends
+/// [`Response::Pending`] every [`protocol::KEEPALIVE`], so only a stopped or wedged daemon
+/// is silent this long.
+pub const SILENCE_LIMIT: Duration = Duration::from_secs(10);
+
 /// The calling process as the daemon should see it.
 pub fn caller(terminal: Option<&Terminal>) -> Caller {
     let env = FORWARDED_VARS
@@ -66,24 +75,57 @@ pub enum Start {
     Never,
 }
 
-/// A connection to the daemon.
+/// A connection to a daemon of this user.
 pub struct Client {
     writer: UnixStream,
     reader: BufReader<UnixStream>,
+    paths: DaemonPaths,
 }
 
 impl Client {
     /// Connect; with [`Start::IfNeeded`], start a daemon when none answers.
     pub fn connect(paths: &DaemonPaths, start: Start) -> Result<Self, Failure> {
-        let stream = match UnixStream::connect(&paths.socket) {
+        Self::connect_within(paths, start, SILENCE_LIMIT)
+    }
+
+    /// Connect, giving up on a silent daemon after `silence` (connecting, reading or
+    /// writing).
+    pub fn connect_within(
+        paths: &DaemonPaths,
+        start: Start,
+        silence: Duration,
+    ) -> Result<Self, Failure> {
+        paths.check_socket_length().map_err(|reason| {
+            Failure::new(
+                FailureKind::Config,
+                reason,
+                "set MFAD_SOCKET to a shorter path, e.g. ~/.mfad/agent.sock",
+            )
+        })?;
+        let existing = match peer::check_private_dir(paths.dir(), &paths.socket) {
+            Ok(()) => connect_socket(&paths.socket, Instant::now() + silence),
+            Err(CheckError::Io(e)) => Err(e),
+            Err(CheckError::Untrusted(untrusted)) => return Err(untrusted_failure(untrusted)),
+        };
+        let stream = match existing {
             Ok(stream) => stream,
+            Err(e) if e.kind() == io::ErrorKind::TimedOut => return Err(silent(paths, silence)),
             Err(e) if start == Start::Never => return Err(no_daemon(paths, &e)),
             Err(_) => start_daemon(paths)?,
         };
+        peer::check_peer(&paths.socket, &stream).map_err(|e| match e {
+            CheckError::Untrusted(untrusted) => untrusted_failure(untrusted),
+            CheckError::Io(e) => Failure::internal(format!("cannot tell who listens ({e})")),
+        })?;
+        stream
+            .set_read_timeout(Some(silence))
+            .and_then(|()| stream.set_write_timeout(Some(silence)))
+            .map_err(Failure::internal)?;
         let reader = BufReader::new(stream.try_clone().map_err(Failure::internal)?);
         Ok(Self {
             writer: stream,
             reader,
+            paths: paths.clone(),
         })
     }
 
@@ -91,25 +133,47 @@ impl Client {
         let mut line = protocol::encode(request);
         let result = self.writer.write_all(&line);
         line.zeroize();
-        result.map_err(|e| lost(&e))
+        match result {
+            Ok(()) => Ok(()),
+            // A daemon that refuses the connection (too busy, another uid) writes why and
+            // closes: its reason is still there to read.
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset
+                ) =>
+            {
+                match self.receive() {
+                    Err(failure) if failure.kind != FailureKind::Internal => Err(failure),
+                    _ => Err(self.lost(&e)),
+                }
+            }
+            Err(e) => Err(self.lost(&e)),
+        }
     }
 
+    /// The daemon's next answer, past its keep-alive lines.
     pub fn receive(&mut self) -> Result<Response, Failure> {
-        let mut line = Vec::new();
-        let limit = MAX_LINE_BYTES as u64 + 1;
-        let read = (&mut self.reader).take(limit).read_until(b'\n', &mut line);
-        let decoded = read
-            .map_err(|e| lost(&e))
-            .and_then(|_| protocol::decode(&line));
-        line.zeroize();
-        match decoded? {
-            Some(Response::Error(failure)) => Err(failure),
-            Some(response) => Ok(response),
-            None => Err(Failure::new(
-                FailureKind::Internal,
-                "the daemon closed the connection without answering",
-                "see the daemon log; mfad status shows whether it runs",
-            )),
+        loop {
+            let mut line = Vec::new();
+            let limit = MAX_LINE_BYTES as u64 + 1;
+            let read = (&mut self.reader).take(limit).read_until(b'\n', &mut line);
+            let decoded = read
+                .map_err(|e| self.lost(&e))
+                .and_then(|_| protocol::decode(&line));
+            line.zeroize();
+            match decoded? {
+                Some(Response::Pending) => continue,
+                Some(Response::Error(failure)) => return Err(failure),
+                Some(response) => return Ok(response),
+                None => {
+                    return Err(Failure::new(
+                        FailureKind::Internal,
+                        "the daemon closed the connection without answering",
+                        "see the daemon log; mfad status shows whether it runs",
+                    ));
+                }
+            }
         }
     }
 
@@ -117,6 +181,20 @@ impl Client {
     pub fn request(&mut self, request: &Request) -> Result<Response, Failure> {
         self.send(request)?;
         self.receive()
+    }
+
+    fn lost(&self, error: &io::Error) -> Failure {
+        match error.kind() {
+            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => {
+                let silence = self.writer.read_timeout().ok().flatten();
+                silent(&self.paths, silence.unwrap_or(SILENCE_LIMIT))
+            }
+            _ => Failure::new(
+                FailureKind::Internal,
+                format!("lost the connection to the daemon ({error})"),
+                "run the command again; if it persists, see the daemon log",
+            ),
+        }
     }
 }
 
@@ -141,7 +219,57 @@ pub fn converse<T>(
     }
 }
 
-fn no_daemon(paths: &DaemonPaths, error: &std::io::Error) -> Failure {
+/// Connect to a Unix socket without blocking past `deadline` (a stopped daemon's full
+/// backlog would block `connect` for ever).
+fn connect_socket(path: &Path, deadline: Instant) -> io::Result<UnixStream> {
+    use rustix::net::{AddressFamily, SocketAddrUnix, SocketFlags, SocketType};
+    let address = SocketAddrUnix::new(path)?;
+    loop {
+        let socket: OwnedFd = rustix::net::socket_with(
+            AddressFamily::UNIX,
+            SocketType::STREAM,
+            SocketFlags::NONBLOCK | SocketFlags::CLOEXEC,
+            None,
+        )?;
+        match rustix::net::connect(&socket, &address) {
+            Ok(()) => {}
+            // The listener's backlog is full: a stopped daemon, or a burst of callers.
+            Err(rustix::io::Errno::AGAIN) => {
+                if Instant::now() >= deadline {
+                    return Err(io::ErrorKind::TimedOut.into());
+                }
+                std::thread::sleep(Duration::from_millis(10));
+                continue;
+            }
+            Err(rustix::io::Errno::INPROGRESS) => wait_connected(&socket, deadline)?,
+            Err(e) => return Err(e.into()),
+        }
+        rustix::io::ioctl_fionbio(&socket, false)?;
+        return Ok(UnixStream::from(socket));
+    }
+}
+
+/// Wait for a non-blocking connect in progress (BSDs, macOS) to finish.
+fn wait_connected(socket: &OwnedFd, deadline: Instant) -> io::Result<()> {
+    use rustix::event::{PollFd, PollFlags, Timespec};
+    let left = deadline.saturating_duration_since(Instant::now());
+    let timeout = Timespec::try_from(left).map_err(|_| io::ErrorKind::InvalidInput)?;
+    let mut fds = [PollFd::new(socket, PollFlags::OUT)];
+    if rustix::event::poll(&mut fds, Some(&timeout))? == 0 {
+        return Err(io::ErrorKind::TimedOut.into());
+    }
+    rustix::net::sockopt::socket_error(socket)?.map_err(io::Error::from)
+}
+
+fn untrusted_failure(untrusted: peer::Untrusted) -> Failure {
+    Failure::new(
+        FailureKind::Untrusted,
+        untrusted.to_string(),
+        untrusted.remedy(),
+    )
+}
+
+fn no_daemon(paths: &DaemonPaths, error: &io::Error) -> Failure {
     Failure::new(
         FailureKind::Internal,
         format!(
@@ -152,12 +280,34 @@ fn no_daemon(paths: &DaemonPaths, error: &std::io::Error) -> Failure {
     )
 }
 
-fn lost(error: &std::io::Error) -> Failure {
+/// A daemon that accepted the connection but then said nothing.
+fn silent(paths: &DaemonPaths, silence: Duration) -> Failure {
+    let pid = daemon_pid(paths);
+    let who = pid.map_or("the mfad daemon".to_owned(), |pid| {
+        format!("the mfad daemon (pid {pid})")
+    });
+    let remedy = match pid {
+        Some(pid) => format!(
+            "it may be stopped (SIGSTOP) or stuck: resume it with `kill -CONT {pid}`, or stop it with `kill {pid}` and run the command again to start a new one"
+        ),
+        None => "it may be stopped or stuck: stop it and run the command again".to_owned(),
+    };
     Failure::new(
-        FailureKind::Internal,
-        format!("lost the connection to the daemon ({error})"),
-        "run the command again; if it persists, see the daemon log",
+        FailureKind::Unresponsive,
+        format!(
+            "{who} on {} did not answer within {}s",
+            paths.socket.display(),
+            silence.as_secs_f64()
+        ),
+        remedy,
     )
+}
+
+/// The pid a running daemon recorded in its lock file.
+fn daemon_pid(paths: &DaemonPaths) -> Option<i32> {
+    let mut text = String::new();
+    paths.open_lock().ok()?.read_to_string(&mut text).ok()?;
+    text.trim().parse().ok()
 }
 
 fn daemon_lock_held(paths: &DaemonPaths) -> bool {
@@ -178,16 +328,17 @@ fn start_daemon(paths: &DaemonPaths) -> Result<UnixStream, Failure> {
             ),
         )
     };
-    paths
-        .ensure_private_dir()
-        .map_err(|e| failed(format!("{} ({e})", paths.dir().display())))?;
+    paths.ensure_private_dir().map_err(|e| match e {
+        CheckError::Untrusted(untrusted) => untrusted_failure(untrusted),
+        CheckError::Io(e) => failed(format!("{} ({e})", paths.dir().display())),
+    })?;
     if !daemon_lock_held(paths) {
         spawn_daemon(paths).map_err(|e| failed(e.to_string()))?;
     }
     let deadline = Instant::now() + START_TIMEOUT;
     let mut pause = Duration::from_millis(2);
     loop {
-        match UnixStream::connect(&paths.socket) {
+        match connect_socket(&paths.socket, deadline) {
             Ok(stream) => return Ok(stream),
             Err(e) if Instant::now() > deadline => {
                 return Err(failed(format!(
@@ -203,7 +354,7 @@ fn start_daemon(paths: &DaemonPaths) -> Result<UnixStream, Failure> {
     }
 }
 
-fn spawn_daemon(paths: &DaemonPaths) -> std::io::Result<()> {
+fn spawn_daemon(paths: &DaemonPaths) -> io::Result<()> {
     let log = OpenOptions::new()
         .create(true)
         .append(true)
@@ -217,10 +368,11 @@ fn spawn_daemon(paths: &DaemonPaths) -> std::io::Result<()> {
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(log);
-    // SAFETY: setsid is async-signal-safe and touches no memory of the parent.
+    // SAFETY: setsid is a single system call, async-signal-safe, touching no memory of
+    // the parent.
     unsafe {
         command.pre_exec(|| {
-            libc::setsid();
+            rustix::process::setsid()?;
             Ok(())
         });
     }
@@ -230,19 +382,16 @@ fn spawn_daemon(paths: &DaemonPaths) -> std::io::Result<()> {
 
 /// Stop the daemon recorded in the lock file and wait until its lock is free.
 fn stop_daemon(paths: &DaemonPaths) -> Result<(), Failure> {
-    let mut pid = String::new();
-    paths
-        .open_lock()
-        .and_then(|mut file| file.read_to_string(&mut pid))
-        .map_err(Failure::internal)?;
-    let pid: libc::pid_t = pid.trim().parse().map_err(|_| {
+    let pid = daemon_pid(paths).ok_or_else(|| {
         Failure::internal(format!(
             "the lock file {} holds no pid",
             paths.lock.display()
         ))
     })?;
-    // SAFETY: kill has no memory effects; a wrong pid yields an error, not UB.
-    unsafe { libc::kill(pid, libc::SIGTERM) };
+    if let Some(process) = rustix::process::Pid::from_raw(pid) {
+        // A daemon that is already gone is what we want.
+        let _ = rustix::process::kill_process(process, rustix::process::Signal::TERM);
+    }
     let deadline = Instant::now() + START_TIMEOUT;
     while daemon_lock_held(paths) {
         if Instant::now() > deadline {

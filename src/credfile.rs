@@ -8,12 +8,14 @@
 //!
 //! Writes are atomic (temporary file, fsync, rename) under a lock shared by mfad writers.
 //! Other programs (`aws configure set`) do not lock, so a write re-reads the file just
-//! before the rename and starts over if it changed meanwhile.
+//! before the rename and starts over if it changed meanwhile. A symbolic link is written
+//! through; a file with other hard links is refused (the rename would leave the other
+//! names with stale credentials). The file keeps its mode when stricter than 0600.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::ops::Range;
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -37,6 +39,13 @@ pub enum CredfileError {
     NotOurs { section: String, path: PathBuf },
     #[error("cannot update {}: {source}", .path.display())]
     Io { path: PathBuf, source: io::Error },
+    #[error("cannot read {}: {source}", .path.display())]
+    Read {
+        path: PathBuf,
+        source: crate::bounded::FileError,
+    },
+    #[error("{} has {links} hard links; replacing it would leave the other names with stale credentials", .path.display())]
+    HardLinked { path: PathBuf, links: u64 },
     #[error("{} kept changing while mfad tried to update it", .path.display())]
     KeptChanging { path: PathBuf },
 }
@@ -51,6 +60,12 @@ impl CredfileError {
                 "check that the directory is writable and the disk not full; the file was left as it was"
             }
             Self::KeptChanging { .. } => "another program rewrites it continuously; try again",
+            Self::Read { .. } => {
+                "point AWS_SHARED_CREDENTIALS_FILE at a readable text file of a few MiB at most"
+            }
+            Self::HardLinked { .. } => {
+                "remove the other links (keep one name, or make the others symbolic links), or set mfad_write_profile in a profile whose AWS_SHARED_CREDENTIALS_FILE has one"
+            }
         }
     }
 }
@@ -277,12 +292,23 @@ pub fn edit(
             .create(dir)
             .map_err(io_error)?;
     }
+    let mode = match fs::metadata(&path) {
+        Ok(meta) if meta.nlink() > 1 => {
+            return Err(CredfileError::HardLinked {
+                links: meta.nlink(),
+                path,
+            });
+        }
+        // Never looser than 0600; stricter stays stricter.
+        Ok(meta) => meta.mode() & 0o600,
+        Err(_) => 0o600,
+    };
     let _lock = lock(&sibling(&path, ".mfad-lock")).map_err(io_error)?;
     let temporary = sibling(&path, ".mfad-tmp");
     // Left behind by a daemon killed mid-write; it may hold an old session.
     let _ = fs::remove_file(&temporary);
     for _ in 0..ATTEMPTS {
-        let (text, before) = read_settled(&path).map_err(io_error)?;
+        let (text, before) = read_settled(&path)?;
         let Some(new_text) = edit(&text).map_err(|NotOurs| CredfileError::NotOurs {
             section: section.to_owned(),
             path: path.clone(),
@@ -293,9 +319,9 @@ pub fn edit(
         if new_text == text {
             return Ok(before);
         }
-        write_synced(&temporary, new_text.as_bytes()).map_err(io_error)?;
+        write_synced(&temporary, new_text.as_bytes(), mode).map_err(io_error)?;
         // Another writer may have finished in the meantime: start over from its text.
-        let unchanged = stamp(&path) == before && read_text(&path).map_err(io_error)? == text;
+        let unchanged = stamp(&path) == before && read_text(&path)? == text;
         if !unchanged {
             continue;
         }
@@ -328,15 +354,18 @@ fn lock(path: &Path) -> io::Result<File> {
     Ok(file)
 }
 
-fn read_text(path: &Path) -> io::Result<String> {
-    match fs::read_to_string(path) {
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(String::new()),
-        other => other,
-    }
+/// The file's text, with a size cap, never blocking on a FIFO; empty if it is missing.
+fn read_text(path: &Path) -> Result<String, CredfileError> {
+    crate::bounded::read_text(path, crate::bounded::MAX_FILE_BYTES)
+        .map(Option::unwrap_or_default)
+        .map_err(|source| CredfileError::Read {
+            path: path.to_owned(),
+            source,
+        })
 }
 
 /// Read the file once it holds still: two reads a moment apart, same bytes, same stamp.
-fn read_settled(path: &Path) -> io::Result<(String, Option<FileStamp>)> {
+fn read_settled(path: &Path) -> Result<(String, Option<FileStamp>), CredfileError> {
     let mut text = read_text(path)?;
     let mut before = stamp(path);
     loop {
@@ -350,13 +379,17 @@ fn read_settled(path: &Path) -> io::Result<(String, Option<FileStamp>)> {
     }
 }
 
-fn write_synced(path: &Path, bytes: &[u8]) -> io::Result<()> {
+fn write_synced(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
+    // A temporary file of an earlier attempt may be read-only (mode 0400).
+    let _ = fs::remove_file(path);
     let mut file = OpenOptions::new()
         .write(true)
         .create(true)
         .truncate(true)
-        .mode(0o600)
+        .mode(mode)
         .open(path)?;
+    // The umask may have taken bits away; the mode must be exactly the file's.
+    file.set_permissions(fs::Permissions::from_mode(mode))?;
     file.write_all(bytes)?;
     file.sync_all()
 }

@@ -28,6 +28,12 @@ pub enum FailureKind {
     BadMessage,
     /// Client and daemon speak different protocol versions.
     VersionMismatch,
+    /// What listens on the socket, or the directory it is in, is not the user's own.
+    Untrusted,
+    /// The daemon accepted the connection but stayed silent (stopped or stuck).
+    Unresponsive,
+    /// The daemon has as many connections as it serves at once.
+    Busy,
     /// Anything else (a bug, an I/O error on the daemon's side).
     Internal,
 }

@@ -11,6 +11,7 @@
 //!
 //! The README carries the architecture map; keep both true.
 
+pub mod bounded;
 pub mod cli;
 pub mod client;
 pub mod commands;
@@ -22,6 +23,7 @@ pub mod mfa;
 pub mod network;
 pub mod notify;
 pub mod paths;
+pub mod peer;
 pub mod protocol;
 pub mod settings;
 pub mod store;

@@ -176,7 +176,9 @@ fn read_ca_bundle(path: &Path) -> Result<Vec<u8>, NetworkError> {
         path: path.to_owned(),
         reason,
     };
-    let pem = std::fs::read(path).map_err(|error| failed(error.to_string()))?;
+    let pem = crate::bounded::read_bytes(path, crate::bounded::MAX_FILE_BYTES)
+        .map_err(|error| failed(error.to_string()))?
+        .ok_or_else(|| failed("it does not exist".into()))?;
     let certificates = CertificateDer::pem_slice_iter(&pem)
         .collect::<Result<Vec<_>, _>>()
         .map_err(|error| failed(format!("not a PEM file ({error})")))?;

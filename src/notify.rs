@@ -31,6 +31,12 @@ pub enum Event {
         profile: String,
         reason: String,
     },
+    /// A profile mfad keeps in a credentials file could not be written.
+    WriteFailed {
+        profile: String,
+        section: String,
+        reason: String,
+    },
 }
 
 /// The action id of "Renew now" on an expiry notification.
@@ -61,6 +67,7 @@ impl Notifier {
                 Event::CodeNeeded { .. } => s.code_needed,
                 Event::CodeRejected { .. } => s.code_rejected,
                 Event::RenewalFailed { .. } => s.renewal_failed,
+                Event::WriteFailed { .. } => s.write_failed,
             }
     }
 
@@ -141,6 +148,14 @@ fn build(event: &Event) -> Notification {
         Event::RenewalFailed { profile, reason } => (
             format!("Renewing AWS session {profile} failed"),
             reason.clone(),
+        ),
+        Event::WriteFailed {
+            profile,
+            section,
+            reason,
+        } => (
+            format!("mfad cannot update [{section}] for {profile}"),
+            format!("Commands that run credential_process still work. {reason}"),
         ),
     };
     let mut notification = Notification::new();

@@ -2,8 +2,11 @@
 //!
 //! The socket is `$MFAD_SOCKET`, else `$XDG_RUNTIME_DIR/mfad/agent.sock`, else
 //! `${TMPDIR:-/tmp}/mfad-$UID/agent.sock`. The lock and log files sit next to it and are
-//! named after it, so a custom `MFAD_SOCKET` gets a daemon of its own.
+//! named after it, so a custom `MFAD_SOCKET` gets a daemon of its own. A relative
+//! `MFAD_SOCKET` is taken relative to the working directory of the command that reads it,
+//! so the daemon it starts (which runs in `/`) listens where the client looks.
 
+use crate::peer::{self, CheckError};
 use std::ffi::OsString;
 use std::fs::{self, DirBuilder, File, OpenOptions};
 use std::io;
@@ -19,14 +22,17 @@ pub struct DaemonPaths {
     pub lock: PathBuf,
     /// Where a daemon started in the background by a client writes its log.
     pub log: PathBuf,
-    /// The MFA codes recently sent to STS, so a restarted daemon does not send one again.
-    pub used_codes: PathBuf,
 }
 
 impl DaemonPaths {
     /// Paths for the current process's environment.
     pub fn from_env() -> Self {
-        Self::for_socket(socket_path(|name| std::env::var_os(name)))
+        let socket = socket_path(|name| std::env::var_os(name));
+        let socket = match std::env::current_dir() {
+            Ok(cwd) if socket.is_relative() => cwd.join(socket),
+            _ => socket,
+        };
+        Self::for_socket(socket)
     }
 
     pub fn for_socket(socket: PathBuf) -> Self {
@@ -38,7 +44,6 @@ impl DaemonPaths {
         Self {
             lock: with_suffix(".lock"),
             log: with_suffix(".log"),
-            used_codes: with_suffix(".used-codes"),
             socket,
         }
     }
@@ -59,33 +64,58 @@ impl DaemonPaths {
         self.socket.parent().unwrap_or(Path::new("/"))
     }
 
+    /// Refuse a socket path the kernel cannot bind or connect to, before anything else.
+    pub fn check_socket_length(&self) -> Result<(), String> {
+        let length = self.socket.as_os_str().len();
+        if length > MAX_SOCKET_PATH {
+            return Err(format!(
+                "the socket path {} is {length} bytes long; Unix sockets allow at most {MAX_SOCKET_PATH}",
+                self.socket.display()
+            ));
+        }
+        Ok(())
+    }
+
     /// Create the socket directory with mode 0700, or check that an existing one is ours
-    /// and not open to others.
-    pub fn ensure_private_dir(&self) -> io::Result<()> {
+    /// and not open to others (a directory of ours that is only readable by others is
+    /// made private).
+    pub fn ensure_private_dir(&self) -> Result<(), CheckError> {
         let dir = self.dir();
         match DirBuilder::new().recursive(true).mode(0o700).create(dir) {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-            Err(e) => return Err(e),
+            Err(e) => return Err(e.into()),
         }
         let meta = fs::metadata(dir)?;
-        // SAFETY: geteuid has no preconditions and cannot fail.
-        let uid = unsafe { libc::geteuid() };
-        if meta.uid() != uid {
-            return Err(io::Error::new(
-                io::ErrorKind::PermissionDenied,
-                format!(
-                    "{} belongs to uid {}, not to you (uid {uid})",
-                    dir.display(),
-                    meta.uid()
-                ),
-            ));
-        }
-        if meta.mode() & 0o077 != 0 {
+        if meta.uid() == peer::my_uid() && meta.mode() & 0o077 != 0 {
             fs::set_permissions(dir, fs::Permissions::from_mode(0o700))?;
         }
-        Ok(())
+        peer::check_private_dir(dir, &self.socket)
     }
+}
+
+/// The longest socket path `sun_path` holds, without its terminating NUL.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub const MAX_SOCKET_PATH: usize = 107;
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+pub const MAX_SOCKET_PATH: usize = 103;
+
+/// The record of MFA codes already sent to STS, shared by every daemon of the user
+/// (whatever socket each serves) and by `mfad totp code`.
+pub fn used_codes_file() -> PathBuf {
+    state_dir().join("used-codes.json")
+}
+
+/// `$XDG_STATE_HOME/mfad`, else `~/.local/state/mfad`.
+fn state_dir() -> PathBuf {
+    std::env::var_os("XDG_STATE_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| "/".into()))
+                .join(".local/state")
+        })
+        .join("mfad")
 }
 
 /// Resolve the socket path from an environment lookup (the process's own, or a test's).
@@ -98,8 +128,7 @@ pub fn socket_path(var: impl Fn(&str) -> Option<OsString>) -> PathBuf {
         return Path::new(&runtime).join("mfad").join("agent.sock");
     }
     let tmp = set("TMPDIR").unwrap_or_else(|| "/tmp".into());
-    // SAFETY: getuid has no preconditions and cannot fail.
-    let uid = unsafe { libc::getuid() };
+    let uid = rustix::process::getuid().as_raw();
     Path::new(&tmp)
         .join(format!("mfad-{uid}"))
         .join("agent.sock")
@@ -128,7 +157,7 @@ mod tests {
             resolve(&[("XDG_RUNTIME_DIR", "/run/user/1"), ("TMPDIR", "/t")]),
             PathBuf::from("/run/user/1/mfad/agent.sock")
         );
-        let uid = unsafe { libc::getuid() };
+        let uid = rustix::process::getuid().as_raw();
         assert_eq!(
             resolve(&[("TMPDIR", "/t")]),
             PathBuf::from(format!("/t/mfad-{uid}/agent.sock"))
@@ -145,5 +174,16 @@ mod tests {
         assert_eq!(paths.lock, PathBuf::from("/r/mfad/agent.sock.lock"));
         assert_eq!(paths.log, PathBuf::from("/r/mfad/agent.sock.log"));
         assert_eq!(paths.dir(), Path::new("/r/mfad"));
+    }
+
+    #[test]
+    fn a_socket_path_too_long_for_the_kernel_is_refused() {
+        let path = |length: usize| PathBuf::from(format!("/{}", "s".repeat(length - 1)));
+        let fits = DaemonPaths::for_socket(path(MAX_SOCKET_PATH));
+        assert!(fits.check_socket_length().is_ok());
+        let long = DaemonPaths::for_socket(path(MAX_SOCKET_PATH + 1));
+        let error = long.check_socket_length().unwrap_err();
+        let expected = format!("{} bytes long", MAX_SOCKET_PATH + 1);
+        assert!(error.contains(&expected), "{error}");
     }
 }

@@ -14,8 +14,12 @@ use serde::{Deserialize, Serialize, Serializer};
 use std::collections::BTreeMap;
 use std::ops::{Deref, DerefMut};
 
-/// Bumped whenever a message changes shape.
-pub const PROTOCOL_VERSION: u32 = 1;
+/// Bumped whenever a message changes shape (2: [`Response::Pending`]).
+pub const PROTOCOL_VERSION: u32 = 2;
+
+/// While a request is being worked on, the daemon sends [`Response::Pending`] this often,
+/// so a client can tell a busy daemon from a stopped one.
+pub const KEEPALIVE: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// The version of this mfad build, sent along so a mismatch can name both sides.
 pub const MFAD_VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -145,6 +149,8 @@ pub enum Response {
     Pong {
         pid: u32,
     },
+    /// Still working on the request (sent every [`KEEPALIVE`]).
+    Pending,
     Error(Failure),
 }
 
@@ -249,7 +255,7 @@ pub fn decode<T: DeserializeOwned>(line: &[u8]) -> Result<Option<T>, Failure> {
                 "the other side is mfad {} (protocol {}), this is mfad {MFAD_VERSION} (protocol {PROTOCOL_VERSION})",
                 probe.mfad, probe.protocol
             ),
-            "restart the daemon so both run the same version: mfad daemon --replace, or log out and back in",
+            "any `mfad process` command replaces a daemon of another version; or stop the old daemon (its pid is in the lock file next to the socket) and run `mfad daemon`",
         ));
     }
     let envelope: Envelope<T> = serde_json::from_slice(line).map_err(garbled)?;

@@ -5,6 +5,7 @@
 //! log_level = "info"       # error, warn, info, debug, trace
 //! renew_before = "20m"     # renew sessions that need no person this long before they end
 //! sts_timeout = "10s"      # the longest one STS call may take
+//! max_connections = 4096   # connections served at once (at most the open-files limit)
 //!
 //! [prompt]
 //! driver = "auto"          # auto, zenity, kdialog, osascript, pinentry, none
@@ -19,6 +20,7 @@
 //! code_needed = true
 //! code_rejected = true
 //! renewal_failed = true
+//! write_failed = true
 //! ```
 
 use crate::config::parse_duration;
@@ -32,6 +34,8 @@ use toml::Spanned;
 /// botocore refreshes below 15 minutes; renewing ahead of time must start earlier.
 const MIN_RENEW_BEFORE: Duration = Duration::from_secs(15 * 60);
 const MAX_RENEW_BEFORE: Duration = Duration::from_secs(2 * 3600);
+const MIN_CONNECTIONS: i64 = 8;
+const MAX_CONNECTIONS: i64 = 65_536;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
@@ -40,6 +44,9 @@ pub struct Settings {
     /// Sessions renewed without a person are renewed when less than this is left.
     pub renew_before: Duration,
     pub sts_timeouts: StsTimeouts,
+    /// Connections served at once; past it, connections that have not sent their
+    /// request yet are closed first, then new ones are refused with a message.
+    pub max_connections: usize,
     pub prompt: PromptSettings,
     pub notifications: NotificationSettings,
 }
@@ -74,6 +81,8 @@ pub struct NotificationSettings {
     pub code_needed: bool,
     pub code_rejected: bool,
     pub renewal_failed: bool,
+    /// A profile mfad keeps in a credentials file could not be written.
+    pub write_failed: bool,
 }
 
 impl Default for Settings {
@@ -82,6 +91,7 @@ impl Default for Settings {
             log_level: "info".into(),
             renew_before: Duration::from_secs(20 * 60),
             sts_timeouts: StsTimeouts::default(),
+            max_connections: 4096,
             prompt: PromptSettings {
                 driver: PromptDriver::Auto,
                 timeout: Duration::from_secs(120),
@@ -94,6 +104,7 @@ impl Default for Settings {
                 code_needed: true,
                 code_rejected: true,
                 renewal_failed: true,
+                write_failed: true,
             },
         }
     }
@@ -136,6 +147,7 @@ struct File {
     log_level: Option<Spanned<String>>,
     renew_before: Option<Spanned<String>>,
     sts_timeout: Option<Spanned<String>>,
+    max_connections: Option<Spanned<i64>>,
     #[serde(default)]
     prompt: PromptSection,
     #[serde(default)]
@@ -160,13 +172,17 @@ struct NotificationSection {
     code_needed: Option<bool>,
     code_rejected: Option<bool>,
     renewal_failed: Option<bool>,
+    write_failed: Option<bool>,
 }
+
+/// A settings file is a few lines; anything bigger is not one.
+const MAX_SETTINGS_BYTES: u64 = 1 << 20;
 
 /// Read the settings; a missing file gives the defaults.
 pub fn load(path: &Path) -> Result<Settings, SettingsError> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => parse(path, &text),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Settings::default()),
+    match crate::bounded::read_text(path, MAX_SETTINGS_BYTES) {
+        Ok(Some(text)) => parse(path, &text),
+        Ok(None) => Ok(Settings::default()),
         Err(e) => Err(SettingsError {
             path: path.to_owned(),
             line: 0,
@@ -225,6 +241,18 @@ pub fn parse(path: &Path, text: &str) -> Result<Settings, SettingsError> {
         let range = (Duration::from_secs(1), Duration::from_secs(120));
         settings.sts_timeouts.call = duration(value, "sts_timeout", Some(range))?;
     }
+    if let Some(value) = &file.max_connections {
+        let count = *value.get_ref();
+        if !(MIN_CONNECTIONS..=MAX_CONNECTIONS).contains(&count) {
+            return Err(error(
+                value.span().start,
+                format!(
+                    "max_connections = {count} is outside {MIN_CONNECTIONS} to {MAX_CONNECTIONS}"
+                ),
+            ));
+        }
+        settings.max_connections = count as usize;
+    }
     if let Some(value) = &file.prompt.timeout {
         let range = (Duration::from_secs(1), Duration::from_secs(3600));
         settings.prompt.timeout = duration(value, "prompt.timeout", Some(range))?;
@@ -265,6 +293,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Settings, SettingsError> {
         (section.code_needed, &mut notifications.code_needed),
         (section.code_rejected, &mut notifications.code_rejected),
         (section.renewal_failed, &mut notifications.renewal_failed),
+        (section.write_failed, &mut notifications.write_failed),
     ];
     for (value, switch) in switches {
         if let Some(value) = value {
@@ -337,6 +366,7 @@ mod tests {
             ("[notifications]\nrenewd = false\n", 2, "unknown field"),
             ("log_level = \"info\n", 1, ""),
             ("renew_before = 20\n", 1, "invalid type"),
+            ("max_connections = 2\n", 1, "outside 8 to 65536"),
         ];
         for (text, line, words) in cases {
             let error = parse_text(text).unwrap_err();

@@ -7,7 +7,6 @@
 use secrecy::SecretString;
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Write};
-use std::os::fd::AsRawFd;
 
 pub struct Terminal {
     /// The device name, e.g. `/dev/pts/3`.
@@ -24,13 +23,15 @@ impl Terminal {
             .write(true)
             .open("/dev/tty")
             .ok()?;
-        let fd = file.as_raw_fd();
-        // SAFETY: tcgetpgrp and getpgrp only query the kernel about a valid fd.
-        let foreground = unsafe { libc::tcgetpgrp(fd) == libc::getpgrp() };
+        let foreground = rustix::termios::tcgetpgrp(&file)
+            .is_ok_and(|group| group == rustix::process::getpgrp());
         if !foreground {
             return None;
         }
-        let name = tty_name(&file).unwrap_or_else(|| "/dev/tty".to_owned());
+        let name = rustix::termios::ttyname(&file, Vec::new()).map_or_else(
+            |_| "/dev/tty".to_owned(),
+            |name| name.to_string_lossy().into_owned(),
+        );
         let writer = file.try_clone().ok()?;
         Some(Self {
             name,
@@ -51,36 +52,18 @@ impl Terminal {
         Ok(Some(SecretString::from(line.trim().to_owned())))
     }
 
-    /// Show a prompt and read one line without echo (a long-term secret).
+    /// Show a prompt and read one line without echo (a long-term secret). If echo cannot
+    /// be turned off, nothing is asked: the secret would show on the screen.
     pub fn ask_hidden(&mut self, prompt: &str) -> io::Result<Option<SecretString>> {
-        let fd = self.writer.as_raw_fd();
-        // SAFETY: termios is plain data; tcgetattr fills it for a valid fd.
-        let mut saved: libc::termios = unsafe { std::mem::zeroed() };
-        let have_termios = unsafe { libc::tcgetattr(fd, &mut saved) } == 0;
-        if have_termios {
-            let mut quiet = saved;
-            quiet.c_lflag &= !libc::ECHO;
-            // SAFETY: sets attributes from a struct tcgetattr filled.
-            unsafe { libc::tcsetattr(fd, libc::TCSANOW, &quiet) };
-        }
+        use rustix::termios::{LocalModes, OptionalActions, tcgetattr, tcsetattr};
+        let saved = tcgetattr(&self.writer)?;
+        let mut quiet = saved.clone();
+        quiet.local_modes.remove(LocalModes::ECHO);
+        tcsetattr(&self.writer, OptionalActions::Now, &quiet)?;
         let answer = self.ask(prompt);
-        if have_termios {
-            // SAFETY: restores the attributes read above.
-            unsafe { libc::tcsetattr(fd, libc::TCSANOW, &saved) };
-            let _ = writeln!(self.writer);
-        }
+        let restored = tcsetattr(&self.writer, OptionalActions::Now, &saved);
+        let _ = writeln!(self.writer);
+        restored?;
         answer
     }
-}
-
-fn tty_name(file: &File) -> Option<String> {
-    let mut buf = [0 as libc::c_char; 128];
-    // SAFETY: ttyname_r writes at most buf.len() bytes, NUL-terminated, into buf.
-    let rc = unsafe { libc::ttyname_r(file.as_raw_fd(), buf.as_mut_ptr(), buf.len()) };
-    if rc != 0 {
-        return None;
-    }
-    // SAFETY: on success buf holds a NUL-terminated string.
-    let name = unsafe { std::ffi::CStr::from_ptr(buf.as_ptr()) };
-    Some(name.to_string_lossy().into_owned())
 }

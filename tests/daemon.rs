@@ -146,14 +146,14 @@ fn garbled_and_oversized_messages_are_answered_and_the_daemon_keeps_serving() {
 
     let future = send_raw(
         &env,
-        b"{\"protocol\":2,\"mfad\":\"9.0.0\",\"body\":{\"type\":\"warp\"}}\n",
+        b"{\"protocol\":99,\"mfad\":\"9.0.0\",\"body\":{\"type\":\"warp\"}}\n",
     );
     assert_eq!(future["body"]["kind"], "version_mismatch");
     assert!(
         future["body"]["message"]
             .as_str()
             .unwrap()
-            .contains("mfad 9.0.0 (protocol 2)")
+            .contains("mfad 9.0.0 (protocol 99)")
     );
 
     let status = env.run(&["status"], "");

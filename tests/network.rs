@@ -49,9 +49,9 @@ fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
-/// How many codes the daemon remembers as sent (its file next to the socket).
+/// How many codes the user's record holds as sent.
 fn codes_marked_used(env: &TestEnv) -> usize {
-    let file = env.runtime_dir().join("mfad/agent.sock.used-codes");
+    let file = env.used_codes_file();
     std::fs::read(file)
         .ok()
         .and_then(|bytes| serde_json::from_slice::<Vec<serde_json::Value>>(&bytes).ok())
@@ -103,7 +103,7 @@ fn a_bad_ca_bundle_is_named_and_the_daemon_keeps_serving() {
     let missing = env.dir.path().join("missing.pem").display().to_string();
     for (bundle, reason) in [
         (not_pem.as_str(), "holds no certificate"),
-        (missing.as_str(), "No such file"),
+        (missing.as_str(), "it does not exist"),
     ] {
         let error = stderr(&process_with(&env, &[("AWS_CA_BUNDLE", bundle)]));
         assert!(error.contains(bundle), "{error}");

@@ -5,7 +5,7 @@ use crate::client::{Client, Start};
 use crate::failure::{Failure, FailureKind};
 use crate::paths::DaemonPaths;
 use crate::protocol::Request;
-use crate::store::{self, LongTermKey};
+use crate::store::{LongTermKey, Store};
 use secrecy::{ExposeSecret, SecretString};
 
 pub fn run(profile: &str, from_env: bool) -> Result<(), Failure> {
@@ -15,7 +15,7 @@ pub fn run(profile: &str, from_env: bool) -> Result<(), Failure> {
         from_input(profile)?
     };
     check_shape(&key)?;
-    store::save_key(profile, &key)?;
+    Store::own().save_key(profile, &key)?;
     // A running daemon may hold the previous key; tell it to read the store again.
     if let Ok(mut client) = Client::connect(&DaemonPaths::from_env(), Start::Never) {
         let _ = client.request(&Request::Forget {

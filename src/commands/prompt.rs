@@ -4,12 +4,12 @@
 //! gives up after [`DEADLINE`], prints nothing when there is nothing to say, and always
 //! exits 0.
 
+use crate::client::{Client, Start};
 use crate::daemon::sessions::RENEW_BEFORE;
 use crate::paths::DaemonPaths;
-use crate::protocol::{self, Request, Response};
+use crate::protocol::{Request, Response};
 use crate::timefmt::{from_epoch_secs, rfc3339, short_duration};
-use std::io::{BufRead, BufReader, Write};
-use std::os::unix::net::UnixStream;
+use std::io::Write;
 use std::time::{Duration, SystemTime};
 
 /// The longest a prompt may wait for the daemon.
@@ -27,19 +27,15 @@ pub fn run(profile: Option<&str>, format: &str) {
     }
 }
 
-/// When the daemon's session for the profile expires; `None` for any failure.
+/// When the daemon's session for the profile expires; `None` for any failure (including
+/// a socket that is not the user's own daemon's).
 fn expiration(profile: &str) -> Option<SystemTime> {
-    let stream = UnixStream::connect(DaemonPaths::from_env().socket).ok()?;
-    stream.set_read_timeout(Some(DEADLINE)).ok()?;
-    stream.set_write_timeout(Some(DEADLINE)).ok()?;
-    (&stream)
-        .write_all(&protocol::encode(&Request::Peek {
-            profile: profile.to_owned(),
-        }))
-        .ok()?;
-    let mut line = Vec::new();
-    BufReader::new(&stream).read_until(b'\n', &mut line).ok()?;
-    match protocol::decode(&line).ok()?? {
+    let paths = DaemonPaths::from_env();
+    let mut client = Client::connect_within(&paths, Start::Never, DEADLINE).ok()?;
+    let request = Request::Peek {
+        profile: profile.to_owned(),
+    };
+    match client.request(&request).ok()? {
         Response::Expiration { expiration } => expiration.map(from_epoch_secs),
         _ => None,
     }

@@ -4,7 +4,10 @@ use super::read_secret;
 use crate::cli::TotpCommand;
 use crate::failure::{Failure, FailureKind};
 use crate::mfa::totp::TotpSecret;
-use crate::store;
+use crate::mfa::used::{Step, UsedCodes};
+use crate::paths;
+use crate::store::Store;
+use crate::timefmt::{from_epoch_secs, rfc3339};
 use secrecy::ExposeSecret;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -50,7 +53,7 @@ fn add(serial: &str) -> Result<(), Failure> {
             "give the base32 secret shown when the virtual MFA device was created, or its otpauth:// URI; nothing was stored",
         )
     })?;
-    store::save_totp(serial, &totp.to_uri())?;
+    Store::own().save_totp(serial, &totp.to_uri())?;
     println!(
         "stored the TOTP secret of {serial}; its current code is {} (compare with your authenticator app)",
         totp.code_at(unix_now())
@@ -58,8 +61,15 @@ fn add(serial: &str) -> Result<(), Failure> {
     Ok(())
 }
 
+/// How many steps ahead `mfad totp code` looks for a code no daemon has sent.
+const STEPS_AHEAD: u64 = 10;
+
+/// Print a code no daemon has sent (the current one, else the first of the next steps,
+/// saying when it becomes valid), and record it as used: the person is about to type it.
 fn code(serial: &str) -> Result<(), Failure> {
-    let uri = store::load_totp(serial)?.ok_or_else(|| no_secret(serial))?;
+    let uri = Store::own()
+        .load_totp(serial)?
+        .ok_or_else(|| no_secret(serial))?;
     let totp = TotpSecret::parse(uri.expose_secret()).map_err(|e| {
         Failure::new(
             FailureKind::Store,
@@ -67,12 +77,37 @@ fn code(serial: &str) -> Result<(), Failure> {
             format!("store it again with mfad totp add {serial}"),
         )
     })?;
-    println!("{}", totp.code_at(unix_now()));
-    Ok(())
+    let used = UsedCodes::kept_in(paths::used_codes_file());
+    let (now, period) = (unix_now(), totp.period());
+    for ahead in 0..=STEPS_AHEAD {
+        let at = if ahead == 0 {
+            now
+        } else {
+            now - now % period + ahead * period
+        };
+        let code = totp.code_at(at);
+        if !used.claim(serial, &code, Step { at, period }) {
+            continue;
+        }
+        if ahead > 0 {
+            eprintln!(
+                "mfad totp: the current code of {serial} was already sent to AWS by mfad; this one is valid from {} (in {}s)",
+                rfc3339(from_epoch_secs(at)),
+                at - now
+            );
+        }
+        println!("{code}");
+        return Ok(());
+    }
+    Err(Failure::new(
+        FailureKind::CodeRejected,
+        format!("every code of {serial} for the next {STEPS_AHEAD} steps was already sent"),
+        "wait a few minutes and try again",
+    ))
 }
 
 fn remove(serial: &str) -> Result<(), Failure> {
-    if !store::delete_totp(serial)? {
+    if !Store::own().delete_totp(serial)? {
         return Err(no_secret(serial));
     }
     println!("removed the TOTP secret of {serial}");

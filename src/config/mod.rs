@@ -75,7 +75,7 @@ pub enum ConfigError {
     #[error("cannot read {path}: {source}")]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        source: crate::bounded::FileError,
     },
     #[error("{}, line {}: {}", .0.path.display(), .0.line, .0.reason)]
     Syntax(SyntaxError),
@@ -110,7 +110,7 @@ impl ConfigError {
     /// What the person should do about it.
     pub fn remedy(&self) -> String {
         match self {
-            Self::Read { .. } => "check that the file exists and that you can read it".into(),
+            Self::Read { .. } => "point AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE at a readable text file of a few MiB at most".into(),
             Self::Syntax(_) => "fix that line: sections look like [profile NAME], settings like key = value, comments start with #".into(),
             Self::UnknownProfile { profile, config } => format!(
                 "add [profile {profile}] with mfa_serial and credential_process = mfad process {profile} to {}",
@@ -241,17 +241,14 @@ fn expand_home(env: &CallerEnv, path: &str) -> PathBuf {
     }
 }
 
+/// Read a file with a size cap, never blocking on a FIFO; a missing file is empty.
 fn read_ini(path: &Path) -> Result<IniFile, ConfigError> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-        Err(source) => {
-            return Err(ConfigError::Read {
-                path: path.to_owned(),
-                source,
-            });
-        }
-    };
+    let text = crate::bounded::read_text(path, crate::bounded::MAX_FILE_BYTES)
+        .map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?
+        .unwrap_or_default();
     IniFile::parse(path, &text).map_err(ConfigError::Syntax)
 }
 

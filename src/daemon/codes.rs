@@ -2,18 +2,21 @@
 //!
 //! Sources, in order: the TOTP secret stored for the serial, the profile's `mfa_process`,
 //! then a person: at a waiting caller's terminal, else (for renewals that may) in a
-//! dialog on the caller's desktop. Every code is marked used before it is sent, so no
-//! code ever reaches STS twice for a serial.
+//! dialog on the caller's desktop. Every code is claimed in the user's record of used
+//! codes before it is sent, so no code ever reaches STS twice for a serial, whichever
+//! of the user's daemons sends it.
 
 use super::Daemon;
 use super::renewal::RenewalRequest;
 use super::sessions::{Origin, Session};
+use crate::bounded::{self, FILE_TIME_LIMIT};
 use crate::failure::{Failure, FailureKind};
 use crate::mfa::prompt::{AskError, Askers};
 use crate::mfa::totp::TotpSecret;
+use crate::mfa::used::{Step, UsedCodes};
 use crate::mfa::{CodeSource, desktop, looks_like_code, process};
 use crate::notify::Event;
-use crate::store;
+use crate::store::StoreError;
 use crate::sts::{self, StsError, TemporaryCredentials};
 use secrecy::{ExposeSecret, SecretString};
 use std::time::{Duration, SystemTime};
@@ -28,28 +31,33 @@ pub async fn new_session(
     askers: &Askers,
 ) -> Result<Session, Failure> {
     let serial = request.plan.mfa_serial.clone();
-    let stored_totp = tokio::task::spawn_blocking(move || store::load_totp(&serial))
-        .await
-        .map_err(Failure::internal)?;
-    let totp = match stored_totp {
-        Ok(Some(uri)) => Some(TotpSecret::parse(uri.expose_secret()).map_err(|e| {
-            Failure::new(
-                FailureKind::Store,
-                format!(
-                    "the TOTP secret stored for {} is unusable ({e})",
-                    request.plan.mfa_serial
-                ),
-                format!(
-                    "store it again with mfad totp add {}",
-                    request.plan.mfa_serial
-                ),
-            )
-        })?),
-        Ok(None) => None,
-        // No store here: fall through to the other sources rather than fail.
-        Err(e) => {
-            tracing::debug!("no TOTP secret from the store: {e}");
-            None
+    let store = daemon.store_for(&request.caller_env);
+    let stored_totp = daemon
+        .in_store(store, move |store| store.load_totp(&serial))
+        .await;
+    let serial = &request.plan.mfa_serial;
+    let (totp, store_problem) = match stored_totp {
+        Ok(Some(uri)) => (
+            Some(TotpSecret::parse(uri.expose_secret()).map_err(|e| {
+                Failure::new(
+                    FailureKind::Store,
+                    format!("the TOTP secret stored for {serial} is unusable ({e})"),
+                    format!("store it again with mfad totp add {serial}"),
+                )
+            })?),
+            None,
+        ),
+        Ok(None) => (None, None),
+        // No store at all is the common case of people who type their codes.
+        Err(problem @ StoreError::Unavailable(_)) => {
+            tracing::debug!("no TOTP secret of {serial} from the secret store: {problem}");
+            (None, None)
+        }
+        // A store that is there but locked or refusing may well hold the secret: the
+        // other sources may still give a code; if none does, this is why.
+        Err(problem) => {
+            tracing::info!("no TOTP secret of {serial} from the secret store: {problem}");
+            (None, Some(problem))
         }
     };
     let (credentials, code_source) = if let Some(totp) = totp {
@@ -63,7 +71,14 @@ pub async fn new_session(
             CodeSource::MfaProcess,
         )
     } else {
-        with_person(daemon, request, askers).await?
+        with_person(daemon, request, askers)
+            .await
+            .map_err(|failure| match store_problem {
+                Some(problem) if failure.kind == FailureKind::NoCodeSource => {
+                    store_unreadable(request, &problem)
+                }
+                _ => failure,
+            })?
     };
     Ok(Session {
         credentials,
@@ -72,16 +87,75 @@ pub async fn new_session(
     })
 }
 
-/// Send one code, marking it used first (and taking the mark back if the call never got
-/// a connection to STS).
+/// Nobody can be asked, and the store that may hold the TOTP secret could not be read.
+fn store_unreadable(request: &RenewalRequest, problem: &StoreError) -> Failure {
+    let serial = &request.plan.mfa_serial;
+    Failure::new(
+        FailureKind::Store,
+        format!(
+            "an MFA code for {serial} is needed, there is no terminal or desktop to ask on, and {problem}, so its TOTP secret could not be read"
+        ),
+        format!(
+            "{}; or run `mfad process {}` once in a terminal",
+            problem.remedy(),
+            request.profile
+        ),
+    )
+}
+
+/// Why a code was not sent, or what STS said to it.
+enum SendError {
+    /// The code was already sent near this step (by this daemon or another of the user).
+    Used,
+    /// The record of used codes could not be consulted, so the code was not sent.
+    Record(Failure),
+    Sts(StsError),
+}
+
+/// The time step a code is sent in, at STS's time.
+fn step_now(daemon: &Daemon, period: u64) -> Step {
+    Step {
+        at: daemon.clock.now_at_server(),
+        period,
+    }
+}
+
+/// Run an operation on the record of used codes off the async workers.
+async fn on_record<T: Send + 'static>(
+    daemon: &Daemon,
+    operation: impl FnOnce(&UsedCodes) -> T + Send + 'static,
+) -> Result<T, Failure> {
+    let used = daemon.used_codes.clone();
+    let key = format!("used codes {:?}", used.path());
+    bounded::offload(&key, FILE_TIME_LIMIT, move || operation(&used))
+        .await
+        .map_err(|stalled| {
+            Failure::new(
+                FailureKind::Internal,
+                format!("the record of used MFA codes could not be read: {stalled}"),
+                "the file system holding ~/.local/state/mfad hangs; check it (mfad sends no code it cannot record)",
+            )
+        })
+}
+
+/// Send one code, claiming it in the record of used codes first (and giving the claim
+/// back if the call never got a connection to STS, so the code is still good).
 async fn send_code(
     daemon: &Daemon,
     request: &RenewalRequest,
     code: &SecretString,
-) -> Result<TemporaryCredentials, StsError> {
-    daemon
-        .used_codes
-        .mark_used(&request.plan.mfa_serial, code.expose_secret());
+    step: Step,
+) -> Result<TemporaryCredentials, SendError> {
+    let (serial, text) = (
+        request.plan.mfa_serial.clone(),
+        code.expose_secret().to_owned(),
+    );
+    let claimed = on_record(daemon, move |used| used.claim(&serial, &text, step))
+        .await
+        .map_err(SendError::Record)?;
+    if !claimed {
+        return Err(SendError::Used);
+    }
     let route = sts::Route {
         endpoint: &request.plan.sts,
         network: &request.plan.network,
@@ -99,15 +173,33 @@ async fn send_code(
     if let Err(error) = &result
         && !error.code_spent()
     {
-        daemon
-            .used_codes
-            .unmark(&request.plan.mfa_serial, code.expose_secret());
+        let (serial, text) = (
+            request.plan.mfa_serial.clone(),
+            code.expose_secret().to_owned(),
+        );
+        let _ = on_record(daemon, move |used| used.release(&serial, &text, step)).await;
     }
-    result
+    result.map_err(SendError::Sts)
+}
+
+impl SendError {
+    /// The failure a caller sees when nothing more can be tried.
+    fn into_failure(self, serial: &str) -> Failure {
+        match self {
+            Self::Used => Failure::new(
+                FailureKind::CodeRejected,
+                format!("the code for {serial} was already sent to AWS"),
+                "wait for the next code and try again",
+            ),
+            Self::Record(failure) => failure,
+            Self::Sts(error) => sts_failure(error),
+        }
+    }
 }
 
 /// A code derived from the stored secret at STS's time; retried once when the rejection
-/// revealed a clock skew that the first code did not account for.
+/// revealed a clock skew that the first code did not account for. A code already sent
+/// (by this daemon or another of the user's) is waited out, one step at a time.
 async fn with_derived_code(
     daemon: &Daemon,
     request: &RenewalRequest,
@@ -117,9 +209,18 @@ async fn with_derived_code(
     let mut tried_with_skew = None;
     loop {
         let correction = daemon.clock.correction_secs();
-        let code = next_unused_derived_code(daemon, serial, totp).await;
-        match send_code(daemon, request, &code).await {
-            Err(StsError::CodeRejected) => {
+        let step = step_now(daemon, totp.period());
+        let code = SecretString::from(totp.code_at(step.at));
+        match send_code(daemon, request, &code, step).await {
+            Err(SendError::Used) => {
+                let wait = Duration::from_secs(totp.period() - step.at % totp.period());
+                tracing::info!(
+                    "the code of this step was already used for {serial}; waiting {}s for the next",
+                    wait.as_secs()
+                );
+                tokio::time::sleep(wait).await;
+            }
+            Err(SendError::Sts(StsError::CodeRejected)) => {
                 daemon.notifier.send(Event::CodeRejected {
                     profile: request.profile.clone(),
                     serial: serial.clone(),
@@ -144,33 +245,13 @@ async fn with_derived_code(
                     ),
                 ));
             }
-            other => return other.map_err(sts_failure),
+            other => return other.map_err(|e| e.into_failure(serial)),
         }
     }
 }
 
-/// The code of the current step at STS's time, or of the next step if the current one
-/// was already sent.
-async fn next_unused_derived_code(
-    daemon: &Daemon,
-    serial: &str,
-    totp: &TotpSecret,
-) -> SecretString {
-    loop {
-        let now = daemon.clock.now_at_server();
-        let code = totp.code_at(now);
-        if !daemon.used_codes.was_used(serial, &code) {
-            return SecretString::from(code);
-        }
-        let into_step = now % totp.period();
-        let wait = Duration::from_secs(totp.period() - into_step);
-        tracing::info!(
-            "the code of this step was already used for {serial}; waiting {}s for the next",
-            wait.as_secs()
-        );
-        tokio::time::sleep(wait).await;
-    }
-}
+/// The step length assumed for codes mfad did not derive itself (most devices use 30 s).
+const ASSUMED_PERIOD: u64 = 30;
 
 async fn with_process_code(
     daemon: &Daemon,
@@ -185,28 +266,37 @@ async fn with_process_code(
         }
         result
     };
-    let mut code = run().await?;
-    // A command that prints the same code again is waited out, one step at most.
-    if daemon.used_codes.was_used(serial, code.expose_secret()) {
-        let step = 30 - daemon.clock.now_at_server() % 30;
-        tracing::info!("mfa_process printed a code already used; running it again in {step}s");
-        tokio::time::sleep(Duration::from_secs(step)).await;
-        code = run().await?;
-        if daemon.used_codes.was_used(serial, code.expose_secret()) {
-            return Err(Failure::new(
-                FailureKind::CodeRejected,
-                format!("mfa_process printed a code that was already sent to AWS for {serial}"),
-                "make mfa_process print the current code of the device",
-            ));
+    let code = run().await?;
+    let step = step_now(daemon, ASSUMED_PERIOD);
+    let sent = match send_code(daemon, request, &code, step).await {
+        // A command that prints the same code again is waited out, one step at most.
+        Err(SendError::Used) => {
+            let wait = ASSUMED_PERIOD - step.at % ASSUMED_PERIOD;
+            tracing::info!("mfa_process printed a code already used; running it again in {wait}s");
+            tokio::time::sleep(Duration::from_secs(wait)).await;
+            let code = run().await?;
+            match send_code(daemon, request, &code, step_now(daemon, ASSUMED_PERIOD)).await {
+                Err(SendError::Used) => {
+                    return Err(Failure::new(
+                        FailureKind::CodeRejected,
+                        format!(
+                            "mfa_process printed a code that was already sent to AWS for {serial}"
+                        ),
+                        "make mfa_process print the current code of the device",
+                    ));
+                }
+                other => other,
+            }
         }
-    }
-    match send_code(daemon, request, &code).await {
-        Err(StsError::CodeRejected) => Err(Failure::new(
+        other => other,
+    };
+    match sent {
+        Err(SendError::Sts(StsError::CodeRejected)) => Err(Failure::new(
             FailureKind::CodeRejected,
             format!("AWS rejected the code printed by mfa_process for {serial}"),
             "check that mfa_process prints the code of the device named by mfa_serial",
         )),
-        other => other.map_err(sts_failure),
+        other => other.map_err(|e| e.into_failure(serial)),
     }
 }
 
@@ -242,21 +332,25 @@ async fn with_person(
             remark = format!("That is not a 6-digit code ({tries_left} tries left). ");
             continue;
         }
-        if daemon.used_codes.was_used(serial, &code_text) {
-            remark = format!(
-                "That code was already used; wait for the next one ({tries_left} tries left). "
-            );
-            continue;
-        }
-        match send_code(daemon, request, &SecretString::from(code_text)).await {
-            Err(StsError::CodeRejected) => {
+        let step = step_now(daemon, ASSUMED_PERIOD);
+        match send_code(daemon, request, &SecretString::from(code_text), step).await {
+            Err(SendError::Used) => {
+                remark = format!(
+                    "That code was already used; wait for the next one ({tries_left} tries left). "
+                );
+            }
+            Err(SendError::Sts(StsError::CodeRejected)) => {
                 daemon.notifier.send(Event::CodeRejected {
                     profile: request.profile.clone(),
                     serial: serial.clone(),
                 });
                 remark = format!("AWS rejected that code ({tries_left} tries left). ");
             }
-            other => return other.map(|c| (c, source)).map_err(sts_failure),
+            other => {
+                return other
+                    .map(|c| (c, source))
+                    .map_err(|e| e.into_failure(serial));
+            }
         }
     }
     Err(Failure::new(

@@ -6,10 +6,12 @@ use super::Daemon;
 use super::connection::Connection;
 use super::renewal::{self, RenewalRequest};
 use super::sessions::{Flight, FlightResult, Lookup, Session, SessionKey};
+use crate::bounded::{self, FILE_TIME_LIMIT};
 use crate::config::{self, CredentialPlan};
 use crate::failure::{Failure, FailureKind};
 use crate::mfa::process::INSIDE_VAR;
 use crate::mfa::prompt::{Answer, Ask, Registration};
+use crate::notify::Event;
 use crate::protocol::{Caller, Credentials, Request, Response};
 use crate::timefmt::epoch_secs;
 use std::sync::Arc;
@@ -48,11 +50,27 @@ async fn credentials(
     profile: &str,
     caller: &Caller,
 ) -> Result<Credentials, Stop> {
-    let plan = config::resolve(profile, &caller.env).map_err(Failure::from)?;
+    let plan = resolve(profile, caller).await?;
     let (key, session) = obtain(daemon, connection, &plan.credentials, profile, caller).await?;
     daemon.sessions.record_handout(profile, &key);
-    if let Some(target) = &plan.write_profile {
-        daemon.written.keep(target, profile, &key, &session).await?;
+    if let Some(target) = &plan.write_profile
+        && let Err(failed) = daemon.written.keep(target, profile, &key, &session).await
+    {
+        // The session is valid whatever became of the file: hand it out, and say what
+        // failed in the log, in `mfad status` and (once per streak) on the desktop.
+        tracing::warn!(
+            "cannot keep [{}] in {}: {}",
+            target.section,
+            target.path.display(),
+            failed.failure
+        );
+        if !failed.repeated {
+            daemon.notifier.send(Event::WriteFailed {
+                profile: profile.to_owned(),
+                section: target.section.clone(),
+                reason: failed.failure.to_string(),
+            });
+        }
     }
     Ok(Credentials {
         access_key_id: session.credentials.access_key_id.clone(),
@@ -61,6 +79,27 @@ async fn credentials(
         expiration: epoch_secs(session.credentials.expiration),
         region: plan.region,
     })
+}
+
+/// Resolve the profile in the caller's environment: the AWS files are read off the async
+/// workers, with a time limit (a config on a hung file system fails this caller only).
+async fn resolve(profile: &str, caller: &Caller) -> Result<config::ProfilePlan, Failure> {
+    let files = format!(
+        "{} and {}",
+        config::config_path(&caller.env).display(),
+        config::credentials_path(&caller.env).display()
+    );
+    let (name, env) = (profile.to_owned(), caller.env.clone());
+    bounded::offload(&files, FILE_TIME_LIMIT, move || config::resolve(&name, &env))
+        .await
+        .map_err(|stalled| {
+            Failure::new(
+                FailureKind::Config,
+                format!("reading {files}: {stalled}"),
+                "the file system holding them hangs (a network file system?); check it, or point AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE elsewhere",
+            )
+        })?
+        .map_err(Failure::from)
 }
 
 /// A request from a command mfad runs while renewing a session (its `mfa_process`) that
@@ -101,7 +140,7 @@ async fn obtain(
     match plan {
         CredentialPlan::Session(session_plan) => {
             refuse_loop(daemon, &session_plan.mfa_serial, caller)?;
-            let long_term = daemon.long_term_key(&session_plan.key).await?;
+            let long_term = daemon.long_term_key(&session_plan.key, &caller.env).await?;
             let key = SessionKey::Mfa {
                 access_key_id: long_term.access_key_id.clone(),
                 mfa_serial: session_plan.mfa_serial.clone(),

@@ -20,13 +20,14 @@ pub mod sessions;
 pub mod status;
 pub mod written;
 
-use crate::config::KeySource;
+use crate::bounded::{self, Stalled};
+use crate::config::{CallerEnv, KeySource};
 use crate::failure::{Failure, FailureKind};
-use crate::mfa::UsedCodes;
+use crate::mfa::used::UsedCodes;
 use crate::notify::Notifier;
 use crate::paths::DaemonPaths;
 use crate::settings::Settings;
-use crate::store::{self, LongTermKey};
+use crate::store::{LongTermKey, Store, StoreError};
 use crate::sts::ServerClock;
 use anyhow::{Context, bail};
 use sessions::Sessions;
@@ -45,8 +46,12 @@ pub struct Daemon {
     pub sessions: Arc<Sessions>,
     /// Sections of credentials files kept current with sessions.
     pub written: Arc<written::WrittenProfiles>,
-    /// Codes already sent to STS, per serial; survives logout on purpose.
-    pub used_codes: UsedCodes,
+    /// Codes already sent to STS, per serial, shared with the user's other daemons;
+    /// survives logout on purpose.
+    pub used_codes: Arc<UsedCodes>,
+    /// The daemon's own session bus, if it was started with one; else each request's
+    /// secret store is on its caller's bus.
+    pub own_bus: Option<String>,
     /// STS's clock relative to ours, for derived codes.
     pub clock: Arc<ServerClock>,
     /// Serials whose `mfa_process` asked mfad for their own session: the renewal that ran
@@ -57,18 +62,61 @@ pub struct Daemon {
     store_keys: Mutex<HashMap<String, LongTermKey>>,
 }
 
+/// How long one secret store call may take (a provider that never answers, an unlock
+/// prompt nobody sees).
+pub const STORE_TIME_LIMIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 impl Daemon {
     pub fn new(settings: Settings, used_codes: UsedCodes) -> Self {
         Self {
             notifier: Notifier::new(settings.notifications.clone()),
             settings,
-            used_codes,
+            used_codes: Arc::new(used_codes),
+            own_bus: std::env::var("DBUS_SESSION_BUS_ADDRESS")
+                .ok()
+                .filter(|v| !v.is_empty()),
             ..Self::default()
         }
     }
 
+    /// The secret store for a request: on the daemon's own session bus, else on its
+    /// caller's (a daemon started from a shell without D-Bus still reaches the keyring
+    /// of a later caller that has one).
+    pub fn store_for(&self, caller: &CallerEnv) -> Store {
+        let bus = self.own_bus.clone().or_else(|| {
+            caller
+                .get("DBUS_SESSION_BUS_ADDRESS")
+                .filter(|v| !v.is_empty())
+                .cloned()
+        });
+        Store::platform(bus)
+    }
+
+    /// Run a secret store call off the async workers, within [`STORE_TIME_LIMIT`].
+    pub async fn in_store<T: Send + 'static>(
+        &self,
+        store: Store,
+        call: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let key = format!("secret-store:{store:?}");
+        bounded::offload(&key, STORE_TIME_LIMIT, move || call(&store))
+            .await
+            .unwrap_or_else(|stalled| {
+                Err(StoreError::Unavailable(match stalled {
+                    Stalled::TimedOut(_) => {
+                        format!("it did not answer within {}s", STORE_TIME_LIMIT.as_secs())
+                    }
+                    Stalled::StillStuck => "an earlier call to it has not returned".into(),
+                }))
+            })
+    }
+
     /// The long-term key a profile's session is obtained with.
-    pub async fn long_term_key(&self, source: &KeySource) -> Result<LongTermKey, Failure> {
+    pub async fn long_term_key(
+        &self,
+        source: &KeySource,
+        caller: &CallerEnv,
+    ) -> Result<LongTermKey, Failure> {
         let profile = match source {
             KeySource::Static { key, .. } => return Ok(key.clone()),
             KeySource::Store { profile } => profile,
@@ -77,9 +125,9 @@ impl Daemon {
             return Ok(key.clone());
         }
         let name = profile.clone();
-        let loaded = tokio::task::spawn_blocking(move || store::load_key(&name))
-            .await
-            .map_err(Failure::internal)??;
+        let loaded = self
+            .in_store(self.store_for(caller), move |store| store.load_key(&name))
+            .await?;
         let key = loaded.ok_or_else(|| {
             Failure::new(
                 FailureKind::Store,
@@ -110,19 +158,39 @@ impl Daemon {
 
 /// Stop the process from leaving secrets in a core dump or being ptrace-attached by
 /// other processes of the same user.
-pub fn disable_core_dumps() {
-    let no_core = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
+pub fn disable_core_dumps() -> anyhow::Result<()> {
+    use rustix::process::{Resource, Rlimit, setrlimit};
+    let no_core = Rlimit {
+        current: Some(0),
+        maximum: Some(0),
     };
-    // SAFETY: setrlimit reads a valid rlimit struct.
-    unsafe { libc::setrlimit(libc::RLIMIT_CORE, &no_core) };
+    setrlimit(Resource::Core, no_core).context("cannot disable core dumps (setrlimit)")?;
     #[cfg(target_os = "linux")]
-    // SAFETY: PR_SET_DUMPABLE takes an integer argument and has no memory effects.
-    unsafe {
-        libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0)
-    };
+    rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable)
+        .context("cannot make the process undumpable (prctl PR_SET_DUMPABLE)")?;
+    Ok(())
 }
+
+/// Raise the soft limit of open files to the hard one (connections are capped below
+/// it, so running out of descriptors never delays a real request). Returns the limit.
+fn raise_open_files_limit() -> u64 {
+    use rustix::process::{Resource, getrlimit, setrlimit};
+    let limit = getrlimit(Resource::Nofile);
+    let raised = rustix::process::Rlimit {
+        current: limit.maximum,
+        maximum: limit.maximum,
+    };
+    match setrlimit(Resource::Nofile, raised) {
+        Ok(()) => limit.maximum.unwrap_or(u64::MAX),
+        Err(e) => {
+            tracing::warn!("cannot raise the open-files limit ({e})");
+            limit.current.unwrap_or(u64::MAX)
+        }
+    }
+}
+
+/// Descriptors kept free for what is not a connection: files, STS sockets, D-Bus.
+const RESERVED_FILES: u64 = 64;
 
 /// Clients probe the lock for an instant before starting a daemon; a starting daemon
 /// waits this long rather than mistake a probe for a running daemon.
@@ -169,11 +237,26 @@ impl DaemonLock {
 }
 
 /// `mfad daemon`: lock, bind, serve until SIGTERM or SIGINT, then remove the socket.
-pub async fn run_foreground(paths: DaemonPaths, settings: Settings) -> anyhow::Result<()> {
-    disable_core_dumps();
-    paths
-        .ensure_private_dir()
-        .with_context(|| format!("cannot use the socket directory {}", paths.dir().display()))?;
+pub async fn run_foreground(paths: DaemonPaths, mut settings: Settings) -> anyhow::Result<()> {
+    let signals = shutdown_signals()?;
+    disable_core_dumps()?;
+    paths.check_socket_length().map_err(|reason| {
+        anyhow::anyhow!("{reason}\nset MFAD_SOCKET to a shorter path, e.g. ~/.mfad/agent.sock")
+    })?;
+    paths.ensure_private_dir().map_err(|e| match e {
+        crate::peer::CheckError::Untrusted(untrusted) => {
+            anyhow::anyhow!("{untrusted}\n{}", untrusted.remedy())
+        }
+        crate::peer::CheckError::Io(e) => anyhow::anyhow!(
+            "cannot use the socket directory {} ({e})",
+            paths.dir().display()
+        ),
+    })?;
+    let open_files = raise_open_files_limit();
+    settings.max_connections = settings
+        .max_connections
+        .min(usize::try_from(open_files.saturating_sub(RESERVED_FILES)).unwrap_or(usize::MAX))
+        .max(1);
     let _lock = DaemonLock::acquire(&paths)?;
     let activated = socket_from_systemd()?;
     let bound_here = activated.is_none();
@@ -190,12 +273,12 @@ pub async fn run_foreground(paths: DaemonPaths, settings: Settings) -> anyhow::R
         paths.socket.display(),
         std::process::id()
     );
-    let used_codes = UsedCodes::kept_in(paths.used_codes.clone());
+    let used_codes = UsedCodes::kept_in(crate::paths::used_codes_file());
     let daemon = Arc::new(Daemon::new(settings, used_codes));
     let socket = std::fs::metadata(&paths.socket).map(|m| m.ino()).ok();
     let shutdown = async {
         tokio::select! {
-            () = shutdown_signal() => {}
+            () = signals => {}
             () = socket_gone(&paths.socket, socket) => {}
         }
     };
@@ -270,12 +353,16 @@ async fn socket_gone(path: &std::path::Path, inode: Option<u64>) {
     }
 }
 
-async fn shutdown_signal() {
+/// SIGTERM and SIGINT, caught from the moment this is called: a signal that arrives
+/// while the daemon starts stops it cleanly too (it is not killed with its socket left).
+fn shutdown_signals() -> anyhow::Result<impl std::future::Future<Output = ()>> {
     use tokio::signal::unix::{SignalKind, signal};
-    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
-    let mut int = signal(SignalKind::interrupt()).expect("SIGINT handler");
-    tokio::select! {
-        _ = term.recv() => tracing::info!("SIGTERM: shutting down"),
-        _ = int.recv() => tracing::info!("SIGINT: shutting down"),
-    }
+    let mut term = signal(SignalKind::terminate()).context("cannot catch SIGTERM")?;
+    let mut int = signal(SignalKind::interrupt()).context("cannot catch SIGINT")?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => tracing::info!("SIGTERM: shutting down"),
+            _ = int.recv() => tracing::info!("SIGINT: shutting down"),
+        }
+    })
 }

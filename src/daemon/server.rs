@@ -1,13 +1,17 @@
-//! Accepting connections: peer check, one task per connection, clean shutdown.
+//! Accepting connections: peer check, a cap on connections, one task per connection,
+//! clean shutdown.
 
 use super::connection::{Connection, REQUEST_TIMEOUT};
 use super::{Daemon, credentials, logout, peek, status};
 use crate::failure::{Failure, FailureKind};
-use crate::protocol::{Request, Response};
+use crate::peer;
+use crate::protocol::{self, Request, Response};
+use std::collections::BTreeMap;
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::net::{UnixListener, UnixStream};
+use tokio::sync::oneshot;
 use tokio::task::JoinSet;
 
 /// How long a refused peer gets to finish sending its request.
@@ -21,6 +25,37 @@ pub async fn run(listener: UnixListener, shutdown: impl Future<Output = ()>) {
     serve(listener, Arc::new(Daemon::default()), shutdown).await;
 }
 
+/// The connections that have not sent their request yet, oldest first. When the daemon
+/// is at its cap, the oldest of them is closed to make room: a real client sends its
+/// request at once, so only an idle or hostile connection waits there.
+#[derive(Default)]
+struct Idle {
+    next_id: u64,
+    waiting: BTreeMap<u64, oneshot::Sender<()>>,
+}
+
+impl Idle {
+    /// Register a new connection; the receiver fires if it is closed to make room.
+    fn register(&mut self) -> (u64, oneshot::Receiver<()>) {
+        let (close, closed) = oneshot::channel();
+        let id = self.next_id;
+        self.next_id += 1;
+        self.waiting.insert(id, close);
+        (id, closed)
+    }
+
+    /// Close the oldest connection still waiting for its request; `false` if none is.
+    fn close_oldest(&mut self) -> bool {
+        match self.waiting.pop_first() {
+            Some((_, close)) => {
+                let _ = close.send(());
+                true
+            }
+            None => false,
+        }
+    }
+}
+
 /// Serve a bound listener with the given daemon state until `shutdown` completes.
 pub async fn serve(
     listener: UnixListener,
@@ -28,6 +63,8 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) {
     let mut connections = JoinSet::new();
+    let idle = Arc::new(Mutex::new(Idle::default()));
+    let limit = daemon.settings.max_connections;
     let watcher = tokio::spawn(daemon.written.clone().watch(daemon.sessions.clone()));
     let scheduler = tokio::spawn(super::ahead::run(daemon.clone()));
     tokio::pin!(shutdown);
@@ -35,7 +72,13 @@ pub async fn serve(
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
-                    connections.spawn(handle(daemon.clone(), stream));
+                    if connections.len() >= limit && !idle.lock().unwrap().close_oldest() {
+                        refuse_busy(&stream, limit);
+                        continue;
+                    }
+                    let (id, closed) = idle.lock().unwrap().register();
+                    let admitted = Admitted { id, closed, idle: idle.clone() };
+                    connections.spawn(handle(daemon.clone(), stream, admitted));
                 }
                 Err(e) => {
                     // Out of file descriptors and the like: back off instead of spinning.
@@ -60,11 +103,45 @@ pub async fn serve(
     }
 }
 
-async fn handle(daemon: Arc<Daemon>, stream: UnixStream) {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    let our_uid = unsafe { libc::geteuid() };
-    let peer_uid = match stream.peer_cred() {
-        Ok(cred) => cred.uid(),
+/// Tell a connection over the cap why it is closed, without waiting on it.
+fn refuse_busy(stream: &UnixStream, limit: usize) {
+    tracing::warn!("refused a connection: {limit} connections are being served");
+    let _ = stream.try_write(&protocol::encode(&Response::Error(busy(limit))));
+}
+
+fn busy(limit: usize) -> Failure {
+    Failure::new(
+        FailureKind::Busy,
+        format!("the mfad daemon is serving {limit} connections, its most at once"),
+        "run the command again in a moment; if it persists, some program keeps connections to mfad open (max_connections in mfad's config.toml raises the cap)",
+    )
+}
+
+/// A connection let in under the cap, until it sends its request.
+struct Admitted {
+    id: u64,
+    /// Fires when the connection is closed to make room for a newer one.
+    closed: oneshot::Receiver<()>,
+    idle: Arc<Mutex<Idle>>,
+}
+
+impl Admitted {
+    /// The request arrived (or the connection ended): it no longer waits.
+    fn started(&self) {
+        self.idle.lock().unwrap().waiting.remove(&self.id);
+    }
+}
+
+impl Drop for Admitted {
+    fn drop(&mut self) {
+        self.started();
+    }
+}
+
+async fn handle(daemon: Arc<Daemon>, stream: UnixStream, mut admitted: Admitted) {
+    let our_uid = peer::my_uid();
+    let peer_uid = match peer::peer_uid(&stream) {
+        Ok(uid) => uid,
         Err(e) => {
             tracing::warn!("cannot tell who connected ({e}); closing");
             return;
@@ -74,7 +151,7 @@ async fn handle(daemon: Arc<Daemon>, stream: UnixStream) {
     if peer_uid != our_uid {
         tracing::warn!("refused a connection from uid {peer_uid}");
         let refusal = Failure::new(
-            FailureKind::BadMessage,
+            FailureKind::Untrusted,
             format!("this mfad daemon serves uid {our_uid} only"),
             "each user runs their own daemon; check MFAD_SOCKET",
         );
@@ -84,7 +161,16 @@ async fn handle(daemon: Arc<Daemon>, stream: UnixStream) {
         let _ = tokio::time::timeout(REFUSAL_LINGER, connection.read_request()).await;
         return;
     }
-    let request = match tokio::time::timeout(REQUEST_TIMEOUT, connection.read_request()).await {
+    let read = tokio::select! {
+        read = tokio::time::timeout(REQUEST_TIMEOUT, connection.read_request()) => read,
+        _ = &mut admitted.closed => {
+            let limit = daemon.settings.max_connections;
+            let _ = connection.write(&Response::Error(busy(limit))).await;
+            return;
+        }
+    };
+    admitted.started();
+    let request = match read {
         Ok(Ok(Some(request))) => request,
         Ok(Ok(None)) | Err(_) => return,
         Ok(Err(failure)) => {
@@ -93,6 +179,7 @@ async fn handle(daemon: Arc<Daemon>, stream: UnixStream) {
             return;
         }
     };
+    let _keepalive = connection.keep_alive();
     let response = match request {
         Request::Credentials { profile, caller } => {
             return credentials::handle(&daemon, &mut connection, profile, caller).await;

@@ -2,9 +2,11 @@
 //!
 //! After every renewal the section is rewritten with the new session. A watcher looks at
 //! the files every second: when another program rewrote a file and dropped or garbled
-//! mfad's section, it is put back.
+//! mfad's section, it is put back. Every file operation runs off the async workers with a
+//! time limit, and none runs under the lock of the bindings.
 
 use super::sessions::{Session, SessionKey, Sessions};
+use crate::bounded::{self, FILE_TIME_LIMIT};
 use crate::config::WriteTarget;
 use crate::credfile::{self, CredfileError, FileStamp, SectionValues};
 use crate::failure::{Failure, FailureKind};
@@ -12,8 +14,9 @@ use crate::protocol::WrittenProfile;
 use crate::timefmt::rfc3339;
 use secrecy::ExposeSecret;
 use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 /// How often the watcher looks at the files mfad wrote.
 pub const WATCH_INTERVAL: Duration = Duration::from_secs(1);
@@ -42,6 +45,38 @@ impl From<CredfileError> for Failure {
     }
 }
 
+/// A write that failed, and whether the one before it failed too (nothing new to tell).
+#[derive(Debug)]
+pub struct WriteFailure {
+    pub failure: Failure,
+    pub repeated: bool,
+}
+
+/// Run a file operation on `path` off the async workers, within [`FILE_TIME_LIMIT`].
+async fn on_file<T: Send + 'static>(
+    path: &Path,
+    operation: impl FnOnce() -> Result<T, CredfileError> + Send + 'static,
+) -> Result<T, Failure> {
+    let key = format!("credentials file {}", path.display());
+    match bounded::offload(&key, FILE_TIME_LIMIT, operation).await {
+        Ok(result) => Ok(result?),
+        Err(stalled) => Err(Failure::new(
+            FailureKind::Config,
+            format!("updating {}: {stalled}", path.display()),
+            "the file system holding it hangs (a network file system?); check it",
+        )),
+    }
+}
+
+/// The stamp of a file, looked at off the async workers (`None` when it cannot be).
+async fn stamp_of(path: &Path) -> Option<FileStamp> {
+    let owned = path.to_owned();
+    on_file(path, move || Ok(credfile::stamp(&owned)))
+        .await
+        .ok()
+        .flatten()
+}
+
 impl WrittenProfiles {
     /// Make sure `target` holds `session`; write it when it does not.
     pub async fn keep(
@@ -50,15 +85,14 @@ impl WrittenProfiles {
         profile: &str,
         key: &SessionKey,
         session: &Arc<Session>,
-    ) -> Result<(), Failure> {
-        let up_to_date = self.bindings.lock().unwrap().get(target).is_some_and(|b| {
-            &b.key == key
-                && b.written.as_ref().is_some_and(|(id, stamp)| {
-                    *id == session.credentials.access_key_id
-                        && credfile::stamp(&target.path) == *stamp
-                })
+    ) -> Result<(), WriteFailure> {
+        let last_written = self.bindings.lock().unwrap().get(target).and_then(|b| {
+            let (id, stamp) = b.written.as_ref()?;
+            (&b.key == key && *id == session.credentials.access_key_id).then_some(*stamp)
         });
-        if up_to_date {
+        if let Some(stamp) = last_written
+            && stamp_of(&target.path).await == stamp
+        {
             return Ok(());
         }
         let result = write(target, profile, session).await;
@@ -78,8 +112,8 @@ impl WrittenProfiles {
                 Ok(())
             }
             Err(failure) => {
-                binding.error = Some(failure.to_string());
-                Err(failure)
+                let repeated = binding.error.replace(failure.to_string()).is_some();
+                Err(WriteFailure { failure, repeated })
             }
         }
     }
@@ -95,11 +129,12 @@ impl WrittenProfiles {
             .map(|(target, b)| (target.clone(), b.profile.clone()))
             .collect();
         for (target, profile) in targets {
-            if let Err(failure) = self.keep(&target, &profile, key, session).await {
+            if let Err(failed) = self.keep(&target, &profile, key, session).await {
                 tracing::warn!(
-                    "cannot update [{}] in {}: {failure}",
+                    "cannot update [{}] in {}: {}",
                     target.section,
-                    target.path.display()
+                    target.path.display(),
+                    failed.failure
                 );
             }
         }
@@ -137,16 +172,15 @@ impl WrittenProfiles {
         };
         let mut failures = Vec::new();
         for target in targets {
-            let removal = tokio::task::spawn_blocking(move || {
+            let path = target.path.clone();
+            let removal = on_file(&path, move || {
                 credfile::edit(&target.path, &target.section, |text| {
                     credfile::remove(text, &target.section)
                 })
             })
             .await;
-            match removal {
-                Ok(Ok(_)) => {}
-                Ok(Err(e)) => failures.push(e.into()),
-                Err(e) => failures.push(Failure::internal(e)),
+            if let Err(failure) = removal {
+                failures.push(failure);
             }
         }
         failures
@@ -157,19 +191,20 @@ impl WrittenProfiles {
         let mut ticks = tokio::time::interval(WATCH_INTERVAL);
         loop {
             ticks.tick().await;
-            let changed: Vec<(WriteTarget, Binding)> = self
+            let written: Vec<(WriteTarget, Binding, Option<FileStamp>)> = self
                 .bindings
                 .lock()
                 .unwrap()
                 .iter()
-                .filter(|(target, b)| {
-                    b.written
-                        .as_ref()
-                        .is_some_and(|(_, stamp)| credfile::stamp(&target.path) != *stamp)
+                .filter_map(|(target, b)| {
+                    let (_, stamp) = b.written.as_ref()?;
+                    Some((target.clone(), b.clone(), *stamp))
                 })
-                .map(|(target, b)| (target.clone(), b.clone()))
                 .collect();
-            for (target, binding) in changed {
+            for (target, binding, stamp) in written {
+                if stamp_of(&target.path).await == stamp {
+                    continue;
+                }
                 let Some(session) = sessions.current(&binding.key) else {
                     continue;
                 };
@@ -191,20 +226,21 @@ impl WrittenProfiles {
         binding: &Binding,
         session: &Arc<Session>,
     ) -> Result<(), Failure> {
-        let path = target.path.clone();
-        let text =
-            tokio::task::spawn_blocking(move || std::fs::read_to_string(path).unwrap_or_default())
-                .await
-                .map_err(Failure::internal)?;
+        let path: PathBuf = target.path.clone();
+        let (text, stamp) = on_file(&target.path, move || {
+            let text = bounded::read_text(&path, bounded::MAX_FILE_BYTES)
+                .ok()
+                .flatten()
+                .unwrap_or_default();
+            Ok((text, credfile::stamp(&path)))
+        })
+        .await?;
         if credfile::written_key_id(&text, &target.section).as_deref()
             == Some(session.credentials.access_key_id.as_str())
         {
             // Still there: remember the new stamp so the next look is cheap.
             if let Some(b) = self.bindings.lock().unwrap().get_mut(target) {
-                b.written = Some((
-                    session.credentials.access_key_id.clone(),
-                    credfile::stamp(&target.path),
-                ));
+                b.written = Some((session.credentials.access_key_id.clone(), stamp));
             }
             return Ok(());
         }
@@ -215,18 +251,18 @@ impl WrittenProfiles {
         );
         self.keep(target, &binding.profile, &binding.key, session)
             .await
+            .map_err(|failed| failed.failure)
     }
 }
 
-/// Write a session into its section, on the blocking pool.
+/// Write a session into its section, off the async workers.
 async fn write(
     target: &WriteTarget,
     profile: &str,
     session: &Arc<Session>,
 ) -> Result<Option<FileStamp>, Failure> {
-    let (target, profile, session) = (target.clone(), profile.to_owned(), session.clone());
-    let started = Instant::now();
-    let written = tokio::task::spawn_blocking(move || {
+    let (owned, profile, session) = (target.clone(), profile.to_owned(), session.clone());
+    on_file(&target.path, move || {
         let credentials = &session.credentials;
         let expiration = rfc3339(credentials.expiration);
         let values = SectionValues {
@@ -236,22 +272,19 @@ async fn write(
             session_token: credentials.session_token.expose_secret(),
             expiration: &expiration,
         };
-        let stamp = credfile::edit(&target.path, &target.section, |text| {
-            credfile::upsert(text, &target.section, &values).map(Some)
+        let stamp = credfile::edit(&owned.path, &owned.section, |text| {
+            credfile::upsert(text, &owned.section, &values).map(Some)
         })?;
         let since_renewal = SystemTime::now()
             .duration_since(session.renewed_at)
             .unwrap_or_default();
         tracing::info!(
             "wrote [{}] in {} ({:.1} ms after the renewal)",
-            target.section,
-            target.path.display(),
+            owned.section,
+            owned.path.display(),
             since_renewal.as_secs_f64() * 1000.0
         );
-        Ok::<_, CredfileError>(stamp)
+        Ok(stamp)
     })
     .await
-    .map_err(Failure::internal)?;
-    tracing::debug!("credentials file edit took {:?}", started.elapsed());
-    Ok(written?)
 }

@@ -298,6 +298,11 @@ impl TestEnv {
         fs::read_to_string(self.runtime_dir().join("mfad/agent.sock.log")).unwrap_or_default()
     }
 
+    /// The user's record of MFA codes sent to STS, shared by all their daemons.
+    pub fn used_codes_file(&self) -> PathBuf {
+        self.home().join(".local/state/mfad/used-codes.json")
+    }
+
     pub fn config_path(&self) -> PathBuf {
         self.home().join(".aws/config")
     }
