@@ -271,7 +271,7 @@ fn untrusted_failure(untrusted: peer::Untrusted) -> Failure {
 
 fn no_daemon(paths: &DaemonPaths, error: &io::Error) -> Failure {
     Failure::new(
-        FailureKind::Internal,
+        FailureKind::NoDaemon,
         format!(
             "no mfad daemon answers on {} ({error})",
             paths.socket.display()

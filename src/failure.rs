@@ -28,6 +28,8 @@ pub enum FailureKind {
     BadMessage,
     /// Client and daemon speak different protocol versions.
     VersionMismatch,
+    /// No daemon listens on the socket (and the client was not to start one).
+    NoDaemon,
     /// What listens on the socket, or the directory it is in, is not the user's own.
     Untrusted,
     /// The daemon accepted the connection but stayed silent (stopped or stuck).

@@ -214,15 +214,28 @@ pub struct Route<'a> {
     pub timeouts: StsTimeouts,
 }
 
-fn client(
+/// An STS client for one call. Its HTTP client reads the caller's CA bundle, which is
+/// done off the async workers and within a time limit.
+async fn client(
     route: Route<'_>,
     credentials: Credentials,
     retry: RetryConfig,
 ) -> Result<aws_sdk_sts::Client, StsError> {
+    let network = route.network.clone();
+    let key = format!("CA bundle {:?}", network.ca_bundle);
+    let http_client =
+        crate::bounded::offload(&key, crate::bounded::FILE_TIME_LIMIT, move || {
+            network.http_client()
+        })
+        .await
+        .map_err(|stalled| NetworkError::CaBundle {
+            path: route.network.ca_bundle.clone().unwrap_or_default(),
+            reason: stalled.to_string(),
+        })??;
     let mut config = aws_sdk_sts::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(route.endpoint.region.clone()))
-        .http_client(route.network.http_client()?)
+        .http_client(http_client)
         .credentials_provider(credentials)
         .retry_config(retry)
         .timeout_config(
@@ -253,7 +266,8 @@ pub async fn get_session_token(
         None,
         "mfad-long-term-key",
     );
-    let output = client(route, credentials, RetryConfig::disabled())?
+    let output = client(route, credentials, RetryConfig::disabled())
+        .await?
         .get_session_token()
         .serial_number(serial)
         .token_code(code.expose_secret())
@@ -292,7 +306,8 @@ pub async fn assume_role(
         "mfad-session",
     );
     let retry = RetryConfig::standard().with_max_attempts(2);
-    let output = client(route, credentials, retry)?
+    let output = client(route, credentials, retry)
+        .await?
         .assume_role()
         .role_arn(role.role_arn)
         .role_session_name(role.session_name)

@@ -317,3 +317,117 @@ fn a_failed_write_leaves_the_old_file_and_says_why() {
     );
     assert!(status.contains("the file was left as it was"), "{status}");
 }
+
+/// Makes a directory immutable (`chattr +i`: not even root may add, rename or remove
+/// entries in it) for as long as it lives.
+struct ReadOnlyDir(std::path::PathBuf);
+
+impl ReadOnlyDir {
+    fn new(dir: &std::path::Path) -> Self {
+        let made = std::process::Command::new("chattr")
+            .arg("+i")
+            .arg(dir)
+            .status()
+            .expect("chattr (e2fsprogs) makes a directory read-only, even for root");
+        assert!(made.success(), "chattr +i {} failed", dir.display());
+        Self(dir.to_owned())
+    }
+}
+
+impl Drop for ReadOnlyDir {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("chattr")
+            .arg("-i")
+            .arg(&self.0)
+            .status();
+    }
+}
+
+#[test]
+fn a_read_only_directory_does_not_withhold_the_session() {
+    let sts = double_with_alice(30);
+    let env = writing_env(&sts, "");
+    let aws_dir = env.credentials_path().parent().unwrap().to_owned();
+    let read_only = ReadOnlyDir::new(&aws_dir);
+    let handed = env.process("dev");
+    assert!(handed["SessionToken"].is_string());
+    assert_eq!(credentials(&env), users_file());
+    let status = status(&env);
+    assert!(
+        status.contains(&format!("writing [{OUT}] failed: cannot update")),
+        "{status}"
+    );
+    assert!(
+        env.daemon_log().contains(&format!("cannot keep [{OUT}] in")),
+        "{}",
+        env.daemon_log()
+    );
+    // Once the directory is writable again, the next request writes the profile.
+    drop(read_only);
+    let handed = env.process("dev");
+    assert_eq!(
+        credfile::written_key_id(&credentials(&env), OUT).as_deref(),
+        handed["AccessKeyId"].as_str()
+    );
+    assert!(!status_of_written_errors(&env), "the error was not cleared");
+}
+
+fn status_of_written_errors(env: &TestEnv) -> bool {
+    status(env).contains("failed:")
+}
+
+#[test]
+fn the_files_own_mode_is_kept_when_stricter() {
+    use std::os::unix::fs::PermissionsExt;
+    let sts = double_with_alice(30);
+    let env = writing_env(&sts, "");
+    let mode = |env: &TestEnv| std::fs::metadata(env.credentials_path()).unwrap().mode() & 0o777;
+    std::fs::set_permissions(
+        env.credentials_path(),
+        std::fs::Permissions::from_mode(0o400),
+    )
+    .unwrap();
+    env.process("dev");
+    assert!(credfile::written_key_id(&credentials(&env), OUT).is_some());
+    assert_eq!(mode(&env), 0o400, "a stricter mode is kept");
+    assert!(env.run(&["logout", "dev"], "").status.success());
+    std::fs::set_permissions(
+        env.credentials_path(),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
+    env.process("dev");
+    assert_eq!(mode(&env), 0o600, "never looser than 0600 with secrets in it");
+}
+
+#[test]
+fn a_hard_linked_file_is_refused_and_a_symlink_is_written_through() {
+    let sts = double_with_alice(30);
+    let env = writing_env(&sts, "");
+    let other_name = env.dir.path().join("credentials-backup");
+    std::fs::hard_link(env.credentials_path(), &other_name).unwrap();
+    let handed = env.process("dev");
+    assert!(handed["SessionToken"].is_string());
+    let status = status(&env);
+    assert!(status.contains("has 2 hard links"), "{status}");
+    assert!(status.contains("remove the other links"), "{status}");
+    assert_eq!(credentials(&env), users_file());
+    assert_eq!(std::fs::read_to_string(&other_name).unwrap(), users_file());
+
+    // A symbolic link is followed: the file it names gets the profile (at the next
+    // request, as the last write failed), and the link stays a link.
+    std::fs::remove_file(env.credentials_path()).unwrap();
+    std::os::unix::fs::symlink(&other_name, env.credentials_path()).unwrap();
+    let handed = env.process("dev");
+    let through = std::fs::read_to_string(&other_name).unwrap();
+    assert_eq!(
+        credfile::written_key_id(&through, OUT).as_deref(),
+        handed["AccessKeyId"].as_str()
+    );
+    assert!(
+        std::fs::symlink_metadata(env.credentials_path())
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+}

@@ -14,7 +14,8 @@ pub fn run(json: bool) -> Result<(), Failure> {
             Response::Status(report) => Some(report),
             other => return Err(unexpected(&other)),
         },
-        Err(_) => None,
+        Err(failure) if failure.kind == FailureKind::NoDaemon => None,
+        Err(failure) => return Err(failure),
     };
     if json {
         println!(

@@ -309,10 +309,16 @@ async fn with_person(
 ) -> Result<(TemporaryCredentials, CodeSource), Failure> {
     let serial = &request.plan.mfa_serial;
     let question = format!("MFA code for profile {} ({serial})", request.profile);
-    let dialog = request
-        .desktop
-        .then(|| desktop::choose(&daemon.settings.prompt.driver, &request.caller_env))
-        .flatten();
+    let dialog = if request.desktop {
+        // Looking for zenity or kdialog reads the directories of PATH.
+        let (driver, env) = (daemon.settings.prompt.driver.clone(), request.caller_env.clone());
+        bounded::offload("PATH", FILE_TIME_LIMIT, move || desktop::choose(&driver, &env))
+            .await
+            .ok()
+            .flatten()
+    } else {
+        None
+    };
     if askers.is_empty() && dialog.is_none() {
         return Err(ask_failure(AskError::NobodyToAsk, daemon, request));
     }

@@ -342,7 +342,15 @@ async fn socket_gone(path: &std::path::Path, inode: Option<u64>) {
     let mut ticks = tokio::time::interval(SOCKET_CHECK_INTERVAL);
     loop {
         ticks.tick().await;
-        let now = std::fs::metadata(path).map(|m| m.ino()).ok();
+        let owned = path.to_owned();
+        let looked = crate::bounded::offload(
+            "socket",
+            crate::bounded::FILE_TIME_LIMIT,
+            move || std::fs::metadata(owned).map(|m| m.ino()).ok(),
+        )
+        .await;
+        // A look that did not finish says nothing either way.
+        let Ok(now) = looked else { continue };
         if now != inode {
             tracing::info!(
                 "the socket {} was removed or replaced: stopping",

@@ -174,9 +174,13 @@ impl WrittenProfiles {
         for target in targets {
             let path = target.path.clone();
             let removal = on_file(&path, move || {
-                credfile::edit(&target.path, &target.section, |text| {
+                match credfile::edit(&target.path, &target.section, |text| {
                     credfile::remove(text, &target.section)
-                })
+                }) {
+                    // A section that is not mfad's was never written: nothing to remove.
+                    Err(CredfileError::NotOurs { .. }) => Ok(None),
+                    other => other,
+                }
             })
             .await;
             if let Err(failure) = removal {
