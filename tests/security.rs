@@ -415,3 +415,69 @@ fn a_stopped_daemon_makes_clients_fail_within_a_bound() {
     unsafe { libc::kill(pid, libc::SIGCONT) };
     env.process("dev");
 }
+
+#[test]
+fn no_secret_reaches_the_log_at_any_level() {
+    const PROXY_USER: &str = "corp";
+    for level in ["trace", "debug", "info"] {
+        let sts = double_with_alice(2);
+        let env = alice_env_with_totp(
+            &sts,
+            2,
+            "mfad_write_profile = dev-mfa\n\n[profile admin]\nmfad_source_profile = dev\nmfad_role_arn = arn:aws:iam::123456789012:role/admin\nendpoint_url = http://127.0.0.1:1\n",
+        );
+        // STS is reached through an authenticating proxy (the role through it too).
+        let proxy = support::network::Proxy::start(env.dir.path(), PROXY_USER, PROXY_PASSWORD);
+        let config = std::fs::read_to_string(env.config_path())
+            .unwrap()
+            .replace("http://127.0.0.1:1", &sts.url);
+        env.write_config(&config);
+        let run = |args: &[&str]| {
+            let output = env
+                .mfad(args)
+                .env("MFAD_LOG", level)
+                .env("JOURNAL_STREAM", "1")
+                .env("HTTP_PROXY", proxy.url(PROXY_USER, PROXY_PASSWORD))
+                .output()
+                .unwrap();
+            assert!(
+                output.status.success(),
+                "{}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+            output
+        };
+        let mut secrets = vec![
+            SECRET.to_owned(),
+            SEED.to_owned(),
+            PROXY_PASSWORD.to_owned(),
+        ];
+        for profile in ["dev", "admin"] {
+            let output = run(&["process", profile]);
+            let handed: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+            secrets.push(handed["SecretAccessKey"].as_str().unwrap().to_owned());
+            secrets.push(handed["SessionToken"].as_str().unwrap().to_owned());
+        }
+        run(&["status", "--json"]);
+        run(&["logout", "--all"]);
+        run(&["process", "dev"]);
+        let codes = sts.accepted_codes();
+        assert!(codes.len() >= 2, "{codes:?}");
+        assert!(!proxy.requests().is_empty(), "STS was not reached through the proxy");
+        let log = env.daemon_log();
+        if level != "info" {
+            let marker = level.to_uppercase();
+            assert!(
+                log.lines().any(|line| line.trim_start().starts_with(&marker)),
+                "no {level} lines in:\n{log}"
+            );
+        }
+        for secret in secrets.iter().chain(&codes) {
+            assert!(
+                !log.contains(secret.as_str()),
+                "{level}: a secret ({}…) reached the log:\n{log}",
+                &secret[..3]
+            );
+        }
+    }
+}

@@ -179,6 +179,7 @@ async fn handle(daemon: Arc<Daemon>, stream: UnixStream, mut admitted: Admitted)
             return;
         }
     };
+    tracing::trace!(?request, "request");
     let _keepalive = connection.keep_alive();
     let response = match request {
         Request::Credentials { profile, caller } => {

@@ -162,6 +162,12 @@ impl StsDouble {
             .insert(access_key_id.into(), user);
     }
 
+    /// Every code the double accepted, of every device.
+    pub fn accepted_codes(&self) -> Vec<String> {
+        let state = self.state.lock().unwrap();
+        state.accepted_codes.values().flatten().cloned().collect()
+    }
+
     pub fn counts(&self) -> Counts {
         self.state.lock().unwrap().counts.clone()
     }
