@@ -170,7 +170,7 @@ impl Client {
                     return Err(Failure::new(
                         FailureKind::Internal,
                         "the daemon closed the connection without answering",
-                        "see the daemon log; mfad status shows whether it runs",
+                        "see the daemon log; `mfad status` shows whether it runs",
                     ));
                 }
             }
@@ -276,7 +276,7 @@ fn no_daemon(paths: &DaemonPaths, error: &io::Error) -> Failure {
             "no mfad daemon answers on {} ({error})",
             paths.socket.display()
         ),
-        "any mfad process command starts it; or run `mfad daemon`",
+        "any `mfad process PROFILE` command starts it; or run `mfad daemon`",
     )
 }
 

@@ -63,7 +63,7 @@ impl Failure {
         Self::new(
             FailureKind::Internal,
             message.to_string(),
-            "this is a bug in mfad; the daemon log (mfad status shows where) has details",
+            "this is a bug in mfad; the daemon log (`mfad status` shows where) has details",
         )
     }
 }

@@ -255,7 +255,7 @@ pub fn decode<T: DeserializeOwned>(line: &[u8]) -> Result<Option<T>, Failure> {
                 "the other side is mfad {} (protocol {}), this is mfad {MFAD_VERSION} (protocol {PROTOCOL_VERSION})",
                 probe.mfad, probe.protocol
             ),
-            "any `mfad process` command replaces a daemon of another version; or stop the old daemon (its pid is in the lock file next to the socket) and run `mfad daemon`",
+            "any `mfad process PROFILE` command replaces a daemon of another version; or stop the old daemon (its pid is in the lock file next to the socket) and run `mfad daemon`",
         ));
     }
     let envelope: Envelope<T> = serde_json::from_slice(line).map_err(garbled)?;

@@ -68,7 +68,7 @@ impl StsError {
                 "check mfa_serial: it must be the ARN of an MFA device assigned to this IAM user".into()
             }
             Self::BadKey { .. } => {
-                "the long-term key is wrong, inactive or deleted: store a valid one with mfad add PROFILE".into()
+                "the long-term key is wrong, inactive or deleted: store a valid one with `mfad add PROFILE`".into()
             }
             Self::Throttled { .. } => "wait a minute and try again".into(),
             Self::Refused { .. } => "check the profile's settings and the IAM policy of the user".into(),
@@ -223,15 +223,14 @@ async fn client(
 ) -> Result<aws_sdk_sts::Client, StsError> {
     let network = route.network.clone();
     let key = format!("CA bundle {:?}", network.ca_bundle);
-    let http_client =
-        crate::bounded::offload(&key, crate::bounded::FILE_TIME_LIMIT, move || {
-            network.http_client()
-        })
-        .await
-        .map_err(|stalled| NetworkError::CaBundle {
-            path: route.network.ca_bundle.clone().unwrap_or_default(),
-            reason: stalled.to_string(),
-        })??;
+    let http_client = crate::bounded::offload(&key, crate::bounded::FILE_TIME_LIMIT, move || {
+        network.http_client()
+    })
+    .await
+    .map_err(|stalled| NetworkError::CaBundle {
+        path: route.network.ca_bundle.clone().unwrap_or_default(),
+        reason: stalled.to_string(),
+    })??;
     let mut config = aws_sdk_sts::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(route.endpoint.region.clone()))

@@ -9,7 +9,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use support::*;
 
 fn unix_now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
 }
 
 /// Wait until the current step of `period` seconds has at least `left` seconds to run, so
@@ -46,7 +49,10 @@ fn two_daemons_of_one_user_never_send_the_same_code() {
             );
         }
         for socket in &sockets {
-            let out = env.mfad(&["logout", "--all"]).env("MFAD_SOCKET", socket).output();
+            let out = env
+                .mfad(&["logout", "--all"])
+                .env("MFAD_SOCKET", socket)
+                .output();
             assert!(out.unwrap().status.success());
         }
     }
@@ -54,10 +60,14 @@ fn two_daemons_of_one_user_never_send_the_same_code() {
     assert_eq!(counts.get_session_token, 6, "{counts:?}");
     assert_eq!(counts.reused_codes + counts.wrong_codes, 0, "{counts:?}");
     for socket in sockets {
-        let stop = env.mfad(&["status", "--json"]).env("MFAD_SOCKET", &socket).output();
-        let pid = serde_json::from_slice::<serde_json::Value>(&stop.unwrap().stdout).unwrap()["pid"]
-            .as_i64()
-            .unwrap();
+        let stop = env
+            .mfad(&["status", "--json"])
+            .env("MFAD_SOCKET", &socket)
+            .output();
+        let pid =
+            serde_json::from_slice::<serde_json::Value>(&stop.unwrap().stdout).unwrap()["pid"]
+                .as_i64()
+                .unwrap();
         // SAFETY: kill has no memory effects.
         unsafe { libc::kill(pid as i32, libc::SIGTERM) };
     }
@@ -129,6 +139,9 @@ fn a_forward_clock_jump_does_not_make_the_daemon_send_a_code_again() {
     assert!(log.contains("clock skew of -60"), "{log}");
     assert!(log.contains("already used"), "{log}");
     let counts = sts.counts();
-    assert_eq!(counts.reused_codes, 0, "a code went to STS twice: {counts:?}");
+    assert_eq!(
+        counts.reused_codes, 0,
+        "a code went to STS twice: {counts:?}"
+    );
     assert_eq!(counts.sessions_issued, 2, "{counts:?}");
 }

@@ -323,3 +323,60 @@ fn no_secret_reaches_the_daemon_log_or_stderr() {
         assert!(!log.contains(secret), "a secret reached the log");
     }
 }
+
+#[test]
+fn a_relative_mfad_socket_is_taken_from_the_callers_directory() {
+    let sts = double_with_alice(30);
+    let env = TestEnv::new();
+    env.write_config(&alice_profile(
+        "dev",
+        &sts.url,
+        &format!("mfa_process = {}", code_script(&env, 30)),
+    ));
+    env.write_credentials(&alice_credentials());
+    let work = env.dir.path().join("work");
+    std::fs::create_dir(&work).unwrap();
+    let in_work = |args: &[&str]| {
+        env.mfad(args)
+            .env("MFAD_SOCKET", "sockets/agent.sock")
+            .current_dir(&work)
+            .output()
+            .unwrap()
+    };
+    let output = in_work(&["process", "dev"]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    // The daemon (which runs in /) listens where the client looked, and nowhere else.
+    let socket = work.join("sockets/agent.sock");
+    assert!(UnixStream::connect(&socket).is_ok());
+    assert!(!std::path::Path::new("/sockets").exists());
+    let status = String::from_utf8(in_work(&["status"]).stdout).unwrap();
+    assert!(status.contains("dev"), "{status}");
+    let pid = std::fs::read_to_string(work.join("sockets/agent.sock.lock")).unwrap();
+    // SAFETY: kill has no memory effects.
+    unsafe { libc::kill(pid.trim().parse().unwrap(), libc::SIGTERM) };
+}
+
+#[test]
+fn a_socket_path_too_long_for_the_kernel_is_refused_at_once() {
+    let env = TestEnv::new();
+    let long = env.dir.path().join("d".repeat(120)).join("agent.sock");
+    for args in [&["process", "dev"][..], &["status"], &["daemon"]] {
+        let output = env.mfad(args).env("MFAD_SOCKET", &long).output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{args:?}");
+        assert!(
+            stderr.contains("bytes long; Unix sockets allow at most 107"),
+            "{args:?}: {stderr}"
+        );
+        assert!(
+            stderr.contains("set MFAD_SOCKET to a shorter path"),
+            "{stderr}"
+        );
+    }
+    // Nothing was left behind: no directory, no daemon.
+    assert!(!long.parent().unwrap().exists());
+}

@@ -360,7 +360,10 @@ fn roles_renew_ahead_of_time_on_their_mfa_session() {
 fn a_profile_that_cannot_be_written_is_notified_once_and_the_session_still_served() {
     let sts = double_with_alice(2);
     let env = alice_env_with_totp(&sts, 2, "mfad_write_profile = dev-mfa");
-    let theirs = format!("{}[dev-mfa]\naws_access_key_id = AKIATHEIRS\n", alice_credentials());
+    let theirs = format!(
+        "{}[dev-mfa]\naws_access_key_id = AKIATHEIRS\n",
+        alice_credentials()
+    );
     env.write_credentials(&theirs);
     let service = NotificationService::start(env.bus_address());
     for _ in 0..3 {
@@ -368,10 +371,15 @@ fn a_profile_that_cannot_be_written_is_notified_once_and_the_session_still_serve
     }
     let notice = wait_for_notice(&service, "mfad cannot update [dev-mfa] for dev");
     assert!(
-        notice.body.contains("Commands that run credential_process still work"),
+        notice
+            .body
+            .contains("Commands that run credential_process still work"),
         "{notice:?}"
     );
-    assert!(notice.body.contains("was not written by mfad"), "{notice:?}");
+    assert!(
+        notice.body.contains("was not written by mfad"),
+        "{notice:?}"
+    );
     // A later notification (the next renewal's) has arrived: no second one about the file.
     assert!(env.run(&["logout", "dev"], "").status.success());
     env.process("dev");

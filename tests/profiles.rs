@@ -358,7 +358,8 @@ fn a_read_only_directory_does_not_withhold_the_session() {
         "{status}"
     );
     assert!(
-        env.daemon_log().contains(&format!("cannot keep [{OUT}] in")),
+        env.daemon_log()
+            .contains(&format!("cannot keep [{OUT}] in")),
         "{}",
         env.daemon_log()
     );
@@ -397,7 +398,11 @@ fn the_files_own_mode_is_kept_when_stricter() {
     )
     .unwrap();
     env.process("dev");
-    assert_eq!(mode(&env), 0o600, "never looser than 0600 with secrets in it");
+    assert_eq!(
+        mode(&env),
+        0o600,
+        "never looser than 0600 with secrets in it"
+    );
 }
 
 #[test]

@@ -44,7 +44,10 @@ impl Impostor {
                 "sh",
             ])
             .arg(dir)
-            .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/impostor.py"))
+            .arg(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/support/impostor.py"
+            ))
             .arg(socket)
             .arg(received)
             .stdout(Stdio::piped())
@@ -77,14 +80,20 @@ fn a_socket_directory_of_another_user_gets_nothing() {
     let shared = shared_tmp(&env);
     // Without XDG_RUNTIME_DIR the socket is the predictable $TMPDIR/mfad-$UID/agent.sock,
     // and another user made that directory first.
-    let socket = shared.join(format!("mfad-{}/agent.sock", rustix::process::getuid().as_raw()));
+    let socket = shared.join(format!(
+        "mfad-{}/agent.sock",
+        rustix::process::getuid().as_raw()
+    ));
     let record = shared.join("received");
     let _impostor = Impostor::start(&socket, &record);
     let output = env
         .mfad(&["process", "dev"])
         .env_remove("XDG_RUNTIME_DIR")
         .env("TMPDIR", &shared)
-        .env("HTTPS_PROXY", format!("http://alice:{PROXY_PASSWORD}@proxy:3128"))
+        .env(
+            "HTTPS_PROXY",
+            format!("http://alice:{PROXY_PASSWORD}@proxy:3128"),
+        )
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -99,7 +108,10 @@ fn a_socket_directory_of_another_user_gets_nothing() {
     );
     assert!(stderr.contains("mfad sent it nothing"), "{stderr}");
     assert!(stderr.contains("MFAD_SOCKET"), "{stderr}");
-    assert!(received(&record).is_empty(), "the impostor received something");
+    assert!(
+        received(&record).is_empty(),
+        "the impostor received something"
+    );
     // Every client refuses it: status and the prompt too.
     let status = env
         .mfad(&["status"])
@@ -109,7 +121,10 @@ fn a_socket_directory_of_another_user_gets_nothing() {
         .unwrap();
     assert!(!status.status.success());
     assert!(String::from_utf8_lossy(&status.stderr).contains("belongs to uid 12345"));
-    assert!(received(&record).is_empty(), "the impostor received something");
+    assert!(
+        received(&record).is_empty(),
+        "the impostor received something"
+    );
 }
 
 #[test]
@@ -133,7 +148,10 @@ fn a_listener_of_another_uid_in_our_own_directory_gets_nothing() {
     std::os::unix::fs::chown(&ours, Some(0), Some(0)).unwrap();
     let output = env
         .mfad(&["process", "dev"])
-        .env("HTTPS_PROXY", format!("http://alice:{PROXY_PASSWORD}@proxy:3128"))
+        .env(
+            "HTTPS_PROXY",
+            format!("http://alice:{PROXY_PASSWORD}@proxy:3128"),
+        )
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -146,7 +164,10 @@ fn a_listener_of_another_uid_in_our_own_directory_gets_nothing() {
         )),
         "{stderr}"
     );
-    assert!(received(&record).is_empty(), "the impostor received something");
+    assert!(
+        received(&record).is_empty(),
+        "the impostor received something"
+    );
 }
 
 /// A FUSE file system whose file `config` hangs on read (tests/support/slow_fs.py).
@@ -166,7 +187,10 @@ impl HungFileSystem {
         std::fs::create_dir(&mountpoint).unwrap();
         let log = dir.join("hung.log");
         let process = Command::new("/usr/bin/python3")
-            .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/slow_fs.py"))
+            .arg(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/support/slow_fs.py"
+            ))
             .arg(&mountpoint)
             .arg(&log)
             .stderr(Stdio::null())
@@ -274,7 +298,11 @@ fn files_without_end_or_writer_are_refused_with_a_clear_error() {
         .set_len(2 << 30)
         .unwrap();
     let cases = [
-        ("AWS_CONFIG_FILE", Path::new("/dev/zero"), "larger than 16 MiB"),
+        (
+            "AWS_CONFIG_FILE",
+            Path::new("/dev/zero"),
+            "larger than 16 MiB",
+        ),
         ("AWS_CONFIG_FILE", fifo.as_path(), "a FIFO (named pipe)"),
         ("AWS_CONFIG_FILE", huge.as_path(), "larger than 16 MiB"),
         ("AWS_CONFIG_FILE", env.dir.path(), "a directory"),
@@ -366,9 +394,7 @@ fn credentials_request(env: &TestEnv) -> BufReader<UnixStream> {
         caller,
     };
     let mut stream = UnixStream::connect(env.socket()).unwrap();
-    stream
-        .write_all(&mfad::protocol::encode(&request))
-        .unwrap();
+    stream.write_all(&mfad::protocol::encode(&request)).unwrap();
     BufReader::new(stream)
 }
 
@@ -463,12 +489,16 @@ fn no_secret_reaches_the_log_at_any_level() {
         run(&["process", "dev"]);
         let codes = sts.accepted_codes();
         assert!(codes.len() >= 2, "{codes:?}");
-        assert!(!proxy.requests().is_empty(), "STS was not reached through the proxy");
+        assert!(
+            !proxy.requests().is_empty(),
+            "STS was not reached through the proxy"
+        );
         let log = env.daemon_log();
         if level != "info" {
             let marker = level.to_uppercase();
             assert!(
-                log.lines().any(|line| line.trim_start().starts_with(&marker)),
+                log.lines()
+                    .any(|line| line.trim_start().starts_with(&marker)),
                 "no {level} lines in:\n{log}"
             );
         }

@@ -92,7 +92,7 @@ fn keys_and_totp_secrets_live_in_the_secret_service_and_drive_sessions() {
     let error = String::from_utf8_lossy(&gone.stderr);
     assert!(
         error.contains(&format!(
-            "no TOTP secret stored for {SERIAL}; store one with mfad totp add"
+            "no TOTP secret stored for {SERIAL}; store one with `mfad totp add"
         )),
         "{error}"
     );
@@ -156,4 +156,78 @@ fn without_a_secret_service_the_error_says_what_to_do() {
         error.starts_with("mfad process dev: the secret store is not available"),
         "{error}"
     );
+}
+
+/// Lock the login collection of the test's keyring (no prompt: locking needs none).
+fn lock_the_keyring(env: &TestEnv) {
+    let locked = std::process::Command::new("dbus-send")
+        .args([
+            "--session",
+            "--print-reply",
+            "--dest=org.freedesktop.secrets",
+            "/org/freedesktop/secrets",
+            "org.freedesktop.Secret.Service.Lock",
+            "array:objpath:/org/freedesktop/secrets/collection/login",
+        ])
+        .env("DBUS_SESSION_BUS_ADDRESS", env.bus_address())
+        .output()
+        .unwrap();
+    assert!(
+        locked.status.success(),
+        "{}",
+        String::from_utf8_lossy(&locked.stderr)
+    );
+}
+
+#[test]
+fn a_locked_keyring_is_reported_as_locked_not_as_a_missing_secret() {
+    let sts = double_with_alice(2);
+    let env = alice_env_with_totp(&sts, 2, "");
+    lock_the_keyring(&env);
+    let error = env.process_error("dev");
+    assert!(error.contains("the secret store is locked"), "{error}");
+    assert!(
+        error.contains("its TOTP secret could not be read"),
+        "{error}"
+    );
+    assert!(error.contains("unlock your keyring"), "{error}");
+    assert_eq!(sts.counts().get_session_token, 0);
+    let code = env.run(&["totp", "code", SERIAL], "");
+    let error = String::from_utf8_lossy(&code.stderr);
+    assert!(error.contains("the secret store is locked"), "{error}");
+    let add = env.run(&["add", "dev"], &format!("{KEY_ID}\n{SECRET}\n"));
+    let error = String::from_utf8_lossy(&add.stderr);
+    assert!(error.contains("the secret store is locked"), "{error}");
+}
+
+#[test]
+fn a_daemon_started_without_a_bus_uses_the_bus_of_a_later_caller() {
+    let sts = double_with_alice(2);
+    let env = alice_env_with_totp(&sts, 2, "");
+    let script = code_script(&env, 2);
+    env.write_config(&alice_profile(
+        "dev",
+        &sts.url,
+        &format!("mfa_process = {script}"),
+    ));
+    // The first caller (a cron job, an SSH session) has no session bus: its code comes
+    // from mfa_process, and the daemon it starts has no bus either.
+    let first = env
+        .mfad(&["process", "dev"])
+        .env_remove("DBUS_SESSION_BUS_ADDRESS")
+        .output()
+        .unwrap();
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let status = |env: &TestEnv| -> serde_json::Value {
+        serde_json::from_slice(&env.run(&["status", "--json"], "").stdout).unwrap()
+    };
+    assert_eq!(status(&env)["sessions"][0]["code_source"], "mfa_process");
+    ok(env.run(&["logout", "dev"], ""));
+    // A caller with the bus: the same daemon reads the TOTP secret from its keyring.
+    env.process("dev");
+    assert_eq!(status(&env)["sessions"][0]["code_source"], "totp");
 }

@@ -43,7 +43,7 @@ fn add(serial: &str) -> Result<(), Failure> {
         Failure::new(
             FailureKind::Config,
             "no TOTP secret given",
-            format!("pipe it in: mfad totp add {serial} < secret.txt, or type it when asked"),
+            format!("pipe it in: `mfad totp add {serial} < secret.txt`, or type it when asked"),
         )
     })?;
     let totp = TotpSecret::parse(input.expose_secret()).map_err(|e| {
@@ -74,7 +74,7 @@ fn code(serial: &str) -> Result<(), Failure> {
         Failure::new(
             FailureKind::Store,
             format!("the TOTP secret stored for {serial} is unusable ({e})"),
-            format!("store it again with mfad totp add {serial}"),
+            format!("store it again with `mfad totp add {serial}`"),
         )
     })?;
     let used = UsedCodes::kept_in(paths::used_codes_file());
@@ -118,6 +118,6 @@ fn no_secret(serial: &str) -> Failure {
     Failure::new(
         FailureKind::Store,
         format!("no TOTP secret stored for {serial}"),
-        format!("store one with mfad totp add {serial}"),
+        format!("store one with `mfad totp add {serial}`"),
     )
 }

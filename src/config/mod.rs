@@ -124,7 +124,7 @@ impl ConfigError {
             Self::BadValue { setting, .. } if setting.contains("duration") => "STS allows 900 to 129600 seconds (15m to 36h); write e.g. 43200 or 12h".into(),
             Self::BadValue { .. } => "correct the value".into(),
             Self::SourceLoop { .. } => "make one profile of the chain hold static keys or drop its mfad_source_profile".into(),
-            Self::HalfKey { .. } => "add aws_secret_access_key next to aws_access_key_id, or store the key with mfad add".into(),
+            Self::HalfKey { profile, .. } => format!("add aws_secret_access_key next to aws_access_key_id, or store the key with `mfad add {profile}`"),
         }
     }
 }

@@ -42,7 +42,7 @@ pub async fn new_session(
                 Failure::new(
                     FailureKind::Store,
                     format!("the TOTP secret stored for {serial} is unusable ({e})"),
-                    format!("store it again with mfad totp add {serial}"),
+                    format!("store it again with `mfad totp add {serial}`"),
                 )
             })?),
             None,
@@ -241,7 +241,7 @@ async fn with_derived_code(
                         "AWS rejected the code derived from the TOTP secret stored for {serial} (clock skew to STS: {skew}s)"
                     ),
                     format!(
-                        "check that the secret belongs to {serial} (store it again with mfad totp add {serial}) and that the system clock is right"
+                        "check that the secret belongs to {serial} (store it again with `mfad totp add {serial}`) and that the system clock is right"
                     ),
                 ));
             }
@@ -311,11 +311,16 @@ async fn with_person(
     let question = format!("MFA code for profile {} ({serial})", request.profile);
     let dialog = if request.desktop {
         // Looking for zenity or kdialog reads the directories of PATH.
-        let (driver, env) = (daemon.settings.prompt.driver.clone(), request.caller_env.clone());
-        bounded::offload("PATH", FILE_TIME_LIMIT, move || desktop::choose(&driver, &env))
-            .await
-            .ok()
-            .flatten()
+        let (driver, env) = (
+            daemon.settings.prompt.driver.clone(),
+            request.caller_env.clone(),
+        );
+        bounded::offload("PATH", FILE_TIME_LIMIT, move || {
+            desktop::choose(&driver, &env)
+        })
+        .await
+        .ok()
+        .flatten()
     } else {
         None
     };

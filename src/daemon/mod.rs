@@ -343,12 +343,11 @@ async fn socket_gone(path: &std::path::Path, inode: Option<u64>) {
     loop {
         ticks.tick().await;
         let owned = path.to_owned();
-        let looked = crate::bounded::offload(
-            "socket",
-            crate::bounded::FILE_TIME_LIMIT,
-            move || std::fs::metadata(owned).map(|m| m.ino()).ok(),
-        )
-        .await;
+        let looked =
+            crate::bounded::offload("socket", crate::bounded::FILE_TIME_LIMIT, move || {
+                std::fs::metadata(owned).map(|m| m.ino()).ok()
+            })
+            .await;
         // A look that did not finish says nothing either way.
         let Ok(now) = looked else { continue };
         if now != inode {

@@ -66,7 +66,9 @@ impl StoreError {
             Self::Refused(_) => {
                 "allow mfad access in your keyring's prompt, then run the command again"
             }
-            Self::Malformed { .. } => "store it again with mfad add or mfad totp add",
+            Self::Malformed { .. } => {
+                "store it again with `mfad add PROFILE` or `mfad totp add SERIAL`"
+            }
             Self::Other(_) => "check that your keyring works, e.g. with secret-tool",
         }
     }
