@@ -100,6 +100,41 @@ pub fn read_text(path: &Path, cap: u64) -> Result<Option<String>, FileError> {
     }
 }
 
+/// What a child process printed, each stream cut at a cap, and how it ended. A child that
+/// prints more loses its pipes (and gets SIGPIPE) rather than filling mfad's memory.
+pub struct ChildOutput {
+    pub status: std::process::ExitStatus,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+}
+
+/// The most mfad reads of what a helper program prints on each stream.
+pub const MAX_CHILD_OUTPUT: u64 = 64 << 10;
+
+/// Wait for a child (spawned with piped stdout and stderr) and read at most
+/// [`MAX_CHILD_OUTPUT`] of each of its streams.
+pub async fn child_output(mut child: tokio::process::Child) -> io::Result<ChildOutput> {
+    use tokio::io::AsyncReadExt;
+    async fn capped(stream: Option<impl tokio::io::AsyncRead + Unpin>) -> io::Result<Vec<u8>> {
+        let mut bytes = Vec::new();
+        if let Some(stream) = stream {
+            stream
+                .take(MAX_CHILD_OUTPUT)
+                .read_to_end(&mut bytes)
+                .await?;
+        }
+        Ok(bytes)
+    }
+    let (stdout, stderr) =
+        tokio::try_join!(capped(child.stdout.take()), capped(child.stderr.take()))?;
+    let status = child.wait().await?;
+    Ok(ChildOutput {
+        status,
+        stdout,
+        stderr,
+    })
+}
+
 /// Blocking work that did not finish in time.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Stalled {

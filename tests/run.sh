@@ -11,8 +11,10 @@ cd "$(dirname "$0")/.."
 # zsh, fish: the shells `mfad env`, completions and prompt snippets are tried in; xvfb,
 # zenity, xdotool: the desktop prompt; systemd: systemd-analyze and systemd-socket-activate;
 # desktop-file-utils: the autostart entry's check; openssl, socat, tinyproxy: a test CA,
-# a TLS front and a proxy between mfad and the STS double.
-apt_packages=(awscli gnome-keyring dbus python3 python3-venv zsh fish xvfb zenity xdotool systemd desktop-file-utils openssl socat tinyproxy)
+# a TLS front and a proxy between mfad and the STS double; faketime: a daemon whose clock
+# jumps; python3-fusepy: a file system that hangs; e2fsprogs (chattr): a read-only
+# directory even for root; util-linux (setpriv): another local user posing as the daemon.
+apt_packages=(awscli gnome-keyring dbus python3 python3-venv zsh fish xvfb zenity xdotool systemd desktop-file-utils openssl socat tinyproxy faketime python3-fusepy e2fsprogs util-linux)
 missing=()
 for package in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||

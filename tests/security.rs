@@ -404,8 +404,7 @@ fn a_stopped_daemon_makes_clients_fail_within_a_bound() {
     let env = alice_env(&sts, "");
     env.process("dev");
     let pid = env.daemon_pid().unwrap();
-    // SAFETY: kill has no memory effects.
-    unsafe { libc::kill(pid, libc::SIGSTOP) };
+    let _stopped = Stopped::process(pid);
     let started = Instant::now();
     let clients: Vec<(&str, Child)> = [
         vec!["process", "dev"],
@@ -437,9 +436,25 @@ fn a_stopped_daemon_makes_clients_fail_within_a_bound() {
         assert!(stderr.contains(&format!("kill -CONT {pid}")), "{stderr}");
     }
     assert!(started.elapsed() < Duration::from_secs(20));
-    // SAFETY: kill has no memory effects.
-    unsafe { libc::kill(pid, libc::SIGCONT) };
-    env.process("dev");
+}
+
+/// A process stopped with SIGSTOP until this is dropped (even when the test fails, so
+/// that the daemon can then be stopped).
+struct Stopped(i32);
+
+impl Stopped {
+    fn process(pid: i32) -> Self {
+        // SAFETY: kill has no memory effects.
+        unsafe { libc::kill(pid, libc::SIGSTOP) };
+        Self(pid)
+    }
+}
+
+impl Drop for Stopped {
+    fn drop(&mut self) {
+        // SAFETY: kill has no memory effects.
+        unsafe { libc::kill(self.0, libc::SIGCONT) };
+    }
 }
 
 #[test]

@@ -10,7 +10,7 @@ use secrecy::SecretString;
 use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::process::Command;
 
 /// The title of every dialog (the tests find the window by it).
@@ -121,10 +121,10 @@ async fn run_dialog(
         }
         Dialog::Pinentry(_) => unreachable!("pinentry speaks Assuan"),
     };
-    let output = command
+    let child = command
         .spawn()
-        .map_err(|e| AskError::DialogFailed(format!("cannot start {dialog:?}: {e}")))?
-        .wait_with_output()
+        .map_err(|e| AskError::DialogFailed(format!("cannot start {dialog:?}: {e}")))?;
+    let output = crate::bounded::child_output(child)
         .await
         .map_err(|_| AskError::Cancelled)?;
     let code = String::from_utf8_lossy(&output.stdout).trim().to_owned();
@@ -162,7 +162,8 @@ async fn pinentry(program: &str, prompt: &str, env: &CallerEnv) -> Result<Secret
         .spawn()
         .map_err(|e| AskError::DialogFailed(format!("cannot start {program}: {e}")))?;
     let mut input = child.stdin.take().ok_or(AskError::Cancelled)?;
-    let mut output = BufReader::new(child.stdout.take().ok_or(AskError::Cancelled)?).lines();
+    let stdout = child.stdout.take().ok_or(AskError::Cancelled)?;
+    let mut output = BufReader::new(stdout.take(crate::bounded::MAX_CHILD_OUTPUT)).lines();
     let expect_ok = async |output: &mut tokio::io::Lines<_>| -> Result<Option<String>, AskError> {
         let mut data = None;
         while let Some(line) = output.next_line().await.map_err(|_| AskError::Cancelled)? {

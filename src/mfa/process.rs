@@ -41,7 +41,7 @@ pub async fn run(
         .kill_on_drop(true)
         .spawn()
         .map_err(|e| failed(format!("could not start ({e})")))?;
-    let output = tokio::time::timeout(TIMEOUT, child.wait_with_output())
+    let output = tokio::time::timeout(TIMEOUT, crate::bounded::child_output(child))
         .await
         .map_err(|_| failed(format!("did not finish within {}s", TIMEOUT.as_secs())))?
         .map_err(|e| failed(format!("failed ({e})")))?;
@@ -92,5 +92,14 @@ mod tests {
         .await
         .unwrap();
         assert_eq!(seen.expose_secret(), "654321");
+    }
+
+    #[tokio::test]
+    async fn a_command_that_prints_without_end_is_cut_off() {
+        let err = run("yes 123456", "arn:a", &CallerEnv::default())
+            .await
+            .unwrap_err();
+        // Cut off after 64 KiB, it dies of SIGPIPE; mfad neither hangs nor fills memory.
+        assert!(err.message.contains("mfa_process `yes 123456`"), "{err}");
     }
 }
