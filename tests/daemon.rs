@@ -336,9 +336,15 @@ fn a_relative_mfad_socket_is_taken_from_the_callers_directory() {
     env.write_credentials(&alice_credentials());
     let work = env.dir.path().join("work");
     std::fs::create_dir(&work).unwrap();
+    // A name of this test's own, so that nothing else could have made /NAME.
+    let name = format!(
+        "sockets-{}",
+        env.dir.path().file_name().unwrap().to_string_lossy()
+    );
+    let relative = format!("{name}/agent.sock");
     let in_work = |args: &[&str]| {
         env.mfad(args)
-            .env("MFAD_SOCKET", "sockets/agent.sock")
+            .env("MFAD_SOCKET", &relative)
             .current_dir(&work)
             .output()
             .unwrap()
@@ -350,12 +356,12 @@ fn a_relative_mfad_socket_is_taken_from_the_callers_directory() {
         String::from_utf8_lossy(&output.stderr)
     );
     // The daemon (which runs in /) listens where the client looked, and nowhere else.
-    let socket = work.join("sockets/agent.sock");
+    let socket = work.join(&relative);
     assert!(UnixStream::connect(&socket).is_ok());
-    assert!(!std::path::Path::new("/sockets").exists());
+    assert!(!std::path::Path::new("/").join(&name).exists());
     let status = String::from_utf8(in_work(&["status"]).stdout).unwrap();
     assert!(status.contains("dev"), "{status}");
-    let pid = std::fs::read_to_string(work.join("sockets/agent.sock.lock")).unwrap();
+    let pid = std::fs::read_to_string(work.join(format!("{relative}.lock"))).unwrap();
     // SAFETY: kill has no memory effects.
     unsafe { libc::kill(pid.trim().parse().unwrap(), libc::SIGTERM) };
 }
