@@ -45,7 +45,7 @@ pub const FORWARDED_VARS: &[&str] = &[
     "XAUTHORITY",
     "XDG_RUNTIME_DIR",
     "DBUS_SESSION_BUS_ADDRESS",
-    crate::mfa::process::INSIDE_VAR,
+    crate::vocab::INSIDE_VAR,
 ];
 
 /// How long a client waits for a daemon it started to answer.

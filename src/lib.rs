@@ -30,3 +30,4 @@ pub mod store;
 pub mod sts;
 pub mod timefmt;
 pub mod tty;
+pub mod vocab;

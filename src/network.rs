@@ -4,7 +4,7 @@
 //! them, never from the daemon's own environment: the daemon serves many shells, and the one
 //! behind a corporate proxy must not decide for the others.
 
-use crate::config::CallerEnv;
+use crate::vocab::CallerEnv;
 use aws_smithy_http_client::proxy::ProxyConfig;
 use aws_smithy_http_client::tls::{self, TlsContext, TrustStore};
 use aws_smithy_http_client::{Connector, tls::rustls_provider::CryptoMode};

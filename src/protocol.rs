@@ -7,12 +7,10 @@
 //! which the client answers with [`Request::Code`] or [`Request::Cancel`].
 
 use crate::failure::{Failure, FailureKind};
-use crate::mfa::CodeSource;
+use crate::vocab::{CallerEnv, CodeSource};
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize, Serializer};
-use std::collections::BTreeMap;
-use std::ops::{Deref, DerefMut};
 
 /// Bumped whenever a message changes shape (2: [`Response::Pending`]).
 pub const PROTOCOL_VERSION: u32 = 2;
@@ -32,61 +30,6 @@ pub struct Envelope<T> {
     pub protocol: u32,
     pub mfad: String,
     pub body: T,
-}
-
-/// The allow-listed variables of a caller (see `client::FORWARDED_VARS`). Some may hold a
-/// secret (a proxy URL with a password), so `Debug` shows the names only.
-#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct CallerEnv(BTreeMap<String, String>);
-
-impl Deref for CallerEnv {
-    type Target = BTreeMap<String, String>;
-    fn deref(&self) -> &Self::Target {
-        &self.0
-    }
-}
-
-impl DerefMut for CallerEnv {
-    fn deref_mut(&mut self) -> &mut Self::Target {
-        &mut self.0
-    }
-}
-
-impl FromIterator<(String, String)> for CallerEnv {
-    fn from_iter<I: IntoIterator<Item = (String, String)>>(vars: I) -> Self {
-        Self(vars.into_iter().collect())
-    }
-}
-
-impl<'a> IntoIterator for &'a CallerEnv {
-    type Item = (&'a String, &'a String);
-    type IntoIter = std::collections::btree_map::Iter<'a, String, String>;
-    fn into_iter(self) -> Self::IntoIter {
-        self.0.iter()
-    }
-}
-
-impl<const N: usize> From<[(String, String); N]> for CallerEnv {
-    fn from(vars: [(String, String); N]) -> Self {
-        Self(BTreeMap::from(vars))
-    }
-}
-
-#[cfg(test)]
-impl CallerEnv {
-    /// An environment of these variables, for unit tests.
-    pub fn of(vars: &[(&str, &str)]) -> Self {
-        vars.iter()
-            .map(|(name, value)| (name.to_string(), value.to_string()))
-            .collect()
-    }
-}
-
-impl std::fmt::Debug for CallerEnv {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_set().entries(self.0.keys()).finish()
-    }
 }
 
 /// The caller of a request: its environment, and whether a person can be asked on its

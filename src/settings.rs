@@ -23,9 +23,8 @@
 //! write_failed = true
 //! ```
 
-use crate::config::parse_duration;
 use crate::failure::{Failure, FailureKind};
-use crate::sts::StsTimeouts;
+use crate::vocab::parse_duration;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -106,6 +105,22 @@ impl Default for Settings {
                 renewal_failed: true,
                 write_failed: true,
             },
+        }
+    }
+}
+
+/// Timeouts for one STS call; a call never hangs a caller for long.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StsTimeouts {
+    pub connect: Duration,
+    pub call: Duration,
+}
+
+impl Default for StsTimeouts {
+    fn default() -> Self {
+        Self {
+            connect: Duration::from_secs(3),
+            call: Duration::from_secs(10),
         }
     }
 }

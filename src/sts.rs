@@ -1,4 +1,5 @@
-//! The only place that calls AWS STS (through aws-sdk-sts).
+//! The only place that calls AWS STS (through aws-sdk-sts), behind the [`Sts`] trait so
+//! that the daemon's renewal logic can be tested against a double in virtual time.
 //!
 //! Calls that carry an MFA code run with the SDK's retries off: STS accepts a code once,
 //! and a retried request would present it a second time and fail as if it were wrong. The
@@ -6,6 +7,7 @@
 
 use crate::config::StsEndpoint;
 use crate::network::{Network, NetworkError};
+use crate::settings::StsTimeouts;
 use crate::store::LongTermKey;
 use aws_sdk_sts::config::interceptors::BeforeDeserializationInterceptorContextRef;
 use aws_sdk_sts::config::{
@@ -125,11 +127,11 @@ impl StsError {
 /// Derived TOTP codes are computed at STS's time, so a skewed local clock does not break
 /// them.
 #[derive(Debug, Default)]
-pub struct ServerClock {
+pub struct StsClock {
     skew_secs: Mutex<Option<i64>>,
 }
 
-impl ServerClock {
+impl StsClock {
     /// A difference below this is the `Date` header's resolution plus network delay.
     pub const NOISE_SECS: i64 = 3;
 
@@ -153,18 +155,18 @@ impl ServerClock {
             .unwrap_or(0)
     }
 
-    /// Unix time as STS sees it.
-    pub fn now_at_server(&self) -> u64 {
-        let local = SystemTime::now()
+    /// A local time as STS sees it, in Unix seconds.
+    pub fn at_sts(&self, local: SystemTime) -> u64 {
+        let local = local
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs() as i64);
         (local + self.correction_secs()).max(0) as u64
     }
 }
 
-/// Records the `Date` of every STS answer, successful or not, into a [`ServerClock`].
+/// Records the `Date` of every STS answer, successful or not, into a [`StsClock`].
 #[derive(Debug)]
-struct DateRecorder(Arc<ServerClock>);
+struct DateRecorder(Arc<StsClock>);
 
 impl Intercept for DateRecorder {
     fn name(&self) -> &'static str {
@@ -189,28 +191,12 @@ impl Intercept for DateRecorder {
     }
 }
 
-/// Timeouts for one STS call; a call never hangs a caller for long.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct StsTimeouts {
-    pub connect: Duration,
-    pub call: Duration,
-}
-
-impl Default for StsTimeouts {
-    fn default() -> Self {
-        Self {
-            connect: Duration::from_secs(3),
-            call: Duration::from_secs(10),
-        }
-    }
-}
-
 /// Where and how one STS call goes.
 #[derive(Debug, Clone, Copy)]
 pub struct Route<'a> {
     pub endpoint: &'a StsEndpoint,
     pub network: &'a Network,
-    pub clock: &'a Arc<ServerClock>,
+    pub clock: &'a Arc<StsClock>,
     pub timeouts: StsTimeouts,
 }
 
@@ -250,8 +236,57 @@ async fn client(
     Ok(aws_sdk_sts::Client::from_conf(config.build()))
 }
 
-/// `sts:GetSessionToken` with the long-term key, the MFA serial and one code.
-pub async fn get_session_token(
+/// A boxed future, as trait objects return them.
+pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+
+/// The STS actions mfad uses.
+pub trait Sts: Send + Sync {
+    /// `sts:GetSessionToken` with the long-term key, the MFA serial and one code.
+    fn get_session_token<'a>(
+        &'a self,
+        route: Route<'a>,
+        key: &'a LongTermKey,
+        serial: &'a str,
+        code: &'a SecretString,
+        duration: Duration,
+    ) -> BoxFuture<'a, Result<TemporaryCredentials, StsError>>;
+
+    /// `sts:AssumeRole` signed with temporary credentials (an MFA session, or a role).
+    fn assume_role<'a>(
+        &'a self,
+        route: Route<'a>,
+        source: &'a TemporaryCredentials,
+        role: &'a RoleRequest<'a>,
+    ) -> BoxFuture<'a, Result<TemporaryCredentials, StsError>>;
+}
+
+/// AWS STS itself, through the SDK.
+#[derive(Debug, Default)]
+pub struct AwsSts;
+
+impl Sts for AwsSts {
+    fn get_session_token<'a>(
+        &'a self,
+        route: Route<'a>,
+        key: &'a LongTermKey,
+        serial: &'a str,
+        code: &'a SecretString,
+        duration: Duration,
+    ) -> BoxFuture<'a, Result<TemporaryCredentials, StsError>> {
+        Box::pin(get_session_token(route, key, serial, code, duration))
+    }
+
+    fn assume_role<'a>(
+        &'a self,
+        route: Route<'a>,
+        source: &'a TemporaryCredentials,
+        role: &'a RoleRequest<'a>,
+    ) -> BoxFuture<'a, Result<TemporaryCredentials, StsError>> {
+        Box::pin(assume_role(route, source, role))
+    }
+}
+
+async fn get_session_token(
     route: Route<'_>,
     key: &LongTermKey,
     serial: &str,
@@ -290,9 +325,8 @@ pub struct RoleRequest<'a> {
     pub duration: Duration,
 }
 
-/// `sts:AssumeRole` signed with temporary credentials (an MFA session, or another role).
-/// No code is sent, so the SDK may retry once.
-pub async fn assume_role(
+/// No code is sent with AssumeRole, so the SDK may retry once.
+async fn assume_role(
     route: Route<'_>,
     source: &TemporaryCredentials,
     role: &RoleRequest<'_>,
@@ -429,7 +463,7 @@ mod tests {
 
     #[test]
     fn skew_below_noise_is_not_corrected() {
-        let clock = ServerClock::default();
+        let clock = StsClock::default();
         let now = SystemTime::now();
         clock.record(now + Duration::from_secs(2), now);
         assert_eq!(clock.skew_secs(), Some(2));

@@ -5,10 +5,10 @@
 //! exits 0.
 
 use crate::client::{Client, Start};
-use crate::daemon::sessions::RENEW_BEFORE;
 use crate::paths::DaemonPaths;
 use crate::protocol::{Request, Response};
 use crate::timefmt::{from_epoch_secs, rfc3339, short_duration};
+use crate::vocab::MIN_LEFT_TO_HAND_OUT;
 use std::io::Write;
 use std::time::{Duration, SystemTime};
 
@@ -45,7 +45,7 @@ fn expiration(profile: &str) -> Option<SystemTime> {
 /// the renewal window), `{expires}` (RFC 3339), `{state}` (`ok`, `renew`, `expired`).
 pub fn render(format: &str, profile: &str, expiration: SystemTime, now: SystemTime) -> String {
     let (left, mark, state) = match expiration.duration_since(now) {
-        Ok(left) if left > RENEW_BEFORE => (short_duration(left), "", "ok"),
+        Ok(left) if left > MIN_LEFT_TO_HAND_OUT => (short_duration(left), "", "ok"),
         Ok(left) if !left.is_zero() => (short_duration(left), "!", "renew"),
         _ => ("expired".to_owned(), "", "expired"),
     };

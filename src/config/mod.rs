@@ -19,7 +19,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use crate::protocol::CallerEnv;
+pub use crate::vocab::CallerEnv;
+use crate::vocab::parse_duration;
 
 /// GetSessionToken's limits for IAM users, and the root account's cap.
 pub const SESSION_DURATION_RANGE: std::ops::RangeInclusive<u64> = 900..=129_600;
@@ -587,15 +588,6 @@ fn duration_in_range(
         )));
     }
     Ok(duration)
-}
-
-/// Seconds (`43200`) or a humantime span (`12h`, `1h30m`).
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    if let Ok(secs) = text.parse::<u64>() {
-        return Ok(Duration::from_secs(secs));
-    }
-    humantime::parse_duration(text)
-        .map_err(|e| format!("not a duration ({e}); write seconds or e.g. 12h"))
 }
 
 fn sts_endpoint(files: &AwsFiles, profile: &str, env: &CallerEnv) -> StsEndpoint {

@@ -1,11 +1,13 @@
 //! Renewal ahead of time: sessions whose code needs no person (a stored TOTP secret,
 //! `mfa_process`) and the roles on them are renewed before they enter botocore's 15-minute
 //! window, so no caller waits on STS; sessions that need a person are announced by a
-//! notification with a "Renew now" action.
+//! notification with a "Renew now" action. After a suspend both catch up at the first
+//! look.
 
-use super::Daemon;
-use super::renewal::{self, Recipe};
-use super::sessions::{Due, SessionKey};
+use super::key::SessionKey;
+use super::renewal;
+use super::sessions::Due;
+use super::state::Daemon;
 use crate::notify::Event;
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,38 +20,26 @@ pub async fn run(daemon: Arc<Daemon>) {
     let mut ticks = tokio::time::interval(TICK);
     loop {
         ticks.tick().await;
-        let due = daemon.sessions.due(
-            daemon.settings.renew_before,
-            daemon.settings.notifications.expiry_lead,
-        );
-        for job in due {
-            match job {
-                Due::Renew { flight, recipe } => {
-                    tracing::info!("renewing {} ahead of time", describe(&recipe));
-                    // A renewal ahead of time never opens a dialog nobody expects.
-                    renewal::start(&daemon, on_the_desktop(*recipe, false), flight);
-                }
-                Due::Announce { key, profile, left } => announce(&daemon, key, profile, left),
+        look_once(&daemon);
+    }
+}
+
+/// Start what is due now: renewals, and announcements.
+pub fn look_once(daemon: &Arc<Daemon>) {
+    let due = daemon.sessions.due(
+        daemon.settings.renew_before,
+        daemon.settings.notifications.expiry_lead,
+        daemon.now(),
+    );
+    for job in due {
+        match job {
+            Due::Renew { flight, recipe } => {
+                tracing::info!("renewing {} ahead of time", recipe.describe());
+                // A renewal ahead of time never opens a dialog nobody expects.
+                renewal::start(daemon, recipe.on_the_desktop(false), flight);
             }
+            Due::Announce { key, profile, left } => announce(daemon, key, profile, left),
         }
-    }
-}
-
-/// The recipe, with its code asked on the desktop of its last caller or not.
-fn on_the_desktop(recipe: Recipe, desktop: bool) -> Recipe {
-    match recipe {
-        Recipe::Mfa(mut request) => {
-            request.desktop = desktop;
-            Recipe::Mfa(request)
-        }
-        role => role,
-    }
-}
-
-fn describe(recipe: &Recipe) -> String {
-    match recipe {
-        Recipe::Mfa(request) => format!("the MFA session of {}", request.profile),
-        Recipe::Role { role, .. } => format!("role {}", role.role_arn),
     }
 }
 
@@ -72,6 +62,6 @@ async fn renew_now(daemon: Arc<Daemon>, key: SessionKey) {
     let Some((flight, recipe)) = daemon.sessions.start_flight(&key) else {
         return;
     };
-    tracing::info!("renewing {} now, as asked", describe(&recipe));
-    renewal::start(&daemon, on_the_desktop(recipe, true), flight);
+    tracing::info!("renewing {} now, as asked", recipe.describe());
+    renewal::start(&daemon, recipe.on_the_desktop(true), flight);
 }

@@ -6,20 +6,21 @@
 //! codes before it is sent, so no code ever reaches STS twice for a serial, whichever
 //! of the user's daemons sends it.
 
-use super::Daemon;
-use super::renewal::RenewalRequest;
+use super::recipe::RenewalRequest;
 use super::sessions::{Origin, Session};
+use super::state::Daemon;
 use crate::bounded::{self, FILE_TIME_LIMIT};
 use crate::failure::{Failure, FailureKind};
-use crate::mfa::prompt::{AskError, Askers};
+use crate::mfa::askers::{AskError, Askers};
 use crate::mfa::totp::TotpSecret;
 use crate::mfa::used::{Step, UsedCodes};
-use crate::mfa::{CodeSource, desktop, looks_like_code, process};
+use crate::mfa::{command, desktop, looks_like_code};
 use crate::notify::Event;
 use crate::store::StoreError;
 use crate::sts::{self, StsError, TemporaryCredentials};
+use crate::vocab::CodeSource;
 use secrecy::{ExposeSecret, SecretString};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 /// A person gets this many tries at typing a code STS accepts.
 pub const PERSON_TRIES: usize = 3;
@@ -83,7 +84,7 @@ pub async fn new_session(
     Ok(Session {
         credentials,
         origin: Origin::Code(code_source),
-        renewed_at: SystemTime::now(),
+        renewed_at: daemon.now().wall,
     })
 }
 
@@ -115,7 +116,7 @@ enum SendError {
 /// The time step a code is sent in, at STS's time.
 fn step_now(daemon: &Daemon, period: u64) -> Step {
     Step {
-        at: daemon.clock.now_at_server(),
+        at: daemon.sts_clock.at_sts(daemon.now().wall),
         period,
     }
 }
@@ -159,17 +160,19 @@ async fn send_code(
     let route = sts::Route {
         endpoint: &request.plan.sts,
         network: &request.plan.network,
-        clock: &daemon.clock,
+        clock: &daemon.sts_clock,
         timeouts: daemon.settings.sts_timeouts,
     };
-    let result = sts::get_session_token(
-        route,
-        &request.long_term,
-        &request.plan.mfa_serial,
-        code,
-        request.plan.duration,
-    )
-    .await;
+    let result = daemon
+        .sts
+        .get_session_token(
+            route,
+            &request.long_term,
+            &request.plan.mfa_serial,
+            code,
+            request.plan.duration,
+        )
+        .await;
     if let Err(error) = &result
         && !error.code_spent()
     {
@@ -208,7 +211,7 @@ async fn with_derived_code(
     let serial = &request.plan.mfa_serial;
     let mut tried_with_skew = None;
     loop {
-        let correction = daemon.clock.correction_secs();
+        let correction = daemon.sts_clock.correction_secs();
         let step = step_now(daemon, totp.period());
         let code = SecretString::from(totp.code_at(step.at));
         match send_code(daemon, request, &code, step).await {
@@ -225,16 +228,16 @@ async fn with_derived_code(
                     profile: request.profile.clone(),
                     serial: serial.clone(),
                 });
-                let skew_changed = daemon.clock.correction_secs() != correction;
+                let skew_changed = daemon.sts_clock.correction_secs() != correction;
                 if skew_changed && tried_with_skew.is_none() {
-                    tried_with_skew = Some(daemon.clock.correction_secs());
+                    tried_with_skew = Some(daemon.sts_clock.correction_secs());
                     tracing::warn!(
                         "clock skew of {}s measured from STS; retrying with a corrected code",
-                        daemon.clock.correction_secs()
+                        daemon.sts_clock.correction_secs()
                     );
                     continue;
                 }
-                let skew = daemon.clock.skew_secs().unwrap_or(0);
+                let skew = daemon.sts_clock.skew_secs().unwrap_or(0);
                 return Err(Failure::new(
                     FailureKind::CodeRejected,
                     format!(
@@ -256,15 +259,15 @@ const ASSUMED_PERIOD: u64 = 30;
 async fn with_process_code(
     daemon: &Daemon,
     request: &RenewalRequest,
-    command: &str,
+    mfa_process: &str,
 ) -> Result<TemporaryCredentials, Failure> {
     let serial = &request.plan.mfa_serial;
     let run = || async {
-        let result = process::run(command, serial, &request.caller_env).await;
-        if result.is_err() && daemon.loops_refused.lock().unwrap().remove(serial) {
-            return Err(super::credentials::loop_failure(serial));
+        let result = command::run(mfa_process, serial, &request.caller_env).await;
+        match result {
+            Err(_) if let Some(explained) = daemon.loops.explain(serial) => Err(explained),
+            other => other,
         }
-        result
     };
     let code = run().await?;
     let step = step_now(daemon, ASSUMED_PERIOD);

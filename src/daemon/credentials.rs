@@ -2,15 +2,16 @@
 //! each session along its chain (the MFA session, then each role assumed with it), and
 //! relay the renewal's questions to this caller's terminal when it is the one asked.
 
-use super::Daemon;
 use super::connection::Connection;
-use super::renewal::{self, RenewalRequest};
-use super::sessions::{Flight, FlightResult, Lookup, Session, SessionKey};
+use super::key::SessionKey;
+use super::recipe::RenewalRequest;
+use super::renewal;
+use super::sessions::{Flight, FlightResult, Lookup, Session};
+use super::state::Daemon;
 use crate::bounded::{self, FILE_TIME_LIMIT};
 use crate::config::{self, CredentialPlan};
 use crate::failure::{Failure, FailureKind};
-use crate::mfa::process::INSIDE_VAR;
-use crate::mfa::prompt::{Answer, Ask, Registration};
+use crate::mfa::askers::{Answer, Ask, Registration};
 use crate::notify::Event;
 use crate::protocol::{Caller, Credentials, Request, Response};
 use crate::timefmt::epoch_secs;
@@ -102,32 +103,6 @@ async fn resolve(profile: &str, caller: &Caller) -> Result<config::ProfilePlan, 
         .map_err(Failure::from)
 }
 
-/// A request from a command mfad runs while renewing a session (its `mfa_process`) that
-/// needs that same session would wait for itself: refuse it at once.
-fn refuse_loop(daemon: &Daemon, serial: &str, caller: &Caller) -> Result<(), Failure> {
-    let inside = caller.env.get(INSIDE_VAR).map(String::as_str).unwrap_or("");
-    if inside.split(',').any(|renewing| renewing == serial) {
-        daemon
-            .loops_refused
-            .lock()
-            .unwrap()
-            .insert(serial.to_owned());
-        return Err(loop_failure(serial));
-    }
-    Ok(())
-}
-
-/// What both ends of a loop through `mfa_process` report.
-pub fn loop_failure(serial: &str) -> Failure {
-    Failure::new(
-        FailureKind::Config,
-        format!(
-            "the mfa_process renewing {serial} asks mfad for credentials that need that same session (a loop)"
-        ),
-        "make mfa_process print a code without calling credential_process for a profile that uses this MFA device",
-    )
-}
-
 /// The credentials at the end of a plan's chain, each session along it from the cache
 /// or renewed once however many callers ask.
 async fn obtain(
@@ -139,7 +114,9 @@ async fn obtain(
 ) -> Result<(SessionKey, Arc<Session>), Stop> {
     match plan {
         CredentialPlan::Session(session_plan) => {
-            refuse_loop(daemon, &session_plan.mfa_serial, caller)?;
+            daemon
+                .loops
+                .refuse_inner_request(&session_plan.mfa_serial, &caller.env)?;
             let long_term = daemon.long_term_key(&session_plan.key, &caller.env).await?;
             let key = SessionKey::Mfa {
                 access_key_id: long_term.access_key_id.clone(),
@@ -202,7 +179,10 @@ async fn acquire(
     // A caller with a terminal that finds "nobody to ask" joined just after a renewal gave
     // up for want of one; it starts one more, where it can be asked.
     for _ in 0..2 {
-        let (flight, started) = match daemon.sessions.lookup(key, defined_by, can_prompt) {
+        let lookup = daemon
+            .sessions
+            .lookup(key, defined_by, can_prompt, daemon.now());
+        let (flight, started) = match lookup {
             Lookup::Ready(session) => return Ok(session),
             Lookup::Failed(failure) => return Err(failure.into()),
             Lookup::Wait(flight) => (flight, false),

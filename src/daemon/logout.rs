@@ -1,7 +1,7 @@
 //! `Logout`: drop sessions, the roles built on them, the store keys cached for them and
 //! the profiles written from them.
 
-use super::Daemon;
+use super::state::Daemon;
 use crate::protocol::Response;
 
 pub async fn handle(daemon: &Daemon, profile: Option<&str>) -> Response {

@@ -1,160 +1,47 @@
-//! The daemon: the state it keeps, how it starts, and one module per request kind.
+//! The daemon: how it starts ([`run_foreground`]: lock, socket, signals), the state it
+//! keeps ([`state`]), and one module per job. Arrows point down this list:
 //!
-//! - [`server`] accepts connections on a bound listener, checks the peer and shuts down;
-//! - [`connection`] reads and writes protocol lines on one connection;
-//! - [`sessions`] caches sessions and makes renewal single-flight;
-//! - [`renewal`] renews a session (MFA or role), [`codes`] gets and sends MFA codes;
+//! - [`server`] accepts connections, checks the peer, caps them and dispatches;
+//! - [`credentials`], [`status`], [`logout`], [`peek`] answer the requests of those
+//!   names, over a [`connection`];
 //! - [`ahead`] renews sessions before they run out, or announces those that need a person;
+//! - [`renewal`] renews a session (MFA or role) and publishes the outcome;
+//! - [`codes`] gets MFA codes and sends them with GetSessionToken;
+//! - [`state`] holds everything shared, and the seams to the world (clock, STS, store);
 //! - [`written`] keeps the profiles mfad writes into credentials files;
-//! - [`credentials`], [`status`], [`logout`], [`peek`] answer the requests of those names.
+//! - [`sessions`] caches sessions and makes renewal single-flight, with time passed in;
+//! - [`recipe`], [`key`], [`loops`], [`clock`]: how a session is renewed, what names it,
+//!   the guard against loops through `mfa_process`, and time.
 
 pub mod ahead;
+pub mod clock;
 pub mod codes;
 pub mod connection;
 pub mod credentials;
+pub mod key;
 pub mod logout;
+pub mod loops;
 pub mod peek;
+pub mod recipe;
 pub mod renewal;
 pub mod server;
 pub mod sessions;
+pub mod state;
 pub mod status;
 pub mod written;
 
-use crate::bounded::{self, Stalled};
-use crate::config::{CallerEnv, KeySource};
-use crate::failure::{Failure, FailureKind};
+#[cfg(test)]
+mod tests;
+
 use crate::mfa::used::UsedCodes;
-use crate::notify::Notifier;
 use crate::paths::DaemonPaths;
 use crate::settings::Settings;
-use crate::store::{LongTermKey, Store, StoreError};
-use crate::sts::ServerClock;
 use anyhow::{Context, bail};
-use sessions::Sessions;
-use std::collections::{HashMap, HashSet};
+use state::Daemon;
 use std::fs::File;
 use std::io::{Read, Seek, Write};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
-use std::sync::{Arc, Mutex};
-
-/// Everything the daemon knows, shared by all connections.
-#[derive(Default)]
-pub struct Daemon {
-    pub settings: Settings,
-    pub notifier: Notifier,
-    /// Cached sessions: MFA sessions per (long-term key, serial, endpoint), and roles.
-    pub sessions: Arc<Sessions>,
-    /// Sections of credentials files kept current with sessions.
-    pub written: Arc<written::WrittenProfiles>,
-    /// Codes already sent to STS, per serial, shared with the user's other daemons;
-    /// survives logout on purpose.
-    pub used_codes: Arc<UsedCodes>,
-    /// The daemon's own session bus, if it was started with one; else each request's
-    /// secret store is on its caller's bus.
-    pub own_bus: Option<String>,
-    /// STS's clock relative to ours, for derived codes.
-    pub clock: Arc<ServerClock>,
-    /// Serials whose `mfa_process` asked mfad for their own session: the renewal that ran
-    /// it reports the loop instead of the command's exit status.
-    pub loops_refused: Mutex<HashSet<String>>,
-    /// Long-term keys read from the secret store, per profile (a D-Bus round trip saved
-    /// on every request). `mfad add` and `mfad logout` clear an entry.
-    store_keys: Mutex<HashMap<String, LongTermKey>>,
-}
-
-/// How long one secret store call may take (a provider that never answers, an unlock
-/// prompt nobody sees).
-pub const STORE_TIME_LIMIT: std::time::Duration = std::time::Duration::from_secs(5);
-
-impl Daemon {
-    pub fn new(settings: Settings, used_codes: UsedCodes) -> Self {
-        Self {
-            notifier: Notifier::new(settings.notifications.clone()),
-            settings,
-            used_codes: Arc::new(used_codes),
-            own_bus: std::env::var("DBUS_SESSION_BUS_ADDRESS")
-                .ok()
-                .filter(|v| !v.is_empty()),
-            ..Self::default()
-        }
-    }
-
-    /// The secret store for a request: on the daemon's own session bus, else on its
-    /// caller's (a daemon started from a shell without D-Bus still reaches the keyring
-    /// of a later caller that has one).
-    pub fn store_for(&self, caller: &CallerEnv) -> Store {
-        let bus = self.own_bus.clone().or_else(|| {
-            caller
-                .get("DBUS_SESSION_BUS_ADDRESS")
-                .filter(|v| !v.is_empty())
-                .cloned()
-        });
-        Store::platform(bus)
-    }
-
-    /// Run a secret store call off the async workers, within [`STORE_TIME_LIMIT`].
-    pub async fn in_store<T: Send + 'static>(
-        &self,
-        store: Store,
-        call: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
-    ) -> Result<T, StoreError> {
-        let key = format!("secret-store:{store:?}");
-        bounded::offload(&key, STORE_TIME_LIMIT, move || call(&store))
-            .await
-            .unwrap_or_else(|stalled| {
-                Err(StoreError::Unavailable(match stalled {
-                    Stalled::TimedOut(_) => {
-                        format!("it did not answer within {}s", STORE_TIME_LIMIT.as_secs())
-                    }
-                    Stalled::StillStuck => "an earlier call to it has not returned".into(),
-                }))
-            })
-    }
-
-    /// The long-term key a profile's session is obtained with.
-    pub async fn long_term_key(
-        &self,
-        source: &KeySource,
-        caller: &CallerEnv,
-    ) -> Result<LongTermKey, Failure> {
-        let profile = match source {
-            KeySource::Static { key, .. } => return Ok(key.clone()),
-            KeySource::Store { profile } => profile,
-        };
-        if let Some(key) = self.store_keys.lock().unwrap().get(profile) {
-            return Ok(key.clone());
-        }
-        let name = profile.clone();
-        let loaded = self
-            .in_store(self.store_for(caller), move |store| store.load_key(&name))
-            .await?;
-        let key = loaded.ok_or_else(|| {
-            Failure::new(
-                FailureKind::Store,
-                format!("no long-term access key stored for profile {profile}"),
-                format!(
-                    "store it with `mfad add {profile}`, or set mfad_source_profile to a profile holding static keys"
-                ),
-            )
-        })?;
-        self.store_keys
-            .lock()
-            .unwrap()
-            .insert(profile.clone(), key.clone());
-        Ok(key)
-    }
-
-    /// Forget cached store keys: of one profile, or all.
-    pub fn forget_keys(&self, profile: Option<&str>) {
-        let mut keys = self.store_keys.lock().unwrap();
-        match profile {
-            Some(profile) => {
-                keys.remove(profile);
-            }
-            None => keys.clear(),
-        }
-    }
-}
+use std::sync::Arc;
 
 /// Stop the process from leaving secrets in a core dump or being ptrace-attached by
 /// other processes of the same user.

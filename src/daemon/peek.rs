@@ -1,7 +1,7 @@
 //! `Peek`: when the session last handed out for a profile expires, for `mfad prompt`.
 //! Never renews, never prompts, never reads a file: it must answer in microseconds.
 
-use super::Daemon;
+use super::state::Daemon;
 use crate::protocol::Response;
 use crate::timefmt::epoch_secs;
 

@@ -1,43 +1,19 @@
 //! Renewing a session: an MFA session (GetSessionToken with a code, see [`super::codes`])
 //! or a role (AssumeRole with its source's credentials). A renewal runs to its end even
 //! if the caller that started it goes away, publishes its outcome to every waiting caller,
-//! and leaves a [`Recipe`] so the session can be renewed later without a caller.
+//! and leaves its [`Recipe`] so the session can be renewed later without a caller.
 
-use super::Daemon;
 use super::codes::{self, sts_failure};
-use super::sessions::{FailedRenewal, Flight, Origin, Session, SessionKey};
-use crate::config::{CallerEnv, RolePlan, SessionPlan};
+use super::key::SessionKey;
+use super::recipe::{Recipe, RenewalRequest};
+use super::sessions::{FailedRenewal, Flight, Origin, Session};
+use super::state::Daemon;
+use crate::config::{RolePlan, SessionPlan};
 use crate::failure::{Failure, FailureKind};
 use crate::notify::Event;
-use crate::store::LongTermKey;
 use crate::sts::{self, StsError, TemporaryCredentials};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
-
-/// What one MFA renewal needs to know about the request that started it.
-#[derive(Debug, Clone)]
-pub struct RenewalRequest {
-    pub key: SessionKey,
-    pub plan: SessionPlan,
-    pub long_term: LongTermKey,
-    /// The profile whose request started the renewal (named in prompts).
-    pub profile: String,
-    pub caller_env: CallerEnv,
-    /// Whether a person may be asked in a desktop dialog when no waiting caller has a
-    /// terminal (not for renewals ahead of time, which announce instead).
-    pub desktop: bool,
-}
-
-/// How to renew a session again, kept with it.
-#[derive(Debug, Clone)]
-pub enum Recipe {
-    Mfa(RenewalRequest),
-    Role {
-        key: SessionKey,
-        role: RolePlan,
-        source: SessionKey,
-    },
-}
+use std::time::Duration;
 
 /// Start renewing a session from its recipe on a flight already registered for it.
 pub fn start(daemon: &Arc<Daemon>, recipe: Recipe, flight: Arc<Flight>) {
@@ -45,22 +21,29 @@ pub fn start(daemon: &Arc<Daemon>, recipe: Recipe, flight: Arc<Flight>) {
         Recipe::Mfa(request) => {
             tokio::spawn(run(daemon.clone(), request, flight));
         }
-        Recipe::Role { key, role, source } => match daemon.sessions.current(&source) {
-            Some(source) => {
-                tokio::spawn(run_role(daemon.clone(), (key, role, source), flight));
+        Recipe::Role { key, role } => {
+            let now = daemon.now();
+            let source = key
+                .source()
+                .and_then(|source| daemon.sessions.current(source, now.wall));
+            match source {
+                Some(source) => {
+                    tokio::spawn(run_role(daemon.clone(), (key, role, source), flight));
+                }
+                None => {
+                    let ended = Failure::new(
+                        FailureKind::NoCodeSource,
+                        format!("the MFA session {} is built on has ended", role.role_arn),
+                        "run a command with the profile to renew it",
+                    );
+                    // The failure reaches the waiting callers and status through the flight.
+                    let _ =
+                        daemon
+                            .sessions
+                            .finish(&key, &flight, Err(ended), role.note.clone(), now);
+                }
             }
-            None => {
-                let expired = Failure::new(
-                    FailureKind::NoCodeSource,
-                    format!("the MFA session {} is built on has ended", role.role_arn),
-                    "run a command with the profile to renew it",
-                );
-                // The failure reaches the waiting callers and status through the flight.
-                let _ = daemon
-                    .sessions
-                    .finish(&key, &flight, Err(expired), role.note.clone());
-            }
-        },
+        }
     }
 }
 
@@ -81,14 +64,13 @@ pub async fn run(daemon: Arc<Daemon>, request: RenewalRequest, flight: Arc<Fligh
             "renewal failed: {failure}"
         ),
     }
+    let now = daemon.now();
     let note = request.plan.note.clone().or_else(|| {
-        result
-            .as_ref()
-            .ok()
-            .and_then(|s| capped_note(&request.plan, &s.credentials))
+        let session = result.as_ref().ok()?;
+        capped_note(&request.plan, &session.credentials, session.renewed_at)
     });
     let (key, profile) = (request.key.clone(), request.profile.clone());
-    let outcome = daemon.sessions.finish(&key, &flight, result, note);
+    let outcome = daemon.sessions.finish(&key, &flight, result, note, now);
     published(&daemon, &key, &profile, outcome, Recipe::Mfa(request)).await;
 }
 
@@ -107,15 +89,17 @@ pub async fn run_role(
     let route = sts::Route {
         endpoint: &role.sts,
         network: &role.network,
-        clock: &daemon.clock,
+        clock: &daemon.sts_clock,
         timeouts: daemon.settings.sts_timeouts,
     };
-    let result = sts::assume_role(route, &source.credentials, &request)
+    let result = daemon
+        .sts
+        .assume_role(route, &source.credentials, &request)
         .await
         .map(|credentials| Session {
             credentials,
             origin: Origin::Role,
-            renewed_at: SystemTime::now(),
+            renewed_at: daemon.now().wall,
         })
         .map_err(|error| role_failure(error, &role));
     match &result {
@@ -128,18 +112,13 @@ pub async fn run_role(
             tracing::warn!(role = %role.role_arn, "assuming the role failed: {failure}")
         }
     }
-    let source_key = match &key {
-        SessionKey::Role { source, .. } => (**source).clone(),
-        SessionKey::Mfa { .. } => unreachable!("a role renewal has a role key"),
-    };
     let outcome = daemon
         .sessions
-        .finish(&key, &flight, result, role.note.clone());
+        .finish(&key, &flight, result, role.note.clone(), daemon.now());
     let profile = role.profile.clone();
     let recipe = Recipe::Role {
         key: key.clone(),
         role,
-        source: source_key,
     };
     published(&daemon, &key, &profile, outcome, recipe).await;
 }
@@ -154,7 +133,7 @@ async fn published(
     recipe: Recipe,
 ) {
     daemon.sessions.keep_recipe(key, recipe);
-    let is_mfa = matches!(key, SessionKey::Mfa { .. });
+    let is_mfa = key.source().is_none();
     match outcome {
         Ok(session) => {
             daemon.written.refresh(key, &session).await;
@@ -193,11 +172,12 @@ fn role_failure(error: StsError, role: &RolePlan) -> Failure {
 }
 
 /// A note when STS returned a shorter session than asked (the root account's 1 h cap).
-fn capped_note(plan: &SessionPlan, credentials: &TemporaryCredentials) -> Option<String> {
-    let lasting = credentials
-        .expiration
-        .duration_since(SystemTime::now())
-        .ok()?;
+fn capped_note(
+    plan: &SessionPlan,
+    credentials: &TemporaryCredentials,
+    obtained: std::time::SystemTime,
+) -> Option<String> {
+    let lasting = credentials.expiration.duration_since(obtained).ok()?;
     let shortfall = plan.duration.checked_sub(lasting)?;
     (plan.duration > Duration::from_secs(3600) && shortfall > Duration::from_secs(300)).then(|| {
         format!(

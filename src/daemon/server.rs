@@ -2,7 +2,8 @@
 //! clean shutdown.
 
 use super::connection::{Connection, REQUEST_TIMEOUT};
-use super::{Daemon, credentials, logout, peek, status};
+use super::state::Daemon;
+use super::{credentials, logout, peek, status};
 use crate::failure::{Failure, FailureKind};
 use crate::peer;
 use crate::protocol::{self, Request, Response};
@@ -65,7 +66,12 @@ pub async fn serve(
     let mut connections = JoinSet::new();
     let idle = Arc::new(Mutex::new(Idle::default()));
     let limit = daemon.settings.max_connections;
-    let watcher = tokio::spawn(daemon.written.clone().watch(daemon.sessions.clone()));
+    let watcher = tokio::spawn(
+        daemon
+            .written
+            .clone()
+            .watch(daemon.sessions.clone(), daemon.clock.clone()),
+    );
     let scheduler = tokio::spawn(super::ahead::run(daemon.clone()));
     tokio::pin!(shutdown);
     loop {

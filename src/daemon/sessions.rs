@@ -1,68 +1,29 @@
-//! The session cache: one slot per MFA session, renewal single-flight per slot.
+//! The session cache: one slot per session, renewal single-flight per slot.
 //!
 //! The cache lock is a `std::sync::Mutex` held only for map operations, never across an
 //! `.await`. A renewal is a [`Flight`]: the first caller to find a slot without a usable
 //! session starts one, every later caller waits on the same flight, and the flight's end
-//! is broadcast on a `watch` channel.
+//! is broadcast on a `watch` channel. Time is passed in ([`Now`]): nothing here reads a
+//! clock.
 
-use super::renewal::Recipe;
-use crate::config::StsEndpoint;
+use super::clock::{Now, left_until};
+use super::key::SessionKey;
+use super::recipe::Recipe;
 use crate::failure::{Failure, FailureKind};
-use crate::mfa::CodeSource;
-use crate::mfa::prompt::Askers;
-use crate::protocol::SessionStatus;
+use crate::mfa::askers::Askers;
 use crate::sts::TemporaryCredentials;
-use crate::timefmt::epoch_secs;
+use crate::vocab::{CodeSource, MIN_LEFT_TO_HAND_OUT};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 use tokio::sync::watch;
+use tokio::time::Instant;
 
-/// botocore refreshes when fewer than 15 minutes remain; hand out only more than that.
-pub const RENEW_BEFORE: Duration = Duration::from_secs(15 * 60);
 /// After a failed renewal, a still-valid session with at least this much left is served.
 pub const MIN_USABLE: Duration = Duration::from_secs(60);
 /// After a failed renewal, callers that cannot prompt get the same failure for this long
 /// instead of starting another attempt (which could wait for a code step or hit STS again).
 pub const RETRY_AFTER: Duration = Duration::from_secs(10);
-
-/// What identifies a cached session.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum SessionKey {
-    /// An MFA session: the long-term key, the device and where STS is.
-    Mfa {
-        access_key_id: String,
-        mfa_serial: String,
-        endpoint: StsEndpoint,
-    },
-    /// A role assumed with the credentials of `source`.
-    Role {
-        source: Box<SessionKey>,
-        role_arn: String,
-        session_name: String,
-        external_id: Option<String>,
-        endpoint: StsEndpoint,
-    },
-}
-
-impl SessionKey {
-    /// The MFA session at the root of this key's chain: (long-term key id, serial).
-    fn root(&self) -> (&str, &str) {
-        match self {
-            Self::Mfa {
-                access_key_id,
-                mfa_serial,
-                ..
-            } => (access_key_id, mfa_serial),
-            Self::Role { source, .. } => source.root(),
-        }
-    }
-
-    /// Whether `other` is this key or one of its sources.
-    fn built_on(&self, other: &SessionKey) -> bool {
-        self == other || matches!(self, Self::Role { source, .. } if source.built_on(other))
-    }
-}
 
 /// How a session was obtained.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,10 +44,7 @@ pub struct Session {
 
 impl Session {
     pub fn time_left(&self, now: SystemTime) -> Duration {
-        self.credentials
-            .expiration
-            .duration_since(now)
-            .unwrap_or_default()
+        left_until(self.credentials.expiration, now)
     }
 }
 
@@ -114,7 +72,7 @@ struct Slot {
     flight: Option<Arc<Flight>>,
     /// The profiles whose settings define this session (for status and logout).
     profiles: BTreeSet<String>,
-    /// The last renewal failure and when it happened; cleared by a success.
+    /// The last renewal failure and when it happened (monotonic); cleared by a success.
     last_failure: Option<(Instant, Failure)>,
     /// A remark for status, e.g. the root account's 1 h cap.
     note: Option<String>,
@@ -174,13 +132,18 @@ pub struct Sessions {
 impl Sessions {
     /// Find a usable session or the renewal to wait for, or start one. `profile` is the
     /// profile whose settings define the session.
-    pub fn lookup(&self, key: &SessionKey, profile: &str, caller_can_prompt: bool) -> Lookup {
-        let now = SystemTime::now();
+    pub fn lookup(
+        &self,
+        key: &SessionKey,
+        profile: &str,
+        caller_can_prompt: bool,
+        now: Now,
+    ) -> Lookup {
         let mut slots = self.slots.lock().unwrap();
         let slot = slots.entry(key.clone()).or_default();
         slot.profiles.insert(profile.to_owned());
         if let Some(session) = &slot.current
-            && session.time_left(now) > RENEW_BEFORE
+            && session.time_left(now.wall) > MIN_LEFT_TO_HAND_OUT
         {
             return Lookup::Ready(session.clone());
         }
@@ -189,12 +152,12 @@ impl Sessions {
             return Lookup::Wait(flight.clone());
         }
         if let Some((at, failure)) = &slot.last_failure
-            && at.elapsed() < RETRY_AFTER
+            && now.mono.duration_since(*at) < RETRY_AFTER
         {
             if let Some(session) = slot
                 .current
                 .as_ref()
-                .filter(|s| s.time_left(now) > MIN_USABLE)
+                .filter(|s| s.time_left(now.wall) > MIN_USABLE)
             {
                 return Lookup::Ready(session.clone());
             }
@@ -215,22 +178,19 @@ impl Sessions {
 
     /// Sessions to renew ahead of time (their flights registered), and sessions that need
     /// a person to announce.
-    pub fn due(&self, renew_before: Duration, announce_before: Duration) -> Vec<Due> {
-        let now = SystemTime::now();
+    pub fn due(&self, renew_before: Duration, announce_before: Duration, now: Now) -> Vec<Due> {
         let mut slots = self.slots.lock().unwrap();
         let usable = |key: &SessionKey| {
             slots
                 .get(key)
                 .and_then(|s| s.current.as_ref())
-                .is_some_and(|s| s.time_left(now) > MIN_USABLE)
+                .is_some_and(|s| s.time_left(now.wall) > MIN_USABLE)
         };
+        // A role can be renewed without a caller only while its source session lasts.
         let renewable: Vec<SessionKey> = slots
-            .iter()
-            .filter(|(_, slot)| match &slot.recipe {
-                Some(Recipe::Role { source, .. }) => usable(source),
-                _ => true,
-            })
-            .map(|(key, _)| key.clone())
+            .keys()
+            .filter(|key| key.source().is_none_or(usable))
+            .cloned()
             .collect();
         let mut due = Vec::new();
         for (key, slot) in slots.iter_mut() {
@@ -238,7 +198,7 @@ impl Sessions {
             else {
                 continue;
             };
-            let left = session.time_left(now);
+            let left = session.time_left(now.wall);
             let lifetime = session
                 .credentials
                 .expiration
@@ -247,11 +207,9 @@ impl Sessions {
             let recently_failed = slot
                 .last_failure
                 .as_ref()
-                .is_some_and(|(at, _)| at.elapsed() < BACKGROUND_RETRY_AFTER);
-            let needs_person = matches!(
-                session.origin,
-                Origin::Code(CodeSource::Terminal | CodeSource::Desktop)
-            );
+                .is_some_and(|(at, _)| now.mono.duration_since(*at) < BACKGROUND_RETRY_AFTER);
+            let needs_person =
+                matches!(session.origin, Origin::Code(source) if source.needs_person());
             if needs_person {
                 if left < announce_before && !slot.announced {
                     slot.announced = true;
@@ -304,8 +262,8 @@ impl Sessions {
         flight: &Flight,
         result: Result<Session, Failure>,
         note: Option<String>,
+        now: Now,
     ) -> Result<Arc<Session>, FailedRenewal> {
-        let now = SystemTime::now();
         let (renewal, for_callers) = {
             let mut slots = self.slots.lock().unwrap();
             let slot = slots.entry(key.clone()).or_default();
@@ -321,11 +279,11 @@ impl Sessions {
                 }
                 Err(failure) => {
                     let repeated = slot.last_failure.is_some();
-                    slot.last_failure = Some((Instant::now(), failure.clone()));
+                    slot.last_failure = Some((now.mono, failure.clone()));
                     let still_valid = slot
                         .current
                         .as_ref()
-                        .filter(|s| s.time_left(now) > MIN_USABLE);
+                        .filter(|s| s.time_left(now.wall) > MIN_USABLE);
                     let for_callers = match still_valid {
                         Some(session) => Ok(session.clone()),
                         None => Err(failure.clone()),
@@ -339,10 +297,10 @@ impl Sessions {
     }
 
     /// The session of a key, if it is still valid.
-    pub fn current(&self, key: &SessionKey) -> Option<Arc<Session>> {
+    pub fn current(&self, key: &SessionKey, now: SystemTime) -> Option<Arc<Session>> {
         let slots = self.slots.lock().unwrap();
         let session = slots.get(key)?.current.as_ref()?;
-        (session.time_left(SystemTime::now()) > Duration::ZERO).then(|| session.clone())
+        (session.time_left(now) > Duration::ZERO).then(|| session.clone())
     }
 
     /// Remember which session a profile was given.
@@ -394,42 +352,40 @@ impl Sessions {
         (dropped, profiles)
     }
 
-    /// Every session, with the profiles that use it.
-    pub fn status(&self) -> Vec<(SessionKey, SessionStatus)> {
+    /// Every session, MFA sessions first, as plain data.
+    pub fn status(&self) -> Vec<SessionView> {
         let slots = self.slots.lock().unwrap();
-        let mut report: Vec<(SessionKey, SessionStatus)> = slots
+        let mut report: Vec<SessionView> = slots
             .iter()
-            .map(|(key, slot)| {
-                let (access_key_id, mfa_serial) = key.root();
-                let current = slot.current.as_ref();
-                let status = SessionStatus {
-                    profiles: slot.profiles.iter().cloned().collect(),
-                    mfa_serial: mfa_serial.to_owned(),
-                    long_term_key: crate::store::short_key_id(access_key_id),
-                    role_arn: match key {
-                        SessionKey::Role { role_arn, .. } => Some(role_arn.clone()),
-                        SessionKey::Mfa { .. } => None,
-                    },
-                    expiration: current.map(|s| epoch_secs(s.credentials.expiration)),
-                    code_source: current.and_then(|s| match s.origin {
-                        Origin::Code(source) => Some(source),
-                        Origin::Role => None,
-                    }),
-                    renewed_at: current.map(|s| epoch_secs(s.renewed_at)),
-                    renewing: slot.flight.is_some(),
-                    last_error: slot.last_failure.as_ref().map(|(_, f)| f.to_string()),
-                    note: slot.note.clone(),
-                    written_profiles: Vec::new(),
-                    callers_waited: slot.callers_waited,
-                };
-                (key.clone(), status)
+            .map(|(key, slot)| SessionView {
+                key: key.clone(),
+                profiles: slot.profiles.iter().cloned().collect(),
+                current: slot.current.clone(),
+                renewing: slot.flight.is_some(),
+                last_error: slot.last_failure.as_ref().map(|(_, f)| f.to_string()),
+                note: slot.note.clone(),
+                callers_waited: slot.callers_waited,
             })
             .collect();
         report.sort_by(|a, b| {
-            (a.1.role_arn.is_some(), &a.1.profiles).cmp(&(b.1.role_arn.is_some(), &b.1.profiles))
+            (a.key.source().is_some(), &a.profiles).cmp(&(b.key.source().is_some(), &b.profiles))
         });
         report
     }
+}
+
+/// What `mfad status` shows of one session.
+pub struct SessionView {
+    pub key: SessionKey,
+    /// The profiles that asked for it.
+    pub profiles: Vec<String>,
+    /// The newest session obtained, possibly expired.
+    pub current: Option<Arc<Session>>,
+    pub renewing: bool,
+    pub last_error: Option<String>,
+    pub note: Option<String>,
+    /// How many requests had to wait for a renewal of this session.
+    pub callers_waited: u64,
 }
 
 /// Register a renewal on a slot.
@@ -446,7 +402,16 @@ fn new_flight(slot: &mut Slot) -> Arc<Flight> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::StsEndpoint;
     use secrecy::SecretString;
+
+    /// The clocks at the test's start; sessions are made relative to it.
+    fn now() -> Now {
+        Now {
+            wall: SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000),
+            mono: Instant::now(),
+        }
+    }
 
     fn endpoint() -> StsEndpoint {
         StsEndpoint {
@@ -479,15 +444,15 @@ mod tests {
                 access_key_id: "ASIAEXAMPLE".into(),
                 secret_access_key: SecretString::from("secret"),
                 session_token: SecretString::from("token"),
-                expiration: SystemTime::now() + lasting,
+                expiration: now().wall + lasting,
             },
             origin: Origin::Code(CodeSource::Totp),
-            renewed_at: SystemTime::now(),
+            renewed_at: now().wall,
         }
     }
 
     fn start(sessions: &Sessions) -> Arc<Flight> {
-        match sessions.lookup(&key(), "dev", false) {
+        match sessions.lookup(&key(), "dev", false, now()) {
             Lookup::Start(flight) => flight,
             _ => panic!("expected to start a renewal"),
         }
@@ -502,7 +467,7 @@ mod tests {
         let sessions = Sessions::default();
         let flight = start(&sessions);
         assert!(matches!(
-            sessions.lookup(&key(), "dev", false),
+            sessions.lookup(&key(), "dev", false, now()),
             Lookup::Wait(_)
         ));
         let mut done = flight.subscribe();
@@ -511,10 +476,11 @@ mod tests {
             &flight,
             Ok(session(Duration::from_secs(3600))),
             None,
+            now(),
         );
         assert!(done.borrow_and_update().as_ref().unwrap().is_ok());
         assert!(matches!(
-            sessions.lookup(&key(), "dev", false),
+            sessions.lookup(&key(), "dev", false, now()),
             Lookup::Ready(_)
         ));
     }
@@ -528,9 +494,10 @@ mod tests {
             &flight,
             Ok(session(Duration::from_secs(14 * 60))),
             None,
+            now(),
         );
         assert!(matches!(
-            sessions.lookup(&key(), "dev", false),
+            sessions.lookup(&key(), "dev", false, now()),
             Lookup::Start(_)
         ));
     }
@@ -544,13 +511,14 @@ mod tests {
             &flight,
             Ok(session(Duration::from_secs(5 * 60))),
             None,
+            now(),
         );
         let flight = start(&sessions);
         let mut done = flight.subscribe();
-        let _ = sessions.finish(&key(), &flight, Err(sts_down()), None);
+        let _ = sessions.finish(&key(), &flight, Err(sts_down()), None, now());
         assert!(done.borrow_and_update().as_ref().unwrap().is_ok());
         assert!(matches!(
-            sessions.lookup(&key(), "dev", false),
+            sessions.lookup(&key(), "dev", false, now()),
             Lookup::Ready(_)
         ));
     }
@@ -559,21 +527,22 @@ mod tests {
     fn a_repeated_failure_is_marked_so_it_is_told_once() {
         let sessions = Sessions::default();
         let flight = start(&sessions);
-        let first = sessions.finish(&key(), &flight, Err(sts_down()), None);
+        let first = sessions.finish(&key(), &flight, Err(sts_down()), None, now());
         assert!(!first.unwrap_err().repeated);
         let flight = Arc::new(Flight {
             askers: Arc::default(),
             done: watch::channel(None).0,
         });
-        let second = sessions.finish(&key(), &flight, Err(sts_down()), None);
+        let second = sessions.finish(&key(), &flight, Err(sts_down()), None, now());
         assert!(second.unwrap_err().repeated);
         let _ = sessions.finish(
             &key(),
             &flight,
             Ok(session(Duration::from_secs(3600))),
             None,
+            now(),
         );
-        let after_success = sessions.finish(&key(), &flight, Err(sts_down()), None);
+        let after_success = sessions.finish(&key(), &flight, Err(sts_down()), None, now());
         assert!(!after_success.unwrap_err().repeated);
     }
 
@@ -582,10 +551,10 @@ mod tests {
         let sessions = Sessions::default();
         let flight = start(&sessions);
         let mut done = flight.subscribe();
-        let _ = sessions.finish(&key(), &flight, Err(sts_down()), None);
+        let _ = sessions.finish(&key(), &flight, Err(sts_down()), None, now());
         assert!(done.borrow_and_update().as_ref().unwrap().is_err());
         assert!(matches!(
-            sessions.lookup(&key(), "dev", false),
+            sessions.lookup(&key(), "dev", false, now()),
             Lookup::Failed(_)
         ));
         let nobody = Failure::new(FailureKind::NoCodeSource, "nobody", "tty");
@@ -593,9 +562,9 @@ mod tests {
             askers: Arc::default(),
             done: watch::channel(None).0,
         });
-        let _ = sessions.finish(&key(), &flight, Err(nobody), None);
+        let _ = sessions.finish(&key(), &flight, Err(nobody), None, now());
         assert!(matches!(
-            sessions.lookup(&key(), "dev", true),
+            sessions.lookup(&key(), "dev", true, now()),
             Lookup::Start(_)
         ));
     }
@@ -609,10 +578,11 @@ mod tests {
             &flight,
             Ok(session(Duration::from_secs(3600))),
             None,
+            now(),
         );
         sessions.record_handout("dev", &key());
         let handout_role = || {
-            let Lookup::Start(flight) = sessions.lookup(&role_key(), "admin", false) else {
+            let Lookup::Start(flight) = sessions.lookup(&role_key(), "admin", false, now()) else {
                 panic!("expected a role renewal")
             };
             let _ = sessions.finish(
@@ -620,6 +590,7 @@ mod tests {
                 &flight,
                 Ok(session(Duration::from_secs(3600))),
                 None,
+                now(),
             );
             sessions.record_handout("admin", &role_key());
         };

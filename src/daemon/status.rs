@@ -1,22 +1,53 @@
-//! `Status`: the sessions the daemon holds, with the profiles written from them.
+//! `Status`: the sessions the daemon holds, with the profiles written from them, as the
+//! wire type.
 
-use super::Daemon;
-use crate::protocol::{MFAD_VERSION, Response, StatusReport};
+use super::key::SessionKey;
+use super::sessions::{Origin, SessionView};
+use super::state::Daemon;
+use crate::protocol::{MFAD_VERSION, Response, SessionStatus, StatusReport};
+use crate::timefmt::epoch_secs;
 
 pub fn handle(daemon: &Daemon) -> Response {
     let sessions = daemon
         .sessions
         .status()
         .into_iter()
-        .map(|(key, mut status)| {
-            status.written_profiles = daemon.written.of(&key);
+        .map(|view| {
+            let written = daemon.written.of(&view.key);
+            let mut status = wire(view);
+            status.written_profiles = written;
             status
         })
         .collect();
     Response::Status(StatusReport {
         mfad: MFAD_VERSION.to_owned(),
         pid: std::process::id(),
-        clock_skew_secs: daemon.clock.skew_secs(),
+        clock_skew_secs: daemon.sts_clock.skew_secs(),
         sessions,
     })
+}
+
+fn wire(view: SessionView) -> SessionStatus {
+    let (access_key_id, mfa_serial) = view.key.root();
+    let current = view.current.as_ref();
+    SessionStatus {
+        profiles: view.profiles,
+        mfa_serial: mfa_serial.to_owned(),
+        long_term_key: crate::store::short_key_id(access_key_id),
+        role_arn: match &view.key {
+            SessionKey::Role { role_arn, .. } => Some(role_arn.clone()),
+            SessionKey::Mfa { .. } => None,
+        },
+        expiration: current.map(|s| epoch_secs(s.credentials.expiration)),
+        code_source: current.and_then(|s| match s.origin {
+            Origin::Code(source) => Some(source),
+            Origin::Role => None,
+        }),
+        renewed_at: current.map(|s| epoch_secs(s.renewed_at)),
+        renewing: view.renewing,
+        last_error: view.last_error,
+        note: view.note,
+        written_profiles: Vec::new(),
+        callers_waited: view.callers_waited,
+    }
 }

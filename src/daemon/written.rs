@@ -5,7 +5,9 @@
 //! mfad's section, it is put back. Every file operation runs off the async workers with a
 //! time limit, and none runs under the lock of the bindings.
 
-use super::sessions::{Session, SessionKey, Sessions};
+use super::clock::Clock;
+use super::key::SessionKey;
+use super::sessions::{Session, Sessions};
 use crate::bounded::{self, FILE_TIME_LIMIT};
 use crate::config::WriteTarget;
 use crate::credfile::{self, CredfileError, FileStamp, SectionValues};
@@ -191,7 +193,7 @@ impl WrittenProfiles {
     }
 
     /// Put back sections another program dropped, every [`WATCH_INTERVAL`], forever.
-    pub async fn watch(self: Arc<Self>, sessions: Arc<Sessions>) {
+    pub async fn watch(self: Arc<Self>, sessions: Arc<Sessions>, clock: Arc<dyn Clock>) {
         let mut ticks = tokio::time::interval(WATCH_INTERVAL);
         loop {
             ticks.tick().await;
@@ -209,7 +211,7 @@ impl WrittenProfiles {
                 if stamp_of(&target.path).await == stamp {
                     continue;
                 }
-                let Some(session) = sessions.current(&binding.key) else {
+                let Some(session) = sessions.current(&binding.key, clock.now().wall) else {
                     continue;
                 };
                 if let Err(failure) = self.restore(&target, &binding, &session).await {

@@ -3,9 +3,9 @@
 //! spoken to in the Assuan protocol. The dialog runs with the caller's `DISPLAY`,
 //! `WAYLAND_DISPLAY`, `DBUS_SESSION_BUS_ADDRESS`…, so it opens where the caller sits.
 
-use super::prompt::AskError;
-use crate::config::CallerEnv;
+use super::askers::AskError;
 use crate::settings::PromptDriver;
+use crate::vocab::CallerEnv;
 use secrecy::SecretString;
 use std::path::Path;
 use std::process::Stdio;

@@ -81,13 +81,30 @@ impl From<StoreError> for Failure {
 }
 
 /// The secret store of a session.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum Store {
     /// The Secret Service on this D-Bus session bus (`None`: the process's own).
     SecretService {
         bus: Option<String>,
     },
     Keychain,
+    /// Entries in memory only, for the daemon's unit tests.
+    #[cfg(test)]
+    Memory(MemoryEntries),
+}
+
+/// The entries of [`Store::Memory`]; `Debug` shows none of them.
+#[cfg(test)]
+#[derive(Clone, Default)]
+pub struct MemoryEntries(
+    std::sync::Arc<std::sync::Mutex<std::collections::BTreeMap<String, String>>>,
+);
+
+#[cfg(test)]
+impl std::fmt::Debug for MemoryEntries {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MemoryEntries")
+    }
 }
 
 impl Store {
@@ -109,6 +126,13 @@ impl Store {
         let bytes = match self {
             Self::SecretService { bus } => secret_service::read(bus.as_deref(), SERVICE, user)?,
             Self::Keychain => keychain::read(SERVICE, user)?,
+            #[cfg(test)]
+            Self::Memory(entries) => entries
+                .0
+                .lock()
+                .unwrap()
+                .get(user)
+                .map(|v| v.clone().into_bytes()),
         };
         let Some(bytes) = bytes.map(Zeroizing::new) else {
             return Ok(None);
@@ -125,6 +149,15 @@ impl Store {
                 secret_service::write(bus.as_deref(), SERVICE, user, value.as_bytes())
             }
             Self::Keychain => keychain::write(SERVICE, user, value.as_bytes()),
+            #[cfg(test)]
+            Self::Memory(entries) => {
+                entries
+                    .0
+                    .lock()
+                    .unwrap()
+                    .insert(user.to_owned(), value.to_owned());
+                Ok(())
+            }
         }
     }
 
@@ -133,6 +166,8 @@ impl Store {
         match self {
             Self::SecretService { bus } => secret_service::delete(bus.as_deref(), SERVICE, user),
             Self::Keychain => keychain::delete(SERVICE, user),
+            #[cfg(test)]
+            Self::Memory(entries) => Ok(entries.0.lock().unwrap().remove(user).is_some()),
         }
     }
 

@@ -1,8 +1,8 @@
 //! `mfa_process`: a command that prints a code (same meaning as in aws-vault), e.g.
 //! `ykman oath accounts code --single AWS` or a password manager's CLI.
 
-use crate::config::CallerEnv;
 use crate::failure::{Failure, FailureKind};
+use crate::vocab::{CallerEnv, INSIDE_VAR};
 use secrecy::SecretString;
 use std::process::Stdio;
 use std::time::Duration;
@@ -10,11 +10,6 @@ use tokio::process::Command;
 
 /// A hardware token may wait for a touch; a command that takes longer has hung.
 pub const TIMEOUT: Duration = Duration::from_secs(60);
-
-/// Set in the command's environment: the MFA serials whose renewal runs it. The client
-/// forwards it, so a request from the command for one of those sessions is refused as a
-/// loop instead of waiting for itself.
-pub const INSIDE_VAR: &str = "MFAD_INSIDE";
 
 /// Run the command through `sh -c` in the caller's environment and read the code it
 /// prints. Its stderr is not read: it may hold anything, and mfad does not log it.

@@ -1,0 +1,186 @@
+//! Everything the daemon knows, shared by all connections and background tasks, and the
+//! seams its logic reaches the world through: the clocks, STS and the secret store.
+
+use super::clock::{Clock, Now, SystemClock};
+use super::loops::LoopGuard;
+use super::sessions::Sessions;
+use super::written::WrittenProfiles;
+use crate::bounded::{self, Stalled};
+use crate::config::KeySource;
+use crate::failure::{Failure, FailureKind};
+use crate::mfa::used::UsedCodes;
+use crate::notify::Notifier;
+use crate::settings::Settings;
+use crate::store::{LongTermKey, Store, StoreError};
+use crate::sts::{AwsSts, Sts, StsClock};
+use crate::vocab::CallerEnv;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// How long one secret store call may take (a provider that never answers, an unlock
+/// prompt nobody sees).
+pub const STORE_TIME_LIMIT: Duration = Duration::from_secs(5);
+
+/// Which secret store a request uses.
+#[derive(Debug, Clone)]
+pub enum StoreChoice {
+    /// The platform's store; on Linux the Secret Service on the daemon's own session bus,
+    /// else on the bus of the caller (a daemon started from a shell without D-Bus still
+    /// reaches the keyring of a later caller that has one).
+    Platform { own_bus: Option<String> },
+    /// This store, whoever asks.
+    Fixed(Store),
+}
+
+pub struct Daemon {
+    pub settings: Settings,
+    pub notifier: Notifier,
+    /// Cached sessions: MFA sessions per (long-term key, serial, endpoint), and roles.
+    pub sessions: Arc<Sessions>,
+    /// Sections of credentials files kept current with sessions.
+    pub written: Arc<WrittenProfiles>,
+    /// Codes already sent to STS, per serial, shared with the user's other daemons;
+    /// survives logout on purpose.
+    pub used_codes: Arc<UsedCodes>,
+    /// STS's clock relative to ours, for derived codes.
+    pub sts_clock: Arc<StsClock>,
+    /// The loops through `mfa_process` that were refused.
+    pub loops: LoopGuard,
+    /// The local clocks.
+    pub clock: Arc<dyn Clock>,
+    pub sts: Arc<dyn Sts>,
+    store: StoreChoice,
+    /// Long-term keys read from the secret store, per profile (a D-Bus round trip saved
+    /// on every request). `mfad add` and `mfad logout` clear an entry.
+    store_keys: Mutex<HashMap<String, LongTermKey>>,
+}
+
+impl Default for Daemon {
+    /// The real world: the machine's clocks, AWS STS, the platform's secret store, codes
+    /// recorded in memory.
+    fn default() -> Self {
+        Self::new(Settings::default(), UsedCodes::default())
+    }
+}
+
+impl Daemon {
+    /// The daemon of this process, with the seams to the real world.
+    pub fn new(settings: Settings, used_codes: UsedCodes) -> Self {
+        let own_bus = std::env::var("DBUS_SESSION_BUS_ADDRESS")
+            .ok()
+            .filter(|v| !v.is_empty());
+        Self::with_seams(
+            settings,
+            used_codes,
+            Arc::new(SystemClock),
+            Arc::new(AwsSts),
+            StoreChoice::Platform { own_bus },
+        )
+    }
+
+    /// A daemon with the given clocks, STS and secret store (tests pass doubles).
+    pub fn with_seams(
+        settings: Settings,
+        used_codes: UsedCodes,
+        clock: Arc<dyn Clock>,
+        sts: Arc<dyn Sts>,
+        store: StoreChoice,
+    ) -> Self {
+        Self {
+            notifier: Notifier::new(settings.notifications.clone()),
+            settings,
+            sessions: Arc::default(),
+            written: Arc::default(),
+            used_codes: Arc::new(used_codes),
+            sts_clock: Arc::default(),
+            loops: LoopGuard::default(),
+            clock,
+            sts,
+            store,
+            store_keys: Mutex::default(),
+        }
+    }
+
+    /// Both local clocks, read once.
+    pub fn now(&self) -> Now {
+        self.clock.now()
+    }
+
+    /// The secret store for a request from this caller.
+    pub fn store_for(&self, caller: &CallerEnv) -> Store {
+        match &self.store {
+            StoreChoice::Fixed(store) => store.clone(),
+            StoreChoice::Platform { own_bus } => {
+                let bus = own_bus.clone().or_else(|| {
+                    caller
+                        .non_empty("DBUS_SESSION_BUS_ADDRESS")
+                        .map(str::to_owned)
+                });
+                Store::platform(bus)
+            }
+        }
+    }
+
+    /// Run a secret store call off the async workers, within [`STORE_TIME_LIMIT`].
+    pub async fn in_store<T: Send + 'static>(
+        &self,
+        store: Store,
+        call: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let key = format!("secret-store:{store:?}");
+        bounded::offload(&key, STORE_TIME_LIMIT, move || call(&store))
+            .await
+            .unwrap_or_else(|stalled| {
+                Err(StoreError::Unavailable(match stalled {
+                    Stalled::TimedOut(_) => {
+                        format!("it did not answer within {}s", STORE_TIME_LIMIT.as_secs())
+                    }
+                    Stalled::StillStuck => "an earlier call to it has not returned".into(),
+                }))
+            })
+    }
+    /// The long-term key a profile's session is obtained with.
+    pub async fn long_term_key(
+        &self,
+        source: &KeySource,
+        caller: &CallerEnv,
+    ) -> Result<LongTermKey, Failure> {
+        let profile = match source {
+            KeySource::Static { key, .. } => return Ok(key.clone()),
+            KeySource::Store { profile } => profile,
+        };
+        if let Some(key) = self.store_keys.lock().unwrap().get(profile) {
+            return Ok(key.clone());
+        }
+        let name = profile.clone();
+        let loaded = self
+            .in_store(self.store_for(caller), move |store| store.load_key(&name))
+            .await?;
+        let key = loaded.ok_or_else(|| {
+            Failure::new(
+                FailureKind::Store,
+                format!("no long-term access key stored for profile {profile}"),
+                format!(
+                    "store it with `mfad add {profile}`, or set mfad_source_profile to a profile holding static keys"
+                ),
+            )
+        })?;
+        self.store_keys
+            .lock()
+            .unwrap()
+            .insert(profile.clone(), key.clone());
+        Ok(key)
+    }
+
+    /// Forget cached store keys: of one profile, or all.
+    pub fn forget_keys(&self, profile: Option<&str>) {
+        let mut keys = self.store_keys.lock().unwrap();
+        match profile {
+            Some(profile) => {
+                keys.remove(profile);
+            }
+            None => keys.clear(),
+        }
+    }
+}
