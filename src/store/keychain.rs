@@ -1,6 +1,6 @@
 //! The macOS Keychain, through the keyring crate.
 
-use super::StoreError;
+use super::error::StoreError;
 
 fn store_error(error: keyring::Error) -> StoreError {
     use keyring::Error as E;

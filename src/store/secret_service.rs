@@ -6,7 +6,7 @@
 //! reported as locked. Entries are the ones keyring-rs wrote (attributes `service` and
 //! `username`, label `keyring:USER@SERVICE`), so secrets stored by earlier versions stay.
 
-use super::StoreError;
+use super::error::StoreError;
 use secret_service::blocking::SecretService;
 use secret_service::{EncryptionType, Error};
 use std::collections::HashMap;
