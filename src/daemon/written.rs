@@ -15,7 +15,7 @@ use crate::failure::{Failure, FailureKind};
 use crate::protocol::WrittenProfile;
 use crate::timefmt::rfc3339;
 use secrecy::ExposeSecret;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
@@ -39,6 +39,9 @@ struct Binding {
 #[derive(Default)]
 pub struct WrittenProfiles {
     bindings: Mutex<HashMap<WriteTarget, Binding>>,
+    /// Sections whose last write failed (the person was told once); kept across logouts,
+    /// cleared by a write that succeeds.
+    failing: Mutex<HashSet<WriteTarget>>,
 }
 
 impl From<CredfileError> for Failure {
@@ -107,14 +110,17 @@ impl WrittenProfiles {
         });
         binding.profile = profile.to_owned();
         binding.key = key.clone();
+        let mut failing = self.failing.lock().unwrap();
         match result {
             Ok(stamp) => {
                 binding.written = Some((session.credentials.access_key_id.clone(), stamp));
                 binding.error = None;
+                failing.remove(target);
                 Ok(())
             }
             Err(failure) => {
-                let repeated = binding.error.replace(failure.to_string()).is_some();
+                binding.error = Some(failure.to_string());
+                let repeated = !failing.insert(target.clone());
                 Err(WriteFailure { failure, repeated })
             }
         }
