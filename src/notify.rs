@@ -75,6 +75,7 @@ impl Notifier {
     /// and otherwise ignored.
     pub fn send(&self, event: Event) {
         if !self.wanted(&event) {
+            tracing::debug!(?event, "notification switched off");
             return;
         }
         tokio::task::spawn_blocking(move || {

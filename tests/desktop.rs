@@ -92,7 +92,14 @@ fn notifications_can_be_turned_off() {
     env.write_daemon_config("[notifications]\nenabled = false\n");
     let service = NotificationService::start(env.bus_address());
     session_from_a_person(&env, &sts, "000000");
-    std::thread::sleep(Duration::from_secs(1));
+    // The daemon says what it did not show: code needed, rejected, renewed.
+    let switched_off = wait_until(Duration::from_secs(10), || {
+        env.daemon_log()
+            .matches("notification switched off")
+            .count()
+            >= 3
+    });
+    assert!(switched_off, "{}", env.daemon_log());
     assert!(service.notices().is_empty(), "{:?}", service.notices());
 }
 
@@ -142,14 +149,14 @@ fn sessions_renew_ahead_of_time_and_no_caller_waits() {
     let first = env.process("dev");
     let mut keys = std::collections::BTreeSet::new();
     let started = Instant::now();
-    while started.elapsed() < Duration::from_secs(8) {
+    // Callers keep coming until three sessions have been obtained in the background.
+    while sts.counts().sessions_issued < 3 && started.elapsed() < Duration::from_secs(20) {
         keys.insert(
             env.process("dev")["AccessKeyId"]
                 .as_str()
                 .unwrap()
                 .to_owned(),
         );
-        std::thread::sleep(Duration::from_millis(50));
     }
     let status = status_json(&env);
     assert_eq!(
@@ -240,8 +247,12 @@ fn the_dialog(display: &Display, env: &TestEnv, callers: &mut [std::process::Chi
             env.daemon_log()
         );
     }
-    // Give a second dialog every chance to appear.
-    std::thread::sleep(Duration::from_millis(700));
+    // Every caller has joined the one renewal (a second renewal would be a second
+    // dialog), and still there is one window.
+    let joined = wait_until(Duration::from_secs(20), || {
+        status_json(env)["sessions"][0]["callers_waited"].as_u64() == Some(callers.len() as u64)
+    });
+    assert!(joined, "{}", status_json(env));
     let windows = display.windows_named("mfad");
     assert_eq!(
         windows.len(),

@@ -89,7 +89,11 @@ fn signals_reach_the_command() {
         .mfad(&["exec", "dev", "--", "sleep", "30"])
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(300));
+    // Once mfad has become the command (exec), the signal can only reach the command.
+    let comm = format!("/proc/{}/comm", child.id());
+    assert!(wait_until(Duration::from_secs(10), || {
+        std::fs::read_to_string(&comm).is_ok_and(|name| name.trim() == "sleep")
+    }));
     // SAFETY: kill has no memory effects.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     assert_eq!(child.wait().unwrap().signal(), Some(libc::SIGINT));

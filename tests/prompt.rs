@@ -64,8 +64,12 @@ fn the_renewal_window_and_expiry_are_marked() {
     sts.set_session_lifetime(Some(Duration::from_secs(1)));
     let env = alice_env(&sts, "");
     env.process("dev");
-    std::thread::sleep(Duration::from_millis(1500));
-    assert_eq!(prompt(&env, &["dev"], None), "dev expired\n");
+    assert!(
+        wait_until(Duration::from_secs(5), || prompt(&env, &["dev"], None)
+            == "dev expired\n"),
+        "{}",
+        prompt(&env, &["dev"], None)
+    );
 }
 
 #[test]
@@ -120,7 +124,12 @@ fn shell_prompt_shows_the_segment(shell: &[&str], source: &str) {
         .env("TERM", "dumb");
     let mut pty = Pty::attach(&mut command).for_stdio(&mut command);
     let mut child = command.spawn().unwrap();
-    std::thread::sleep(Duration::from_millis(500));
+    // The shell is ready for input once it has shown its first prompt.
+    assert!(
+        pty.expect_output(Duration::from_secs(10)),
+        "{} printed nothing",
+        shell[0]
+    );
     pty.type_line(source);
     let shown = pty.expect("[dev 11h59m] ", Duration::from_secs(10));
     let _ = child.kill();

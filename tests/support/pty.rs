@@ -97,6 +97,17 @@ impl Pty {
         }
     }
 
+    /// Wait until the terminal shows anything (a shell's first prompt).
+    pub fn expect_output(&mut self, limit: Duration) -> bool {
+        match self.output.recv_timeout(limit) {
+            Ok(byte) => {
+                self.seen.push(byte as char);
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
     pub fn type_line(&mut self, line: &str) {
         self.writer
             .write_all(format!("{line}\n").as_bytes())
