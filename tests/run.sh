@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite. Installs what the tests need (Debian and Python packages; only
-# what is missing, without prompts), then checks formatting and lints and runs every test.
-# Run as root, or as a user with sudo when a package is missing.
+# what is missing, without prompts), then checks formatting and lints and runs every test,
+# the system tests included (plain `cargo test` runs only the part that needs nothing
+# but Rust and Python). Run as root: some tests act as another user or mount a file system.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -55,9 +56,9 @@ fi
 export PATH="$PWD/$tools/bin:$PATH"
 
 cargo fmt --all -- --check
-cargo clippy --locked --all-targets -- -D warnings
+cargo clippy --locked --all-targets --all-features -- -D warnings
 if cargo nextest --version >/dev/null 2>&1; then
-  cargo nextest run --locked --profile ci
+  cargo nextest run --locked --profile ci --features system-tests
 else
-  cargo test --locked
+  cargo test --locked --features system-tests
 fi

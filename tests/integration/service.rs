@@ -2,13 +2,11 @@
 //! systemd-socket-activate), the launchd agent and XDG autostart entry, the daemon's
 //! settings check, and shell completions.
 
-mod support;
-
+use crate::support::*;
 use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;
 use std::process::{Command, Stdio};
 use std::time::Duration;
-use support::*;
 
 fn contrib(path: &str) -> String {
     format!("{}/contrib/{path}", env!("CARGO_MANIFEST_DIR"))
@@ -33,6 +31,10 @@ fn installed_units(env: &TestEnv) -> std::path::PathBuf {
 }
 
 #[test]
+#[cfg_attr(
+    not(feature = "system-tests"),
+    ignore = "needs systemd: run tests/run.sh"
+)]
 fn the_systemd_units_verify() {
     let env = TestEnv::new();
     let units = installed_units(&env);
@@ -67,6 +69,10 @@ fn the_systemd_units_verify() {
 }
 
 #[test]
+#[cfg_attr(
+    not(feature = "system-tests"),
+    ignore = "needs systemd: run tests/run.sh"
+)]
 fn the_daemon_serves_a_socket_passed_by_systemd() {
     let sts = double_with_alice(30);
     let env = alice_env(&sts, "");
@@ -114,6 +120,10 @@ fn the_daemon_serves_a_socket_passed_by_systemd() {
 }
 
 #[test]
+#[cfg_attr(
+    not(feature = "system-tests"),
+    ignore = "needs desktop-file-utils: run tests/run.sh"
+)]
 fn the_launchd_agent_and_the_autostart_entry_are_well_formed() {
     let check = Command::new("desktop-file-validate")
         .arg(contrib("autostart/mfad.desktop"))
@@ -209,6 +219,10 @@ fn under_systemd_log_lines_leave_the_time_to_the_journal() {
 }
 
 #[test]
+#[cfg_attr(
+    not(feature = "system-tests"),
+    ignore = "needs zsh and fish: run tests/run.sh"
+)]
 fn completions_load_in_bash_zsh_and_fish() {
     let env = TestEnv::new();
     let script = |shell: &str| {

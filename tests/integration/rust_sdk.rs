@@ -1,10 +1,8 @@
 //! The Rust SDK's own credential_process provider runs `mfad process`. One test in this
 //! binary: it sets the process environment the SDK reads.
 
-mod support;
-
+use crate::support::*;
 use aws_config::BehaviorVersion;
-use support::*;
 
 #[test]
 fn rust_sdk_gets_an_mfa_session_through_credential_process() {

@@ -1,12 +1,10 @@
 //! The rule that a code reaches STS once, whatever the clock does and however many daemons
 //! of the user there are; `mfad totp code` keeps to it too.
 
-mod support;
-
+use crate::support::*;
 use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use support::*;
 
 fn unix_now() -> u64 {
     SystemTime::now()
@@ -24,6 +22,10 @@ fn at_the_start_of_a_step(period: u64, left: u64) {
 }
 
 #[test]
+#[cfg_attr(
+    not(feature = "system-tests"),
+    ignore = "needs a Secret Service: gnome-keyring and dbus: run tests/run.sh"
+)]
 fn two_daemons_of_one_user_never_send_the_same_code() {
     let sts = double_with_alice(3);
     let env = alice_env_with_totp(&sts, 3, "");
@@ -74,6 +76,10 @@ fn two_daemons_of_one_user_never_send_the_same_code() {
 }
 
 #[test]
+#[cfg_attr(
+    not(feature = "system-tests"),
+    ignore = "needs a Secret Service: gnome-keyring and dbus: run tests/run.sh"
+)]
 fn totp_code_never_prints_a_code_a_daemon_sent() {
     const PERIOD: u64 = 6;
     let sts = double_with_alice(PERIOD);
@@ -96,6 +102,10 @@ fn totp_code_never_prints_a_code_a_daemon_sent() {
 const LIBFAKETIME: &str = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1";
 
 #[test]
+#[cfg_attr(
+    not(feature = "system-tests"),
+    ignore = "needs a Secret Service: gnome-keyring and dbus, libfaketime: run tests/run.sh"
+)]
 fn a_forward_clock_jump_does_not_make_the_daemon_send_a_code_again() {
     const PERIOD: u64 = 10;
     assert!(

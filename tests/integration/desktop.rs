@@ -1,13 +1,11 @@
 //! The desktop daemon: renewal ahead of time, notifications (seen by dbus-monitor on a
 //! private bus), and desktop prompts (zenity under Xvfb, answered by xdotool; pinentry).
 
-mod support;
-
+use crate::support::notifications::{Notice, NotificationService};
+use crate::support::sts_double::Fault;
+use crate::support::*;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
-use support::notifications::{Notice, NotificationService};
-use support::sts_double::Fault;
-use support::*;
 
 fn status_json(env: &TestEnv) -> serde_json::Value {
     serde_json::from_slice(&env.run(&["status", "--json"], "").stdout).unwrap()
@@ -52,6 +50,10 @@ fn session_from_a_person(env: &TestEnv, sts: &sts_double::StsDouble, first_code:
 }
 
 #[test]
+#[cfg_attr(
+    not(feature = "system-tests"),
+    ignore = "needs a Secret Service: gnome-keyring and dbus, a notification service on dbus: run tests/run.sh"
+)]
 fn a_renewal_with_a_person_notifies_code_needed_rejected_and_renewed_without_secrets() {
     let sts = double_with_alice(30);
     let env = TestEnv::with_keyring();
@@ -84,6 +86,10 @@ fn a_renewal_with_a_person_notifies_code_needed_rejected_and_renewed_without_sec
 }
 
 #[test]
+#[cfg_attr(
+    not(feature = "system-tests"),
+    ignore = "needs a Secret Service: gnome-keyring and dbus, a notification service on dbus: run tests/run.sh"
+)]
 fn notifications_can_be_turned_off() {
     let sts = double_with_alice(30);
     let env = TestEnv::with_keyring();
@@ -104,6 +110,10 @@ fn notifications_can_be_turned_off() {
 }
 
 #[test]
+#[cfg_attr(
+    not(feature = "system-tests"),
+    ignore = "needs a Secret Service: gnome-keyring and dbus, a notification service on dbus: run tests/run.sh"
+)]
 fn a_session_that_needs_a_person_is_announced_and_renew_now_asks_on_the_desktop() {
     let sts = double_with_alice(30);
     sts.set_session_lifetime(Some(Duration::from_secs(20 * 60)));
@@ -141,6 +151,10 @@ fn a_session_that_needs_a_person_is_announced_and_renew_now_asks_on_the_desktop(
 }
 
 #[test]
+#[cfg_attr(
+    not(feature = "system-tests"),
+    ignore = "needs a Secret Service: gnome-keyring and dbus: run tests/run.sh"
+)]
 fn sessions_renew_ahead_of_time_and_no_caller_waits() {
     let sts = double_with_alice(1);
     sts.set_session_lifetime(Some(Duration::from_secs(20 * 60)));
@@ -188,6 +202,10 @@ fn sessions_renew_ahead_of_time_and_no_caller_waits() {
 }
 
 #[test]
+#[cfg_attr(
+    not(feature = "system-tests"),
+    ignore = "needs a Secret Service: gnome-keyring and dbus, a notification service on dbus: run tests/run.sh"
+)]
 fn a_failed_renewal_ahead_of_time_is_notified_and_the_session_still_served() {
     let sts = double_with_alice(1);
     sts.set_session_lifetime(Some(Duration::from_secs(20 * 60)));
@@ -263,6 +281,10 @@ fn the_dialog(display: &Display, env: &TestEnv, callers: &mut [std::process::Chi
 }
 
 #[test]
+#[cfg_attr(
+    not(feature = "system-tests"),
+    ignore = "needs an X display: Xvfb, zenity and xdotool: run tests/run.sh"
+)]
 fn twenty_callers_without_a_terminal_get_one_zenity_dialog() {
     let sts = double_with_alice(30);
     let display = Display::start();
@@ -286,6 +308,10 @@ fn twenty_callers_without_a_terminal_get_one_zenity_dialog() {
 }
 
 #[test]
+#[cfg_attr(
+    not(feature = "system-tests"),
+    ignore = "needs an X display: Xvfb, zenity and xdotool: run tests/run.sh"
+)]
 fn a_cancelled_dialog_fails_the_waiting_callers_at_once() {
     let sts = double_with_alice(30);
     let display = Display::start();
@@ -309,6 +335,10 @@ fn a_cancelled_dialog_fails_the_waiting_callers_at_once() {
 }
 
 #[test]
+#[cfg_attr(
+    not(feature = "system-tests"),
+    ignore = "needs an X display: Xvfb, zenity and xdotool: run tests/run.sh"
+)]
 fn a_dialog_left_open_times_out() {
     let sts = double_with_alice(30);
     let display = Display::start();
@@ -333,6 +363,10 @@ fn a_dialog_left_open_times_out() {
 }
 
 #[test]
+#[cfg_attr(
+    not(feature = "system-tests"),
+    ignore = "needs a Secret Service: gnome-keyring and dbus: run tests/run.sh"
+)]
 fn roles_renew_ahead_of_time_on_their_mfa_session() {
     let sts = double_with_alice(1);
     sts.set_session_lifetime(Some(Duration::from_secs(20 * 60)));
@@ -368,6 +402,10 @@ fn roles_renew_ahead_of_time_on_their_mfa_session() {
 }
 
 #[test]
+#[cfg_attr(
+    not(feature = "system-tests"),
+    ignore = "needs a Secret Service: gnome-keyring and dbus, a notification service on dbus: run tests/run.sh"
+)]
 fn a_profile_that_cannot_be_written_is_notified_once_and_the_session_still_served() {
     let sts = double_with_alice(2);
     let env = alice_env_with_totp(&sts, 2, "mfad_write_profile = dev-mfa");

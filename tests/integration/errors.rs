@@ -1,9 +1,7 @@
 //! What a person sees when the files are wrong: one line, naming the profile and the
 //! file and line at fault, and a remedy; never a secret.
 
-mod support;
-
-use support::*;
+use crate::support::*;
 
 fn error_for(config: &str) -> String {
     let env = TestEnv::new();

@@ -471,7 +471,7 @@ pub fn double_with_alice(period: u64) -> sts_double::StsDouble {
 pub fn fake_pinentry(env: &TestEnv, period: u64) -> String {
     let path = env.dir.path().join("pinentry");
     let code = format!(
-        "python3 {}/tests/support/totp_code.py {SEED} {period} 1",
+        "python3 {}/tests/integration/support/totp_code.py {SEED} {period} 1",
         env!("CARGO_MANIFEST_DIR")
     );
     fs::write(
@@ -489,7 +489,7 @@ pub fn code_script(env: &TestEnv, period: u64) -> String {
     fs::write(
         &path,
         format!(
-            "#!/bin/sh\nexec python3 {}/tests/support/totp_code.py {SEED} {period}\n",
+            "#!/bin/sh\nexec python3 {}/tests/integration/support/totp_code.py {SEED} {period}\n",
             env!("CARGO_MANIFEST_DIR")
         ),
     )

@@ -1,13 +1,11 @@
 //! Short-lived profiles in the shared credentials file (`mfad_write_profile`), read by
 //! tools that never run credential_process.
 
-mod support;
-
+use crate::support::*;
 use mfad::credfile;
 use std::os::unix::fs::MetadataExt;
 use std::process::Stdio;
 use std::time::Duration;
-use support::*;
 
 const OUT: &str = "dev-mfa";
 
@@ -37,6 +35,10 @@ fn credentials(env: &TestEnv) -> String {
 }
 
 #[test]
+#[cfg_attr(
+    not(feature = "system-tests"),
+    ignore = "needs the Debian AWS CLI, boto3 and moto: run tests/run.sh"
+)]
 fn the_aws_cli_and_boto3_read_the_written_profile_and_logout_removes_it() {
     let sts = double_with_alice(30);
     let env = writing_env(&sts, "");
@@ -160,6 +162,10 @@ fn a_section_mfad_did_not_write_is_refused_and_left_alone() {
 }
 
 #[test]
+#[cfg_attr(
+    not(feature = "system-tests"),
+    ignore = "needs a Secret Service: gnome-keyring and dbus: run tests/run.sh"
+)]
 fn each_renewal_rewrites_the_profile() {
     let sts = double_with_alice(1);
     sts.set_session_lifetime(Some(Duration::from_secs(14 * 60)));
@@ -178,6 +184,10 @@ fn each_renewal_rewrites_the_profile() {
 }
 
 #[test]
+#[cfg_attr(
+    not(feature = "system-tests"),
+    ignore = "needs a Secret Service: gnome-keyring and dbus, the Debian AWS CLI, boto3 and moto: run tests/run.sh"
+)]
 fn aws_configure_set_and_mfad_renewals_lose_no_finished_edit() {
     let sts = double_with_alice(1);
     sts.set_session_lifetime(Some(Duration::from_secs(14 * 60)));
@@ -243,6 +253,10 @@ fn aws_configure_set_and_mfad_renewals_lose_no_finished_edit() {
 }
 
 #[test]
+#[cfg_attr(
+    not(feature = "system-tests"),
+    ignore = "needs a Secret Service: gnome-keyring and dbus: run tests/run.sh"
+)]
 fn killing_the_daemon_while_it_writes_leaves_a_valid_file() {
     let sts = double_with_alice(1);
     sts.set_session_lifetime(Some(Duration::from_secs(14 * 60)));
@@ -344,6 +358,7 @@ impl Drop for ReadOnlyDir {
 }
 
 #[test]
+#[cfg_attr(not(feature = "system-tests"), ignore = "needs root: run tests/run.sh")]
 fn a_read_only_directory_does_not_withhold_the_session() {
     let sts = double_with_alice(30);
     let env = writing_env(&sts, "");

@@ -1,5 +1,5 @@
 //! The man pages in `man/` are generated from the clap definitions; this test fails when
-//! they are stale. Regenerate with: MFAD_UPDATE_MAN=1 cargo test --test man
+//! they are stale. Regenerate with: MFAD_UPDATE_MAN=1 cargo test --test integration man::
 
 use clap::CommandFactory;
 use std::collections::BTreeMap;
@@ -44,6 +44,6 @@ fn man_pages_are_current() {
         .collect();
     assert!(
         stale.is_empty(),
-        "man pages out of date: {stale:?}; run MFAD_UPDATE_MAN=1 cargo test --test man and commit man/"
+        "man pages out of date: {stale:?}; run MFAD_UPDATE_MAN=1 cargo test --test integration man:: and commit man/"
     );
 }

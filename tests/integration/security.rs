@@ -1,15 +1,13 @@
 //! mfad against an attacker and an unlucky user: another local user posing as the
 //! daemon, inputs without bounds, connections without end, a stopped daemon.
 
-mod support;
-
+use crate::support::*;
 use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-use support::*;
 
 /// The uid the impostor runs as.
 const OTHER_UID: u32 = 12345;
@@ -46,7 +44,7 @@ impl Impostor {
             .arg(dir)
             .arg(concat!(
                 env!("CARGO_MANIFEST_DIR"),
-                "/tests/support/impostor.py"
+                "/tests/integration/support/impostor.py"
             ))
             .arg(socket)
             .arg(received)
@@ -74,6 +72,7 @@ fn received(path: &Path) -> Vec<u8> {
 }
 
 #[test]
+#[cfg_attr(not(feature = "system-tests"), ignore = "needs root: run tests/run.sh")]
 fn a_socket_directory_of_another_user_gets_nothing() {
     let sts = double_with_alice(30);
     let env = alice_env(&sts, "");
@@ -128,6 +127,7 @@ fn a_socket_directory_of_another_user_gets_nothing() {
 }
 
 #[test]
+#[cfg_attr(not(feature = "system-tests"), ignore = "needs root: run tests/run.sh")]
 fn a_listener_of_another_uid_in_our_own_directory_gets_nothing() {
     let sts = double_with_alice(30);
     let env = alice_env(&sts, "");
@@ -170,7 +170,7 @@ fn a_listener_of_another_uid_in_our_own_directory_gets_nothing() {
     );
 }
 
-/// A FUSE file system whose file `config` hangs on read (tests/support/slow_fs.py).
+/// A FUSE file system whose file `config` hangs on read (tests/integration/support/slow_fs.py).
 struct HungFileSystem {
     mountpoint: PathBuf,
     log: PathBuf,
@@ -189,7 +189,7 @@ impl HungFileSystem {
         let process = Command::new("/usr/bin/python3")
             .arg(concat!(
                 env!("CARGO_MANIFEST_DIR"),
-                "/tests/support/slow_fs.py"
+                "/tests/integration/support/slow_fs.py"
             ))
             .arg(&mountpoint)
             .arg(&log)
@@ -226,6 +226,7 @@ impl Drop for HungFileSystem {
 }
 
 #[test]
+#[cfg_attr(not(feature = "system-tests"), ignore = "needs root: run tests/run.sh")]
 fn a_config_on_a_hung_file_system_fails_its_caller_only_and_the_daemon_still_stops() {
     let sts = double_with_alice(30);
     let env = alice_env(&sts, "");
@@ -458,6 +459,10 @@ impl Drop for Stopped {
 }
 
 #[test]
+#[cfg_attr(
+    not(feature = "system-tests"),
+    ignore = "needs a Secret Service: gnome-keyring and dbus, openssl, socat and tinyproxy: run tests/run.sh"
+)]
 fn no_secret_reaches_the_log_at_any_level() {
     const PROXY_USER: &str = "corp";
     for level in ["trace", "debug", "info"] {
@@ -468,7 +473,8 @@ fn no_secret_reaches_the_log_at_any_level() {
             "mfad_write_profile = dev-mfa\n\n[profile admin]\nmfad_source_profile = dev\nmfad_role_arn = arn:aws:iam::123456789012:role/admin\nendpoint_url = http://127.0.0.1:1\n",
         );
         // STS is reached through an authenticating proxy (the role through it too).
-        let proxy = support::network::Proxy::start(env.dir.path(), PROXY_USER, PROXY_PASSWORD);
+        let proxy =
+            crate::support::network::Proxy::start(env.dir.path(), PROXY_USER, PROXY_PASSWORD);
         let config = std::fs::read_to_string(env.config_path())
             .unwrap()
             .replace("http://127.0.0.1:1", &sts.url);

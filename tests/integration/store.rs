@@ -1,9 +1,7 @@
 //! The secret store against gnome-keyring's Secret Service on a private D-Bus bus.
 
-mod support;
-
+use crate::support::*;
 use std::path::Path;
-use support::*;
 
 const NEW_KEY_ID: &str = "AKIADOUBLEALICE00002";
 const NEW_SECRET: &str = "alice/rotated+secret";
@@ -39,6 +37,10 @@ fn files_containing(dir: &Path, needle: &str) -> Vec<String> {
 }
 
 #[test]
+#[cfg_attr(
+    not(feature = "system-tests"),
+    ignore = "needs a Secret Service: gnome-keyring and dbus: run tests/run.sh"
+)]
 fn keys_and_totp_secrets_live_in_the_secret_service_and_drive_sessions() {
     let sts = double_with_alice(2);
     sts.add_user(USER, NEW_KEY_ID, NEW_SECRET, SERIAL, &totp_uri(2));
@@ -99,6 +101,10 @@ fn keys_and_totp_secrets_live_in_the_secret_service_and_drive_sessions() {
 }
 
 #[test]
+#[cfg_attr(
+    not(feature = "system-tests"),
+    ignore = "needs a Secret Service: gnome-keyring and dbus: run tests/run.sh"
+)]
 fn bad_input_is_refused_and_nothing_is_stored() {
     let env = TestEnv::with_keyring();
     let garbage = env.run(&["totp", "add", SERIAL], "this is not base32!\n");
@@ -180,6 +186,10 @@ fn lock_the_keyring(env: &TestEnv) {
 }
 
 #[test]
+#[cfg_attr(
+    not(feature = "system-tests"),
+    ignore = "needs a Secret Service: gnome-keyring and dbus: run tests/run.sh"
+)]
 fn a_locked_keyring_is_reported_as_locked_not_as_a_missing_secret() {
     let sts = double_with_alice(2);
     let env = alice_env_with_totp(&sts, 2, "");
@@ -201,6 +211,10 @@ fn a_locked_keyring_is_reported_as_locked_not_as_a_missing_secret() {
 }
 
 #[test]
+#[cfg_attr(
+    not(feature = "system-tests"),
+    ignore = "needs a Secret Service: gnome-keyring and dbus: run tests/run.sh"
+)]
 fn a_daemon_started_without_a_bus_uses_the_bus_of_a_later_caller() {
     let sts = double_with_alice(2);
     let env = alice_env_with_totp(&sts, 2, "");

@@ -1,13 +1,15 @@
 //! Real clients run `sts get-caller-identity` through `credential_process = mfad process …`:
 //! the Debian AWS CLI v2 and boto3 against the STS double, and mfad against moto server.
 
-mod support;
-
+use crate::support::*;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
-use support::*;
 
 #[test]
+#[cfg_attr(
+    not(feature = "system-tests"),
+    ignore = "needs the Debian AWS CLI, boto3 and moto: run tests/run.sh"
+)]
 fn aws_cli_v2_gets_an_mfa_session_through_credential_process() {
     let sts = double_with_alice(30);
     let env = alice_env(&sts, "");
@@ -49,6 +51,10 @@ fn aws_cli_v2_gets_an_mfa_session_through_credential_process() {
 }
 
 #[test]
+#[cfg_attr(
+    not(feature = "system-tests"),
+    ignore = "needs the Debian AWS CLI, boto3 and moto: run tests/run.sh"
+)]
 fn boto3_gets_an_mfa_session_through_credential_process() {
     let sts = double_with_alice(30);
     let env = alice_env(&sts, "");
@@ -93,6 +99,10 @@ fn free_port() -> u16 {
 }
 
 #[test]
+#[cfg_attr(
+    not(feature = "system-tests"),
+    ignore = "needs the Debian AWS CLI, boto3 and moto: run tests/run.sh"
+)]
 fn mfad_speaks_sts_wire_format_with_moto_server() {
     let port = free_port();
     let moto = Moto(

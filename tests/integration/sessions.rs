@@ -1,12 +1,10 @@
 //! MFA sessions through real `mfad process` processes and the STS double: caching,
 //! single-flight renewal, code sources, prompts, clock skew and STS outages.
 
-mod support;
-
+use crate::support::sts_double::Fault;
+use crate::support::*;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
-use support::sts_double::Fault;
-use support::*;
 
 fn status_json(env: &TestEnv) -> serde_json::Value {
     let output = env.run(&["status", "--json"], "");
@@ -26,6 +24,10 @@ fn a_session_is_cached_while_more_than_15_minutes_remain() {
 }
 
 #[test]
+#[cfg_attr(
+    not(feature = "system-tests"),
+    ignore = "needs a Secret Service: gnome-keyring and dbus: run tests/run.sh"
+)]
 fn a_session_inside_the_15_minute_window_is_renewed() {
     let sts = double_with_alice(2);
     sts.set_session_lifetime(Some(Duration::from_secs(14 * 60)));
@@ -38,6 +40,10 @@ fn a_session_inside_the_15_minute_window_is_renewed() {
 }
 
 #[test]
+#[cfg_attr(
+    not(feature = "system-tests"),
+    ignore = "needs a Secret Service: gnome-keyring and dbus: run tests/run.sh"
+)]
 fn a_hundred_cold_processes_cause_one_get_session_token() {
     let sts = double_with_alice(30);
     let env = TestEnv::with_keyring();
@@ -151,6 +157,10 @@ fn a_wrong_code_from_mfa_process_is_named() {
 }
 
 #[test]
+#[cfg_attr(
+    not(feature = "system-tests"),
+    ignore = "needs a Secret Service: gnome-keyring and dbus: run tests/run.sh"
+)]
 fn a_derived_code_that_aws_rejects_points_at_the_secret_or_clock() {
     let sts = double_with_alice(30);
     let env = TestEnv::with_keyring();
@@ -169,6 +179,10 @@ fn a_derived_code_that_aws_rejects_points_at_the_secret_or_clock() {
 }
 
 #[test]
+#[cfg_attr(
+    not(feature = "system-tests"),
+    ignore = "needs a Secret Service: gnome-keyring and dbus: run tests/run.sh"
+)]
 fn a_skewed_clock_is_measured_from_sts_and_corrected() {
     let sts = double_with_alice(30);
     sts.set_clock_skew(150);
@@ -312,6 +326,10 @@ enum Outage {
 }
 
 #[test]
+#[cfg_attr(
+    not(feature = "system-tests"),
+    ignore = "needs a Secret Service: gnome-keyring and dbus: run tests/run.sh"
+)]
 fn a_still_valid_session_is_served_while_sts_is_down() {
     for outage in [
         Outage::Answers(Fault::Throttle),

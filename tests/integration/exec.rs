@@ -1,11 +1,9 @@
 //! `mfad exec` and `mfad env`: credentials in a command's environment; and loops.
 
-mod support;
-
+use crate::support::*;
 use std::os::unix::process::ExitStatusExt;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
-use support::*;
 
 #[test]
 fn exec_sets_the_credentials_removes_the_profile_and_passes_the_exit_code() {
@@ -34,6 +32,10 @@ fn exec_sets_the_credentials_removes_the_profile_and_passes_the_exit_code() {
 }
 
 #[test]
+#[cfg_attr(
+    not(feature = "system-tests"),
+    ignore = "needs the Debian AWS CLI, boto3 and moto: run tests/run.sh"
+)]
 fn the_aws_cli_runs_under_exec_with_the_session() {
     let sts = double_with_alice(30);
     let env = alice_env(&sts, "");
@@ -123,6 +125,10 @@ fn exec_refuses_to_nest_and_names_a_missing_command() {
 }
 
 #[test]
+#[cfg_attr(
+    not(feature = "system-tests"),
+    ignore = "needs zsh and fish: run tests/run.sh"
+)]
 fn env_output_evaluates_in_sh_bash_and_fish() {
     let sts = double_with_alice(30);
     let env = alice_env(&sts, "");
@@ -158,6 +164,10 @@ fn env_output_evaluates_in_sh_bash_and_fish() {
 }
 
 #[test]
+#[cfg_attr(
+    not(feature = "system-tests"),
+    ignore = "needs the Debian AWS CLI: run tests/run.sh"
+)]
 fn an_mfa_process_that_asks_mfad_for_its_own_session_fails_at_once() {
     let sts = double_with_alice(30);
     let env = TestEnv::new();

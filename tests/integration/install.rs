@@ -1,12 +1,14 @@
 //! contrib/install.sh: adds the profile, stores the key, starts the daemon with a session.
 
-mod support;
-
+use crate::support::*;
 use std::io::Write;
 use std::process::Stdio;
-use support::*;
 
 #[test]
+#[cfg_attr(
+    not(feature = "system-tests"),
+    ignore = "needs a Secret Service: gnome-keyring and dbus: run tests/run.sh"
+)]
 fn the_install_script_sets_up_a_profile_and_starts_the_daemon() {
     let sts = double_with_alice(30);
     let env = TestEnv::with_keyring();

@@ -1,14 +1,12 @@
 //! The daemon as a process: its socket, lock, peers, messages, signals and versions.
 
-mod support;
-
+use crate::support::*;
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::os::unix::net::UnixStream;
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
-use support::*;
 
 /// `mfad daemon` run in the foreground; stopped and reaped when dropped.
 struct Foreground(Child);
@@ -74,6 +72,7 @@ fn connect_as_nobody(socket: &std::path::Path) -> std::process::Output {
 }
 
 #[test]
+#[cfg_attr(not(feature = "system-tests"), ignore = "needs root: run tests/run.sh")]
 fn another_uid_cannot_reach_the_socket_directory() {
     let env = TestEnv::new();
     let _daemon = start_daemon(&env);
@@ -85,6 +84,7 @@ fn another_uid_cannot_reach_the_socket_directory() {
 }
 
 #[test]
+#[cfg_attr(not(feature = "system-tests"), ignore = "needs root: run tests/run.sh")]
 fn another_uid_is_refused_by_the_peer_check() {
     // A socket anyone can open, so only the peer-credential check stands in the way.
     let dir = tempfile::tempdir().unwrap();

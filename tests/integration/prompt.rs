@@ -1,11 +1,9 @@
 //! `mfad prompt`: the shell-prompt segment, and the contrib snippets in their shells.
 
-mod support;
-
+use crate::support::pty::Pty;
+use crate::support::*;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-use support::pty::Pty;
-use support::*;
 
 fn prompt(env: &TestEnv, args: &[&str], aws_profile: Option<&str>) -> String {
     let mut command = env.mfad(&[&["prompt"], args].concat());
@@ -146,6 +144,10 @@ fn the_bash_snippet_shows_the_segment() {
 }
 
 #[test]
+#[cfg_attr(
+    not(feature = "system-tests"),
+    ignore = "needs zsh and fish: run tests/run.sh"
+)]
 fn the_zsh_snippet_shows_the_segment() {
     shell_prompt_shows_the_segment(
         &["zsh", "-f", "-i"],
@@ -154,6 +156,10 @@ fn the_zsh_snippet_shows_the_segment() {
 }
 
 #[test]
+#[cfg_attr(
+    not(feature = "system-tests"),
+    ignore = "needs zsh and fish: run tests/run.sh"
+)]
 fn the_fish_snippet_shows_the_segment() {
     shell_prompt_shows_the_segment(
         &["fish", "--no-config", "-i"],
@@ -175,6 +181,10 @@ fn starship() -> String {
 }
 
 #[test]
+#[cfg_attr(
+    not(feature = "system-tests"),
+    ignore = "needs starship: run tests/run.sh"
+)]
 fn the_starship_module_shows_the_segment() {
     let sts = double_with_alice(30);
     let env = alice_env(&sts, "");

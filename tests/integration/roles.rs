@@ -1,10 +1,8 @@
 //! Roles assumed with the MFA session: through real clients, many roles on one session,
 //! the 1 h cap, status and logout.
 
-mod support;
-
+use crate::support::*;
 use std::process::Stdio;
-use support::*;
 
 const ADMIN: &str = "arn:aws:iam::123456789012:role/admin";
 
@@ -20,6 +18,10 @@ fn role_config(sts_url: &str, script: &str, roles: &[&str], extra: &str) -> Stri
 }
 
 #[test]
+#[cfg_attr(
+    not(feature = "system-tests"),
+    ignore = "needs the Debian AWS CLI, boto3 and moto: run tests/run.sh"
+)]
 fn aws_cli_v2_and_boto3_use_a_role_through_credential_process() {
     let sts = double_with_alice(30);
     let env = TestEnv::new();

@@ -2,11 +2,9 @@
 //! the profile's `ca_bundle` (openssl certificates, socat in front of the STS double), and
 //! an authenticating proxy (tinyproxy) from `HTTPS_PROXY` / `HTTP_PROXY`, bypassed by `NO_PROXY`.
 
-mod support;
-
+use crate::support::network::{Certificates, Proxy, TlsFront};
+use crate::support::*;
 use std::process::Output;
-use support::network::{Certificates, Proxy, TlsFront};
-use support::*;
 
 const PROXY_USER: &str = "alice";
 const PROXY_PASSWORD: &str = "pr0xy-s3cr3t";
@@ -63,6 +61,10 @@ fn logout(env: &TestEnv) {
 }
 
 #[test]
+#[cfg_attr(
+    not(feature = "system-tests"),
+    ignore = "needs a Secret Service: gnome-keyring and dbus, openssl, socat and tinyproxy: run tests/run.sh"
+)]
 fn a_tls_endpoint_is_trusted_through_the_callers_ca_bundle() {
     let sts = double_with_alice(STEP);
     let (env, certificates, front) = env_behind_tls(&sts);
@@ -94,6 +96,10 @@ fn a_tls_endpoint_is_trusted_through_the_callers_ca_bundle() {
 }
 
 #[test]
+#[cfg_attr(
+    not(feature = "system-tests"),
+    ignore = "needs a Secret Service: gnome-keyring and dbus, openssl, socat and tinyproxy: run tests/run.sh"
+)]
 fn a_bad_ca_bundle_is_named_and_the_daemon_keeps_serving() {
     let sts = double_with_alice(STEP);
     let (env, certificates, _front) = env_behind_tls(&sts);
@@ -116,6 +122,10 @@ fn a_bad_ca_bundle_is_named_and_the_daemon_keeps_serving() {
 }
 
 #[test]
+#[cfg_attr(
+    not(feature = "system-tests"),
+    ignore = "needs a Secret Service: gnome-keyring and dbus, openssl, socat and tinyproxy: run tests/run.sh"
+)]
 fn sts_calls_go_through_the_callers_proxy_and_its_password_never_shows() {
     let sts = double_with_alice(STEP);
     let (env, certificates, front) = env_behind_tls(&sts);
@@ -190,10 +200,14 @@ fn sts_calls_go_through_the_callers_proxy_and_its_password_never_shows() {
 }
 
 #[test]
+#[cfg_attr(
+    not(feature = "system-tests"),
+    ignore = "needs a Secret Service: gnome-keyring and dbus: run tests/run.sh"
+)]
 fn a_proxy_that_is_down_fails_fast_and_names_the_network() {
     let sts = double_with_alice(STEP);
     let env = alice_env_with_totp(&sts, STEP, "");
-    let closed = format!("http://127.0.0.1:{}", support::network::free_port());
+    let closed = format!("http://127.0.0.1:{}", crate::support::network::free_port());
     let error = stderr(&process_with(&env, &[("HTTP_PROXY", &closed)]));
     assert!(error.contains("could not reach STS"), "{error}");
     assert!(error.contains("check the network, proxy"), "{error}");
