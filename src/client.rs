@@ -105,7 +105,7 @@ impl Client {
         let existing = match peer::check_private_dir(paths.dir(), &paths.socket) {
             Ok(()) => connect_socket(&paths.socket, Instant::now() + silence),
             Err(CheckError::Io(e)) => Err(e),
-            Err(CheckError::Untrusted(untrusted)) => return Err(untrusted_failure(untrusted)),
+            Err(CheckError::Untrusted(untrusted)) => return Err(untrusted_failure(&untrusted)),
         };
         let stream = match existing {
             Ok(stream) => stream,
@@ -114,7 +114,7 @@ impl Client {
             Err(_) => start_daemon(paths)?,
         };
         peer::check_peer(&paths.socket, &stream).map_err(|e| match e {
-            CheckError::Untrusted(untrusted) => untrusted_failure(untrusted),
+            CheckError::Untrusted(untrusted) => untrusted_failure(&untrusted),
             CheckError::Io(e) => Failure::internal(format!("cannot tell who listens ({e})")),
         })?;
         stream
@@ -261,7 +261,7 @@ fn wait_connected(socket: &OwnedFd, deadline: Instant) -> io::Result<()> {
     rustix::net::sockopt::socket_error(socket)?.map_err(io::Error::from)
 }
 
-fn untrusted_failure(untrusted: peer::Untrusted) -> Failure {
+fn untrusted_failure(untrusted: &peer::Untrusted) -> Failure {
     Failure::new(
         FailureKind::Untrusted,
         untrusted.to_string(),
@@ -329,7 +329,7 @@ fn start_daemon(paths: &DaemonPaths) -> Result<UnixStream, Failure> {
         )
     };
     paths.ensure_private_dir().map_err(|e| match e {
-        CheckError::Untrusted(untrusted) => untrusted_failure(untrusted),
+        CheckError::Untrusted(untrusted) => untrusted_failure(&untrusted),
         CheckError::Io(e) => failed(format!("{} ({e})", paths.dir().display())),
     })?;
     if !daemon_lock_held(paths) {

@@ -237,7 +237,7 @@ async fn client(
 }
 
 /// A boxed future, as trait objects return them.
-pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// The STS actions mfad uses.
 pub trait Sts: Send + Sync {

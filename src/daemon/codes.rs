@@ -195,7 +195,7 @@ impl SendError {
                 "wait for the next code and try again",
             ),
             Self::Record(failure) => failure,
-            Self::Sts(error) => sts_failure(error),
+            Self::Sts(error) => sts_failure(&error),
         }
     }
 }
@@ -430,7 +430,7 @@ fn ask_failure(error: AskError, daemon: &Daemon, request: &RenewalRequest) -> Fa
     }
 }
 
-pub(super) fn sts_failure(error: StsError) -> Failure {
+pub(super) fn sts_failure(error: &StsError) -> Failure {
     let kind = if error.is_local_setting() {
         FailureKind::Config
     } else if error.is_outage() {

@@ -249,7 +249,7 @@ async fn socket_gone(path: &std::path::Path, inode: Option<u64>) {
 
 /// SIGTERM and SIGINT, caught from the moment this is called: a signal that arrives
 /// while the daemon starts stops it cleanly too (it is not killed with its socket left).
-fn shutdown_signals() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+fn shutdown_signals() -> anyhow::Result<impl Future<Output = ()>> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut term = signal(SignalKind::terminate()).context("cannot catch SIGTERM")?;
     let mut int = signal(SignalKind::interrupt()).context("cannot catch SIGINT")?;

@@ -37,10 +37,9 @@ pub fn start(daemon: &Arc<Daemon>, recipe: Recipe, flight: Arc<Flight>) {
                         "run a command with the profile to renew it",
                     );
                     // The failure reaches the waiting callers and status through the flight.
-                    let _ =
-                        daemon
-                            .sessions
-                            .finish(&key, &flight, Err(ended), role.note.clone(), now);
+                    let _ = daemon
+                        .sessions
+                        .finish(&key, &flight, Err(ended), role.note, now);
                 }
             }
         }
@@ -109,7 +108,7 @@ pub async fn run_role(
             "assumed role"
         ),
         Err(failure) => {
-            tracing::warn!(role = %role.role_arn, "assuming the role failed: {failure}")
+            tracing::warn!(role = %role.role_arn, "assuming the role failed: {failure}");
         }
     }
     let outcome = daemon
@@ -167,7 +166,7 @@ fn role_failure(error: StsError, role: &RolePlan) -> Failure {
             ),
             "check mfad_role_arn, and that the role's trust policy lets this user assume it (with MFA)",
         ),
-        other => sts_failure(other),
+        other => sts_failure(&other),
     }
 }
 

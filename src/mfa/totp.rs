@@ -82,11 +82,6 @@ impl TotpSecret {
         self.0.step()
     }
 
-    /// The time step a Unix time falls in.
-    pub fn step_of(&self, unix_secs: u64) -> u64 {
-        unix_secs / self.period()
-    }
-
     /// The code for the step a Unix time falls in.
     pub fn code_at(&self, unix_secs: u64) -> String {
         self.0.generate(unix_secs).to_string()

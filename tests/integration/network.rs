@@ -207,7 +207,7 @@ fn sts_calls_go_through_the_callers_proxy_and_its_password_never_shows() {
 fn a_proxy_that_is_down_fails_fast_and_names_the_network() {
     let sts = double_with_alice(STEP);
     let env = alice_env_with_totp(&sts, STEP, "");
-    let closed = format!("http://127.0.0.1:{}", crate::support::network::free_port());
+    let closed = format!("http://127.0.0.1:{}", network::free_port());
     let error = stderr(&process_with(&env, &[("HTTP_PROXY", &closed)]));
     assert!(error.contains("could not reach STS"), "{error}");
     assert!(error.contains("check the network, proxy"), "{error}");

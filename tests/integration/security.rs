@@ -473,8 +473,7 @@ fn no_secret_reaches_the_log_at_any_level() {
             "mfad_write_profile = dev-mfa\n\n[profile admin]\nmfad_source_profile = dev\nmfad_role_arn = arn:aws:iam::123456789012:role/admin\nendpoint_url = http://127.0.0.1:1\n",
         );
         // STS is reached through an authenticating proxy (the role through it too).
-        let proxy =
-            crate::support::network::Proxy::start(env.dir.path(), PROXY_USER, PROXY_PASSWORD);
+        let proxy = network::Proxy::start(env.dir.path(), PROXY_USER, PROXY_PASSWORD);
         let config = std::fs::read_to_string(env.config_path())
             .unwrap()
             .replace("http://127.0.0.1:1", &sts.url);
