@@ -4,6 +4,7 @@
 //! restarts one that speaks another protocol version.
 
 use crate::failure::{Failure, FailureKind};
+use crate::messages;
 use crate::paths::DaemonPaths;
 use crate::peer::{self, CheckError};
 use crate::protocol::{self, Caller, MAX_LINE_BYTES, Request, Response};
@@ -95,13 +96,9 @@ impl Client {
         start: Start,
         silence: Duration,
     ) -> Result<Self, Failure> {
-        paths.check_socket_length().map_err(|reason| {
-            Failure::new(
-                FailureKind::Config,
-                reason,
-                "set MFAD_SOCKET to a shorter path, e.g. ~/.mfad/agent.sock",
-            )
-        })?;
+        paths
+            .check_socket_length()
+            .map_err(|reason| messages::socket_path_too_long(reason))?;
         let existing = match peer::check_private_dir(paths.dir(), &paths.socket) {
             Ok(()) => connect_socket(&paths.socket, Instant::now() + silence),
             Err(CheckError::Io(e)) => Err(e),
@@ -167,11 +164,7 @@ impl Client {
                 Some(Response::Error(failure)) => return Err(failure),
                 Some(response) => return Ok(response),
                 None => {
-                    return Err(Failure::new(
-                        FailureKind::Internal,
-                        "the daemon closed the connection without answering",
-                        "see the daemon log; `mfad status` shows whether it runs",
-                    ));
+                    return Err(messages::closed_without_answer());
                 }
             }
         }
@@ -189,11 +182,7 @@ impl Client {
                 let silence = self.writer.read_timeout().ok().flatten();
                 silent(&self.paths, silence.unwrap_or(SILENCE_LIMIT))
             }
-            _ => Failure::new(
-                FailureKind::Internal,
-                format!("lost the connection to the daemon ({error})"),
-                "run the command again; if it persists, see the daemon log",
-            ),
+            _ => messages::connection_lost(error),
         }
     }
 }
@@ -270,37 +259,12 @@ fn untrusted_failure(untrusted: &peer::Untrusted) -> Failure {
 }
 
 fn no_daemon(paths: &DaemonPaths, error: &io::Error) -> Failure {
-    Failure::new(
-        FailureKind::NoDaemon,
-        format!(
-            "no mfad daemon answers on {} ({error})",
-            paths.socket.display()
-        ),
-        "any `mfad process PROFILE` command starts it; or run `mfad daemon`",
-    )
+    messages::no_daemon(&paths.socket, error)
 }
 
 /// A daemon that accepted the connection but then said nothing.
 fn silent(paths: &DaemonPaths, silence: Duration) -> Failure {
-    let pid = daemon_pid(paths);
-    let who = pid.map_or("the mfad daemon".to_owned(), |pid| {
-        format!("the mfad daemon (pid {pid})")
-    });
-    let remedy = match pid {
-        Some(pid) => format!(
-            "it may be stopped (SIGSTOP) or stuck: resume it with `kill -CONT {pid}`, or stop it with `kill {pid}` and run the command again to start a new one"
-        ),
-        None => "it may be stopped or stuck: stop it and run the command again".to_owned(),
-    };
-    Failure::new(
-        FailureKind::Unresponsive,
-        format!(
-            "{who} on {} did not answer within {}s",
-            paths.socket.display(),
-            silence.as_secs_f64()
-        ),
-        remedy,
-    )
+    messages::daemon_silent(&paths.socket, daemon_pid(paths), silence)
 }
 
 /// The pid a running daemon recorded in its lock file.
@@ -318,16 +282,7 @@ fn daemon_lock_held(paths: &DaemonPaths) -> bool {
 /// caller's pipes, which botocore waits to see closed) and wait for it to answer. Many
 /// clients may get here at once: the daemon's lock lets one of them run.
 fn start_daemon(paths: &DaemonPaths) -> Result<UnixStream, Failure> {
-    let failed = |what: String| {
-        Failure::new(
-            FailureKind::Internal,
-            format!("could not start the mfad daemon: {what}"),
-            format!(
-                "run `mfad daemon` in a terminal to see why; the log of background starts is {}",
-                paths.log.display()
-            ),
-        )
-    };
+    let failed = |what: String| messages::daemon_not_started(what, &paths.log);
     paths.ensure_private_dir().map_err(|e| match e {
         CheckError::Untrusted(untrusted) => untrusted_failure(&untrusted),
         CheckError::Io(e) => failed(format!("{} ({e})", paths.dir().display())),
@@ -395,11 +350,7 @@ fn stop_daemon(paths: &DaemonPaths) -> Result<(), Failure> {
     let deadline = Instant::now() + START_TIMEOUT;
     while daemon_lock_held(paths) {
         if Instant::now() > deadline {
-            return Err(Failure::new(
-                FailureKind::Internal,
-                format!("the old daemon (pid {pid}) did not stop"),
-                format!("stop it by hand: kill {pid}"),
-            ));
+            return Err(messages::old_daemon_did_not_stop(pid));
         }
         std::thread::sleep(Duration::from_millis(10));
     }

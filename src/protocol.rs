@@ -6,7 +6,8 @@
 //! [`Response`], except that a credentials request may first get [`Response::AskCode`],
 //! which the client answers with [`Request::Code`] or [`Request::Cancel`].
 
-use crate::failure::{Failure, FailureKind};
+use crate::failure::Failure;
+use crate::messages;
 use crate::vocab::{CallerEnv, CodeSource};
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
@@ -176,46 +177,33 @@ pub fn decode<T: DeserializeOwned>(line: &[u8]) -> Result<Option<T>, Failure> {
         return Ok(None);
     }
     if line.len() > MAX_LINE_BYTES {
-        return Err(Failure::new(
-            FailureKind::BadMessage,
-            format!("message longer than {MAX_LINE_BYTES} bytes"),
-            "mfad messages are small; check what is writing to the mfad socket",
-        ));
+        return Err(messages::message_too_long(MAX_LINE_BYTES));
     }
     if line.last() != Some(&b'\n') {
-        return Err(garbled("the message ended before its newline"));
+        return Err(messages::garbled("the message ended before its newline"));
     }
     #[derive(Deserialize)]
     struct Probe {
         protocol: u32,
         mfad: String,
     }
-    let probe: Probe = serde_json::from_slice(line).map_err(garbled)?;
+    let probe: Probe = serde_json::from_slice(line).map_err(messages::garbled)?;
     if probe.protocol != PROTOCOL_VERSION {
-        return Err(Failure::new(
-            FailureKind::VersionMismatch,
-            format!(
-                "the other side is mfad {} (protocol {}), this is mfad {MFAD_VERSION} (protocol {PROTOCOL_VERSION})",
-                probe.mfad, probe.protocol
-            ),
-            "any `mfad process PROFILE` command replaces a daemon of another version; or stop the old daemon (its pid is in the lock file next to the socket) and run `mfad daemon`",
+        return Err(messages::other_version(
+            &probe.mfad,
+            probe.protocol,
+            MFAD_VERSION,
+            PROTOCOL_VERSION,
         ));
     }
-    let envelope: Envelope<T> = serde_json::from_slice(line).map_err(garbled)?;
+    let envelope: Envelope<T> = serde_json::from_slice(line).map_err(messages::garbled)?;
     Ok(Some(envelope.body))
-}
-
-fn garbled(reason: impl std::fmt::Display) -> Failure {
-    Failure::new(
-        FailureKind::BadMessage,
-        format!("garbled message on the mfad socket ({reason})"),
-        "only mfad itself should write to the socket; if it did, client and daemon may differ in version",
-    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::failure::FailureKind;
 
     #[test]
     fn credentials_round_trip_and_debug_hides_secrets() {

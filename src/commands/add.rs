@@ -2,7 +2,8 @@
 
 use super::read_secret;
 use crate::client::{Client, Start};
-use crate::failure::{Failure, FailureKind};
+use crate::failure::Failure;
+use crate::messages;
 use crate::paths::DaemonPaths;
 use crate::protocol::Request;
 use crate::store::{LongTermKey, Store};
@@ -30,11 +31,7 @@ pub fn run(profile: &str, from_env: bool) -> Result<(), Failure> {
 }
 
 fn missing(what: &str) -> Failure {
-    Failure::new(
-        FailureKind::Config,
-        format!("no {what} given"),
-        "pass --env with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY set, type the key when asked, or pipe two lines (key id, then secret) to stdin",
-    )
+    messages::no_key_given(what)
 }
 
 fn from_environment() -> Result<LongTermKey, Failure> {
@@ -69,9 +66,5 @@ fn check_shape(key: &LongTermKey) -> Result<(), Failure> {
     if id_ok && secret_ok {
         return Ok(());
     }
-    Err(Failure::new(
-        FailureKind::Config,
-        "that does not look like an AWS access key (an id like AKIA… of 16 to 128 letters and digits, and a secret without spaces)",
-        "give the key id first and the secret second; nothing was stored",
-    ))
+    Err(messages::not_an_access_key())
 }

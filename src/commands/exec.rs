@@ -2,7 +2,8 @@
 
 use super::process;
 use crate::cli::Shell;
-use crate::failure::{Failure, FailureKind};
+use crate::failure::Failure;
+use crate::messages;
 use crate::protocol::Credentials;
 use crate::timefmt::{from_epoch_secs, rfc3339};
 use secrecy::ExposeSecret;
@@ -44,11 +45,7 @@ fn variables(credentials: &Credentials) -> Vec<(&'static str, String)> {
 /// are its own); returns only on failure.
 pub fn exec(profile: &str, command: &[OsString]) -> Failure {
     if let Ok(outer) = std::env::var(EXEC_VAR) {
-        return Failure::new(
-            FailureKind::Config,
-            format!("already inside mfad exec for profile {outer}"),
-            "run the command directly, or leave the outer mfad exec first",
-        );
+        return messages::nested_exec(&outer);
     }
     let credentials = match process::fetch(profile) {
         Ok(credentials) => credentials,
@@ -64,11 +61,7 @@ pub fn exec(profile: &str, command: &[OsString]) -> Failure {
         child.env_remove(name);
     }
     let error = child.exec();
-    Failure::new(
-        FailureKind::Config,
-        format!("cannot run {}: {error}", program.to_string_lossy()),
-        "check the command name and your PATH",
-    )
+    messages::cannot_run(&program.to_string_lossy(), error)
 }
 
 /// Print the assignments for `eval` in the given shell.

@@ -1,7 +1,8 @@
 //! `mfad process PROFILE`: the credential_process client.
 
 use crate::client::{self, Client, Start};
-use crate::failure::{Failure, FailureKind};
+use crate::failure::Failure;
+use crate::messages;
 use crate::paths::DaemonPaths;
 use crate::protocol::{Credentials, Request, Response};
 use crate::timefmt::{from_epoch_secs, rfc3339};
@@ -68,13 +69,7 @@ fn answer_questions(
                     None => client.send(&Request::Cancel)?,
                 }
             }
-            other => {
-                return Err(Failure::new(
-                    FailureKind::BadMessage,
-                    format!("unexpected answer from the daemon: {other:?}"),
-                    "client and daemon may differ in version; restart the daemon",
-                ));
-            }
+            other => return Err(messages::unexpected_answer(other)),
         }
     }
 }

@@ -2,6 +2,7 @@
 
 use crate::client::{Client, Start};
 use crate::failure::{Failure, FailureKind};
+use crate::messages;
 use crate::paths::DaemonPaths;
 use crate::protocol::{Request, Response, StatusReport};
 use crate::timefmt::{from_epoch_secs, rfc3339, short_duration};
@@ -12,7 +13,7 @@ pub fn run(json: bool) -> Result<(), Failure> {
     let report = match Client::connect(&paths, Start::Never) {
         Ok(mut client) => match client.request(&Request::Status)? {
             Response::Status(report) => Some(report),
-            other => return Err(unexpected(&other)),
+            other => return Err(messages::unexpected_answer(other)),
         },
         Err(failure) if failure.kind == FailureKind::NoDaemon => None,
         Err(failure) => return Err(failure),
@@ -29,14 +30,6 @@ pub fn run(json: bool) -> Result<(), Failure> {
         Some(report) => print!("{}", table(&report, SystemTime::now())),
     }
     Ok(())
-}
-
-fn unexpected(response: &Response) -> Failure {
-    Failure::new(
-        FailureKind::BadMessage,
-        format!("unexpected answer from the daemon: {response:?}"),
-        "client and daemon may differ in version; restart the daemon",
-    )
 }
 
 /// `alice` of `arn:aws:iam::1:mfa/alice`, `admin` of `arn:aws:iam::1:role/admin`.

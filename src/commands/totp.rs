@@ -2,7 +2,8 @@
 
 use super::read_secret;
 use crate::cli::TotpCommand;
-use crate::failure::{Failure, FailureKind};
+use crate::failure::Failure;
+use crate::messages;
 use crate::mfa::totp::TotpSecret;
 use crate::mfa::used::{Step, UsedCodes};
 use crate::paths;
@@ -27,32 +28,15 @@ fn unix_now() -> u64 {
 
 fn add(serial: &str) -> Result<(), Failure> {
     if serial.contains(":u2f/") {
-        return Err(Failure::new(
-            FailureKind::Config,
-            format!(
-                "{serial} is a security key, which has no TOTP secret and works only in the console"
-            ),
-            "register a virtual (TOTP) MFA device and store its secret",
-        ));
+        return Err(messages::security_key_has_no_secret(serial));
     }
     let input = read_secret(
         &mut std::io::stdin().lock(),
         "TOTP secret (base32 or otpauth:// URI): ",
     )?
-    .ok_or_else(|| {
-        Failure::new(
-            FailureKind::Config,
-            "no TOTP secret given",
-            format!("pipe it in: `mfad totp add {serial} < secret.txt`, or type it when asked"),
-        )
-    })?;
-    let totp = TotpSecret::parse(input.expose_secret()).map_err(|e| {
-        Failure::new(
-            FailureKind::Config,
-            format!("cannot use that TOTP secret: {e}"),
-            "give the base32 secret shown when the virtual MFA device was created, or its otpauth:// URI; nothing was stored",
-        )
-    })?;
+    .ok_or_else(|| messages::no_totp_secret_given(serial))?;
+    let totp =
+        TotpSecret::parse(input.expose_secret()).map_err(|e| messages::not_a_totp_secret(e))?;
     Store::own().save_totp(serial, &totp.to_uri())?;
     println!(
         "stored the TOTP secret of {serial}; its current code is {} (compare with your authenticator app)",
@@ -70,13 +54,8 @@ fn code(serial: &str) -> Result<(), Failure> {
     let uri = Store::own()
         .load_totp(serial)?
         .ok_or_else(|| no_secret(serial))?;
-    let totp = TotpSecret::parse(uri.expose_secret()).map_err(|e| {
-        Failure::new(
-            FailureKind::Store,
-            format!("the TOTP secret stored for {serial} is unusable ({e})"),
-            format!("store it again with `mfad totp add {serial}`"),
-        )
-    })?;
+    let totp = TotpSecret::parse(uri.expose_secret())
+        .map_err(|e| messages::totp_secret_unusable(serial, e))?;
     let used = UsedCodes::kept_in(paths::used_codes_file());
     let (now, period) = (unix_now(), totp.period());
     for ahead in 0..=STEPS_AHEAD {
@@ -99,11 +78,7 @@ fn code(serial: &str) -> Result<(), Failure> {
         println!("{code}");
         return Ok(());
     }
-    Err(Failure::new(
-        FailureKind::CodeRejected,
-        format!("every code of {serial} for the next {STEPS_AHEAD} steps was already sent"),
-        "wait a few minutes and try again",
-    ))
+    Err(messages::all_codes_ahead_used(serial, STEPS_AHEAD))
 }
 
 fn remove(serial: &str) -> Result<(), Failure> {
@@ -115,9 +90,5 @@ fn remove(serial: &str) -> Result<(), Failure> {
 }
 
 fn no_secret(serial: &str) -> Failure {
-    Failure::new(
-        FailureKind::Store,
-        format!("no TOTP secret stored for {serial}"),
-        format!("store one with `mfad totp add {serial}`"),
-    )
+    messages::no_totp_secret(serial)
 }

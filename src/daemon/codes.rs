@@ -11,6 +11,7 @@ use super::sessions::{Origin, Session};
 use super::state::Daemon;
 use crate::bounded::{self, FILE_TIME_LIMIT};
 use crate::failure::{Failure, FailureKind};
+use crate::messages;
 use crate::mfa::askers::{AskError, Askers};
 use crate::mfa::totp::TotpSecret;
 use crate::mfa::used::{Step, UsedCodes};
@@ -39,13 +40,10 @@ pub async fn new_session(
     let serial = &request.plan.mfa_serial;
     let (totp, store_problem) = match stored_totp {
         Ok(Some(uri)) => (
-            Some(TotpSecret::parse(uri.expose_secret()).map_err(|e| {
-                Failure::new(
-                    FailureKind::Store,
-                    format!("the TOTP secret stored for {serial} is unusable ({e})"),
-                    format!("store it again with `mfad totp add {serial}`"),
-                )
-            })?),
+            Some(
+                TotpSecret::parse(uri.expose_secret())
+                    .map_err(|e| messages::totp_secret_unusable(serial, e))?,
+            ),
             None,
         ),
         Ok(None) => (None, None),
@@ -91,17 +89,7 @@ pub async fn new_session(
 /// Nobody can be asked, and the store that may hold the TOTP secret could not be read.
 fn store_unreadable(request: &RenewalRequest, problem: &StoreError) -> Failure {
     let serial = &request.plan.mfa_serial;
-    Failure::new(
-        FailureKind::Store,
-        format!(
-            "an MFA code for {serial} is needed, there is no terminal or desktop to ask on, and {problem}, so its TOTP secret could not be read"
-        ),
-        format!(
-            "{}; or run `mfad process {}` once in a terminal",
-            problem.remedy(),
-            request.profile
-        ),
-    )
+    messages::store_unreadable(serial, &request.profile, problem, problem.remedy())
 }
 
 /// Why a code was not sent, or what STS said to it.
@@ -130,13 +118,7 @@ async fn on_record<T: Send + 'static>(
     let key = format!("used codes {:?}", used.path());
     bounded::offload(&key, FILE_TIME_LIMIT, move || operation(&used))
         .await
-        .map_err(|stalled| {
-            Failure::new(
-                FailureKind::Internal,
-                format!("the record of used MFA codes could not be read: {stalled}"),
-                "the file system holding ~/.local/state/mfad hangs; check it (mfad sends no code it cannot record)",
-            )
-        })
+        .map_err(|stalled| messages::used_codes_record_hangs(stalled))
 }
 
 /// Send one code, claiming it in the record of used codes first (and giving the claim
@@ -189,11 +171,7 @@ impl SendError {
     /// The failure a caller sees when nothing more can be tried.
     fn into_failure(self, serial: &str) -> Failure {
         match self {
-            Self::Used => Failure::new(
-                FailureKind::CodeRejected,
-                format!("the code for {serial} was already sent to AWS"),
-                "wait for the next code and try again",
-            ),
+            Self::Used => messages::code_already_sent(serial),
             Self::Record(failure) => failure,
             Self::Sts(error) => sts_failure(&error),
         }
@@ -238,15 +216,7 @@ async fn with_derived_code(
                     continue;
                 }
                 let skew = daemon.sts_clock.skew_secs().unwrap_or(0);
-                return Err(Failure::new(
-                    FailureKind::CodeRejected,
-                    format!(
-                        "AWS rejected the code derived from the TOTP secret stored for {serial} (clock skew to STS: {skew}s)"
-                    ),
-                    format!(
-                        "check that the secret belongs to {serial} (store it again with `mfad totp add {serial}`) and that the system clock is right"
-                    ),
-                ));
+                return Err(messages::derived_code_rejected(serial, skew));
             }
             other => return other.map_err(|e| e.into_failure(serial)),
         }
@@ -280,13 +250,7 @@ async fn with_process_code(
             let code = run().await?;
             match send_code(daemon, request, &code, step_now(daemon, ASSUMED_PERIOD)).await {
                 Err(SendError::Used) => {
-                    return Err(Failure::new(
-                        FailureKind::CodeRejected,
-                        format!(
-                            "mfa_process printed a code that was already sent to AWS for {serial}"
-                        ),
-                        "make mfa_process print the current code of the device",
-                    ));
+                    return Err(messages::mfa_process_repeated_a_code(serial));
                 }
                 other => other,
             }
@@ -294,11 +258,9 @@ async fn with_process_code(
         other => other,
     };
     match sent {
-        Err(SendError::Sts(StsError::CodeRejected)) => Err(Failure::new(
-            FailureKind::CodeRejected,
-            format!("AWS rejected the code printed by mfa_process for {serial}"),
-            "check that mfa_process prints the code of the device named by mfa_serial",
-        )),
+        Err(SendError::Sts(StsError::CodeRejected)) => {
+            Err(messages::mfa_process_code_rejected(serial))
+        }
         other => other.map_err(|e| e.into_failure(serial)),
     }
 }
@@ -367,11 +329,7 @@ async fn with_person(
             }
         }
     }
-    Err(Failure::new(
-        FailureKind::CodeRejected,
-        format!("AWS rejected {PERSON_TRIES} codes for {serial}"),
-        "check that mfa_serial names the device whose codes you typed, and that the device's clock is right",
-    ))
+    Err(messages::typed_codes_rejected(serial, PERSON_TRIES))
 }
 
 /// One question to a person: the first waiting caller with a terminal, else the dialog.
@@ -397,36 +355,10 @@ async fn ask_person(
 fn ask_failure(error: AskError, daemon: &Daemon, request: &RenewalRequest) -> Failure {
     let serial = &request.plan.mfa_serial;
     match error {
-        AskError::NobodyToAsk => Failure::new(
-            FailureKind::NoCodeSource,
-            format!(
-                "an MFA code for {serial} is needed and there is no terminal or desktop to ask on"
-            ),
-            format!(
-                "run `mfad process {}` once in a terminal, store the TOTP secret with `mfad totp add {serial}`, or set mfa_process",
-                request.profile
-            ),
-        ),
-        AskError::DialogFailed(said) => Failure::new(
-            FailureKind::NoCodeSource,
-            format!(
-                "an MFA code for {serial} is needed and the desktop dialog could not be shown ({said})"
-            ),
-            "check DISPLAY or WAYLAND_DISPLAY of the session running the command, or set prompt.driver in mfad's config.toml",
-        ),
-        AskError::Cancelled => Failure::new(
-            FailureKind::PromptCancelled,
-            "the MFA prompt was cancelled",
-            "run the command again and type the code",
-        ),
-        AskError::TimedOut => Failure::new(
-            FailureKind::PromptCancelled,
-            format!(
-                "nobody typed an MFA code within {}s",
-                daemon.settings.prompt.timeout.as_secs()
-            ),
-            "run the command again and type the code",
-        ),
+        AskError::NobodyToAsk => messages::nobody_to_ask(serial, &request.profile),
+        AskError::DialogFailed(said) => messages::dialog_failed(serial, &said),
+        AskError::Cancelled => messages::prompt_cancelled(),
+        AskError::TimedOut => messages::prompt_timed_out(daemon.settings.prompt.timeout),
     }
 }
 

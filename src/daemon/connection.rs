@@ -1,6 +1,7 @@
 //! One client connection: capped line reads, zeroized writes, keep-alive lines.
 
-use crate::failure::{Failure, FailureKind};
+use crate::failure::Failure;
+use crate::messages;
 use crate::protocol::{self, KEEPALIVE, MAX_LINE_BYTES, Request, Response};
 use std::sync::Arc;
 use std::time::Duration;
@@ -47,11 +48,7 @@ impl Connection {
             .await;
         let result = match read {
             Ok(_) => protocol::decode(&line),
-            Err(e) => Err(Failure::new(
-                FailureKind::BadMessage,
-                format!("reading from the client failed ({e})"),
-                "",
-            )),
+            Err(e) => Err(messages::unreadable_request(e)),
         };
         line.zeroize();
         result

@@ -11,6 +11,7 @@ use super::state::Daemon;
 use crate::bounded::{self, FILE_TIME_LIMIT};
 use crate::config::{self, CredentialPlan};
 use crate::failure::{Failure, FailureKind};
+use crate::messages;
 use crate::mfa::askers::{Answer, Ask, Registration};
 use crate::notify::Event;
 use crate::protocol::{Caller, Credentials, Request, Response};
@@ -91,16 +92,12 @@ async fn resolve(profile: &str, caller: &Caller) -> Result<config::ProfilePlan, 
         config::credentials_path(&caller.env).display()
     );
     let (name, env) = (profile.to_owned(), caller.env.clone());
-    bounded::offload(&files, FILE_TIME_LIMIT, move || config::resolve(&name, &env))
-        .await
-        .map_err(|stalled| {
-            Failure::new(
-                FailureKind::Config,
-                format!("reading {files}: {stalled}"),
-                "the file system holding them hangs (a network file system?); check it, or point AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE elsewhere",
-            )
-        })?
-        .map_err(Failure::from)
+    bounded::offload(&files, FILE_TIME_LIMIT, move || {
+        config::resolve(&name, &env)
+    })
+    .await
+    .map_err(|stalled| messages::aws_files_hang(&files, stalled))?
+    .map_err(Failure::from)
 }
 
 /// The credentials at the end of a plan's chain, each session along it from the cache

@@ -3,7 +3,8 @@
 //! session, would wait for itself. Such a request is refused at once, and the renewal
 //! that ran the command reports the loop instead of the command's exit status.
 
-use crate::failure::{Failure, FailureKind};
+use crate::failure::Failure;
+use crate::messages;
 use crate::vocab::{CallerEnv, INSIDE_VAR};
 use std::collections::HashSet;
 use std::sync::Mutex;
@@ -38,13 +39,7 @@ impl LoopGuard {
 
 /// What both ends of a loop report.
 fn failure(serial: &str) -> Failure {
-    Failure::new(
-        FailureKind::Config,
-        format!(
-            "the mfa_process renewing {serial} asks mfad for credentials that need that same session (a loop)"
-        ),
-        "make mfa_process print a code without calling credential_process for a profile that uses this MFA device",
-    )
+    messages::mfa_process_loop(serial)
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ use super::sessions::{FailedRenewal, Flight, Origin, Session};
 use super::state::Daemon;
 use crate::config::{RolePlan, SessionPlan};
 use crate::failure::{Failure, FailureKind};
+use crate::messages;
 use crate::notify::Event;
 use crate::sts::{self, StsError, TemporaryCredentials};
 use std::sync::Arc;
@@ -31,11 +32,7 @@ pub fn start(daemon: &Arc<Daemon>, recipe: Recipe, flight: Arc<Flight>) {
                     tokio::spawn(run_role(daemon.clone(), (key, role, source), flight));
                 }
                 None => {
-                    let ended = Failure::new(
-                        FailureKind::NoCodeSource,
-                        format!("the MFA session {} is built on has ended", role.role_arn),
-                        "run a command with the profile to renew it",
-                    );
+                    let ended = messages::role_source_ended(&role.role_arn);
                     // The failure reaches the waiting callers and status through the flight.
                     let _ = daemon
                         .sessions
@@ -158,14 +155,9 @@ async fn published(
 
 fn role_failure(error: StsError, role: &RolePlan) -> Failure {
     match error {
-        StsError::Refused { code, message } => Failure::new(
-            FailureKind::Sts,
-            format!(
-                "AWS refused to assume {} ({code}: {message})",
-                role.role_arn
-            ),
-            "check mfad_role_arn, and that the role's trust policy lets this user assume it (with MFA)",
-        ),
+        StsError::Refused { code, message } => {
+            messages::role_refused(&role.role_arn, &code, &message)
+        }
         other => sts_failure(&other),
     }
 }

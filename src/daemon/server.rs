@@ -4,7 +4,8 @@
 use super::connection::{Connection, REQUEST_TIMEOUT};
 use super::state::Daemon;
 use super::{credentials, logout, peek, status};
-use crate::failure::{Failure, FailureKind};
+use crate::failure::Failure;
+use crate::messages;
 use crate::peer;
 use crate::protocol::{self, Request, Response};
 use std::collections::BTreeMap;
@@ -116,11 +117,7 @@ fn refuse_busy(stream: &UnixStream, limit: usize) {
 }
 
 fn busy(limit: usize) -> Failure {
-    Failure::new(
-        FailureKind::Busy,
-        format!("the mfad daemon is serving {limit} connections, its most at once"),
-        "run the command again in a moment; if it persists, some program keeps connections to mfad open (max_connections in mfad's config.toml raises the cap)",
-    )
+    messages::too_many_connections(limit)
 }
 
 /// A connection let in under the cap, until it sends its request.
@@ -156,11 +153,7 @@ async fn handle(daemon: Arc<Daemon>, stream: UnixStream, mut admitted: Admitted)
     let mut connection = Connection::new(stream);
     if peer_uid != our_uid {
         tracing::warn!("refused a connection from uid {peer_uid}");
-        let refusal = Failure::new(
-            FailureKind::Untrusted,
-            format!("this mfad daemon serves uid {our_uid} only"),
-            "each user runs their own daemon; check MFAD_SOCKET",
-        );
+        let refusal = messages::other_uid(our_uid);
         let _ = connection.write(&Response::Error(refusal)).await;
         // Let the client finish sending before closing, so it reads why instead of
         // failing its write on a closed socket.
@@ -203,11 +196,7 @@ async fn handle(daemon: Arc<Daemon>, stream: UnixStream, mut admitted: Admitted)
         Request::Ping => Response::Pong {
             pid: std::process::id(),
         },
-        Request::Code { .. } | Request::Cancel => Response::Error(Failure::new(
-            FailureKind::BadMessage,
-            "a code arrived when none was asked for",
-            "send a request first",
-        )),
+        Request::Code { .. } | Request::Cancel => Response::Error(messages::code_not_asked_for()),
     };
     let _ = connection.write(&response).await;
 }

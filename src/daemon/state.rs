@@ -7,7 +7,8 @@ use super::sessions::Sessions;
 use super::written::WrittenProfiles;
 use crate::bounded::{self, Stalled};
 use crate::config::KeySource;
-use crate::failure::{Failure, FailureKind};
+use crate::failure::Failure;
+use crate::messages;
 use crate::mfa::used::UsedCodes;
 use crate::notify::Notifier;
 use crate::settings::Settings;
@@ -157,15 +158,7 @@ impl Daemon {
         let loaded = self
             .in_store(self.store_for(caller), move |store| store.load_key(&name))
             .await?;
-        let key = loaded.ok_or_else(|| {
-            Failure::new(
-                FailureKind::Store,
-                format!("no long-term access key stored for profile {profile}"),
-                format!(
-                    "store it with `mfad add {profile}`, or set mfad_source_profile to a profile holding static keys"
-                ),
-            )
-        })?;
+        let key = loaded.ok_or_else(|| messages::no_key_stored(profile))?;
         self.store_keys
             .lock()
             .unwrap()

@@ -12,6 +12,7 @@ use crate::bounded::{self, FILE_TIME_LIMIT};
 use crate::config::WriteTarget;
 use crate::credfile::{self, CredfileError, FileStamp, SectionValues};
 use crate::failure::{Failure, FailureKind};
+use crate::messages;
 use crate::protocol::WrittenProfile;
 use crate::timefmt::rfc3339;
 use secrecy::ExposeSecret;
@@ -65,11 +66,7 @@ async fn on_file<T: Send + 'static>(
     let key = format!("credentials file {}", path.display());
     match bounded::offload(&key, FILE_TIME_LIMIT, operation).await {
         Ok(result) => Ok(result?),
-        Err(stalled) => Err(Failure::new(
-            FailureKind::Config,
-            format!("updating {}: {stalled}", path.display()),
-            "the file system holding it hangs (a network file system?); check it",
-        )),
+        Err(stalled) => Err(messages::credentials_file_hangs(path, stalled)),
     }
 }
 

@@ -1,7 +1,8 @@
 //! `mfa_process`: a command that prints a code (same meaning as in aws-vault), e.g.
 //! `ykman oath accounts code --single AWS` or a password manager's CLI.
 
-use crate::failure::{Failure, FailureKind};
+use crate::failure::Failure;
+use crate::messages;
 use crate::vocab::{CallerEnv, INSIDE_VAR};
 use secrecy::SecretString;
 use std::process::Stdio;
@@ -18,13 +19,7 @@ pub async fn run(
     serial: &str,
     caller_env: &CallerEnv,
 ) -> Result<SecretString, Failure> {
-    let failed = |what: String| {
-        Failure::new(
-            FailureKind::NoCodeSource,
-            format!("mfa_process `{command}` {what}"),
-            "run the command by hand: it must print the current MFA code and exit 0",
-        )
-    };
+    let failed = |what: String| messages::mfa_process_failed(command, what);
     let child = Command::new("/bin/sh")
         .arg("-c")
         .arg(command)
