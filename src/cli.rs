@@ -105,3 +105,228 @@ pub enum TotpCommand {
     /// Remove the TOTP secret of SERIAL
     Remove { serial: String },
 }
+
+/// A section of the man pages beyond what clap knows: a title and its entries
+/// (term, explanation).
+pub struct ManSection {
+    pub title: &'static str,
+    pub entries: &'static [(&'static str, &'static str)],
+}
+
+/// The variables mfad reads (the client forwards the AWS ones to the daemon, which
+/// resolves each request in its caller's environment).
+pub const ENVIRONMENT: ManSection = ManSection {
+    title: "ENVIRONMENT",
+    entries: &[
+        (
+            "MFAD_SOCKET",
+            "The daemon's socket (default $XDG_RUNTIME_DIR/mfad/agent.sock, else ${TMPDIR:-/tmp}/mfad-$UID/agent.sock). A relative path is taken from the current directory.",
+        ),
+        (
+            "MFAD_LOG",
+            "The daemon's log level (error, warn, info, debug, trace); overrides log_level in config.toml.",
+        ),
+        (
+            "AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE",
+            "The AWS config and credentials files (default ~/.aws/config and ~/.aws/credentials).",
+        ),
+        (
+            "AWS_PROFILE",
+            "The profile mfad prompt shows when none is given.",
+        ),
+        (
+            "AWS_REGION, AWS_DEFAULT_REGION",
+            "The region of STS calls, before the profile's region.",
+        ),
+        (
+            "AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL",
+            "Where STS is, before the profile's services section and endpoint_url.",
+        ),
+        (
+            "AWS_CA_BUNDLE",
+            "The CA certificates (PEM) STS's certificate must chain to, before the profile's ca_bundle.",
+        ),
+        (
+            "HTTPS_PROXY, HTTP_PROXY, ALL_PROXY, NO_PROXY",
+            "The proxy of STS calls (lower case first); its password never appears in logs or messages.",
+        ),
+        (
+            "DISPLAY, WAYLAND_DISPLAY, DBUS_SESSION_BUS_ADDRESS",
+            "The desktop a code is asked on, and the session bus of notifications and the Secret Service.",
+        ),
+        (
+            "XDG_CONFIG_HOME, XDG_STATE_HOME",
+            "Where config.toml and the record of used codes live.",
+        ),
+    ],
+};
+
+pub const FILES: ManSection = ManSection {
+    title: "FILES",
+    entries: &[
+        (
+            "~/.aws/config",
+            "Profiles: mfa_serial, credential_process = mfad process NAME, and the mfad_ keys (see CONFIGURATION in mfad(1)).",
+        ),
+        (
+            "~/.aws/credentials",
+            "Static keys a profile named by mfad_source_profile holds, and the sections mfad_write_profile keeps.",
+        ),
+        (
+            "$XDG_CONFIG_HOME/mfad/config.toml",
+            "The daemon's settings (default ~/.config/mfad/config.toml); mfad daemon --check-config checks it.",
+        ),
+        (
+            "$XDG_RUNTIME_DIR/mfad/agent.sock",
+            "The socket; agent.sock.lock holds the daemon's pid, agent.sock.log the log of a daemon a client started.",
+        ),
+        (
+            "$XDG_STATE_HOME/mfad/used-codes.json",
+            "The MFA codes already sent to STS (default ~/.local/state/mfad), shared by all the user's daemons.",
+        ),
+    ],
+};
+
+/// The keys of a profile in ~/.aws/config that mfad reads.
+pub const PROFILE_KEYS: ManSection = ManSection {
+    title: "CONFIGURATION",
+    entries: &[
+        (
+            "mfa_serial",
+            "ARN of the MFA device (a virtual/TOTP or hardware token; security keys work only in the console).",
+        ),
+        (
+            "mfa_process",
+            "A command that prints a code, e.g. ykman oath accounts code -s AWS.",
+        ),
+        (
+            "mfad_source_profile",
+            "A profile whose static keys are the long-term key, or an mfad profile whose session a role is assumed with (default: the key mfad add NAME stored).",
+        ),
+        (
+            "mfad_session_duration",
+            "The MFA session's lifetime, seconds or 12h style (default 12h; STS allows 900 to 129600 s, root at most 1h).",
+        ),
+        (
+            "mfad_role_arn",
+            "Assume this role with the MFA session of the profile's source.",
+        ),
+        (
+            "mfad_role_session_name, mfad_external_id",
+            "AssumeRole's session name (default mfad-NAME) and external id.",
+        ),
+        (
+            "mfad_role_duration",
+            "The role session's lifetime (at most 1h when assumed with an MFA session).",
+        ),
+        (
+            "mfad_write_profile",
+            "Keep this section of the shared credentials file current with the profile's credentials.",
+        ),
+        (
+            "region, endpoint_url, services, ca_bundle",
+            "Standard; resolved the way the AWS SDKs do, in the caller's environment.",
+        ),
+    ],
+};
+
+/// Examples of a command (by its name, `mfad` for the top page).
+pub fn examples(command: &str) -> &'static [(&'static str, &'static str)] {
+    match command {
+        "mfad" => &[
+            (
+                "mfad add dev",
+                "Store the long-term key of profile dev (asked on the terminal).",
+            ),
+            (
+                "mfad totp add arn:aws:iam::123456789012:mfa/alice < secret.txt",
+                "Store the device's TOTP secret: no code is ever typed again.",
+            ),
+            (
+                "aws s3 ls --profile dev",
+                "With credential_process = mfad process dev in [profile dev], any AWS tool gets the session.",
+            ),
+            ("mfad status", "The sessions the daemon holds."),
+        ],
+        "mfad-process" => &[
+            (
+                "credential_process = mfad process dev",
+                "In [profile dev] of ~/.aws/config.",
+            ),
+            (
+                "mfad process dev | jq -r .Expiration",
+                "When the session of dev ends.",
+            ),
+        ],
+        "mfad-add" => &[
+            ("mfad add dev", "Asked on the terminal, without echo."),
+            (
+                "AWS_ACCESS_KEY_ID=AKIA... AWS_SECRET_ACCESS_KEY=... mfad add dev --env",
+                "From the environment.",
+            ),
+        ],
+        "mfad-totp" | "mfad-totp-add" | "mfad-totp-code" | "mfad-totp-remove" => &[
+            (
+                "mfad totp add arn:aws:iam::123456789012:mfa/alice < secret.txt",
+                "Store a base32 secret or otpauth:// URI.",
+            ),
+            (
+                "mfad totp code arn:aws:iam::123456789012:mfa/alice",
+                "A code no mfad daemon has sent (for the console).",
+            ),
+        ],
+        "mfad-status" => &[
+            (
+                "mfad status",
+                "A table of sessions, roles and written profiles.",
+            ),
+            (
+                "mfad status --json | jq '.sessions[].expiration'",
+                "For scripts.",
+            ),
+        ],
+        "mfad-logout" => &[
+            (
+                "mfad logout dev",
+                "Drop the session of dev and every role on it.",
+            ),
+            ("mfad logout --all", "Drop every session."),
+        ],
+        "mfad-exec" => &[(
+            "mfad exec dev -- terraform apply",
+            "Run a command with the credentials of dev in its environment.",
+        )],
+        "mfad-env" => &[
+            (
+                "eval \"$(mfad env dev)\"",
+                "Set the variables in the current shell.",
+            ),
+            ("mfad env dev --shell fish | source", "In fish."),
+        ],
+        "mfad-prompt" => &[
+            (
+                "PS1='$(mfad prompt) '$PS1",
+                "bash: show [dev 11h42m] for $AWS_PROFILE.",
+            ),
+            (
+                "mfad prompt dev --format '{profile}:{left}{mark}'",
+                "A segment of your own.",
+            ),
+        ],
+        "mfad-daemon" => &[
+            (
+                "systemctl --user enable --now mfad.socket",
+                "Start it with the session (contrib/systemd).",
+            ),
+            (
+                "mfad daemon --check-config",
+                "Check config.toml and print the effective settings.",
+            ),
+        ],
+        "mfad-completions" => &[(
+            "mfad completions bash > ~/.local/share/bash-completion/completions/mfad",
+            "bash completions.",
+        )],
+        _ => &[],
+    }
+}
