@@ -98,7 +98,7 @@ impl Client {
     ) -> Result<Self, Failure> {
         paths
             .check_socket_length()
-            .map_err(|reason| messages::socket_path_too_long(reason))?;
+            .map_err(messages::socket_path_too_long)?;
         let existing = match peer::check_private_dir(paths.dir(), &paths.socket) {
             Ok(()) => connect_socket(&paths.socket, Instant::now() + silence),
             Err(CheckError::Io(e)) => Err(e),

@@ -35,8 +35,7 @@ fn add(serial: &str) -> Result<(), Failure> {
         "TOTP secret (base32 or otpauth:// URI): ",
     )?
     .ok_or_else(|| messages::no_totp_secret_given(serial))?;
-    let totp =
-        TotpSecret::parse(input.expose_secret()).map_err(|e| messages::not_a_totp_secret(e))?;
+    let totp = TotpSecret::parse(input.expose_secret()).map_err(messages::not_a_totp_secret)?;
     Store::own().save_totp(serial, &totp.to_uri())?;
     println!(
         "stored the TOTP secret of {serial}; its current code is {} (compare with your authenticator app)",

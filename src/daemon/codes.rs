@@ -118,7 +118,7 @@ async fn on_record<T: Send + 'static>(
     let key = format!("used codes {:?}", used.path());
     bounded::offload(&key, FILE_TIME_LIMIT, move || operation(&used))
         .await
-        .map_err(|stalled| messages::used_codes_record_hangs(stalled))
+        .map_err(messages::used_codes_record_hangs)
 }
 
 /// Send one code, claiming it in the record of used codes first (and giving the claim

@@ -24,7 +24,7 @@ fn pages_in(dir: &Path) -> BTreeMap<String, String> {
 /// A man page: clap's sections, then mfad's own.
 fn page(command: clap::Command) -> (String, String) {
     use mfad::cli::{ENVIRONMENT, FILES, ManSection, PROFILE_KEYS, examples};
-    let man = clap_mangen::Man::new(command.clone());
+    let man = clap_mangen::Man::new(command);
     let name = man.get_filename();
     let mut text = Vec::new();
     man.render(&mut text).unwrap();
