@@ -273,47 +273,64 @@ impl Sts for AwsSts {
         code: &'a SecretString,
         duration: Duration,
     ) -> BoxFuture<'a, Result<TemporaryCredentials, StsError>> {
-        Box::pin(get_session_token(route, key, serial, code, duration))
+        Box::pin(async move {
+            let credentials = Credentials::new(
+                key.access_key_id.clone(),
+                key.secret_access_key.expose_secret().to_owned(),
+                None,
+                None,
+                "mfad-long-term-key",
+            );
+            let output = client(route, credentials, RetryConfig::disabled())
+                .await?
+                .get_session_token()
+                .serial_number(serial)
+                .token_code(code.expose_secret())
+                .duration_seconds(duration.as_secs() as i32)
+                .send()
+                .await
+                .map_err(|e| classify(e, route, serial, &key.access_key_id))?;
+            let credentials = output.credentials.ok_or_else(|| StsError::Refused {
+                code: "EmptyResponse".into(),
+                message: "GetSessionToken returned no credentials".into(),
+            })?;
+            temporary(credentials)
+        })
     }
 
+    /// No code is sent with AssumeRole, so the SDK may retry once.
     fn assume_role<'a>(
         &'a self,
         route: Route<'a>,
         source: &'a TemporaryCredentials,
         role: &'a RoleRequest<'a>,
     ) -> BoxFuture<'a, Result<TemporaryCredentials, StsError>> {
-        Box::pin(assume_role(route, source, role))
+        Box::pin(async move {
+            let credentials = Credentials::new(
+                source.access_key_id.clone(),
+                source.secret_access_key.expose_secret().to_owned(),
+                Some(source.session_token.expose_secret().to_owned()),
+                Some(source.expiration),
+                "mfad-session",
+            );
+            let retry = RetryConfig::standard().with_max_attempts(2);
+            let output = client(route, credentials, retry)
+                .await?
+                .assume_role()
+                .role_arn(role.role_arn)
+                .role_session_name(role.session_name)
+                .set_external_id(role.external_id.map(str::to_owned))
+                .duration_seconds(role.duration.as_secs() as i32)
+                .send()
+                .await
+                .map_err(|e| classify(e, route, "", &source.access_key_id))?;
+            let credentials = output.credentials.ok_or_else(|| StsError::Refused {
+                code: "EmptyResponse".into(),
+                message: "AssumeRole returned no credentials".into(),
+            })?;
+            temporary(credentials)
+        })
     }
-}
-
-async fn get_session_token(
-    route: Route<'_>,
-    key: &LongTermKey,
-    serial: &str,
-    code: &SecretString,
-    duration: Duration,
-) -> Result<TemporaryCredentials, StsError> {
-    let credentials = Credentials::new(
-        key.access_key_id.clone(),
-        key.secret_access_key.expose_secret().to_owned(),
-        None,
-        None,
-        "mfad-long-term-key",
-    );
-    let output = client(route, credentials, RetryConfig::disabled())
-        .await?
-        .get_session_token()
-        .serial_number(serial)
-        .token_code(code.expose_secret())
-        .duration_seconds(duration.as_secs() as i32)
-        .send()
-        .await
-        .map_err(|e| classify(e, route, serial, &key.access_key_id))?;
-    let credentials = output.credentials.ok_or_else(|| StsError::Refused {
-        code: "EmptyResponse".into(),
-        message: "GetSessionToken returned no credentials".into(),
-    })?;
-    temporary(credentials)
 }
 
 /// The role a session assumes.
@@ -323,37 +340,6 @@ pub struct RoleRequest<'a> {
     pub session_name: &'a str,
     pub external_id: Option<&'a str>,
     pub duration: Duration,
-}
-
-/// No code is sent with AssumeRole, so the SDK may retry once.
-async fn assume_role(
-    route: Route<'_>,
-    source: &TemporaryCredentials,
-    role: &RoleRequest<'_>,
-) -> Result<TemporaryCredentials, StsError> {
-    let credentials = Credentials::new(
-        source.access_key_id.clone(),
-        source.secret_access_key.expose_secret().to_owned(),
-        Some(source.session_token.expose_secret().to_owned()),
-        Some(source.expiration),
-        "mfad-session",
-    );
-    let retry = RetryConfig::standard().with_max_attempts(2);
-    let output = client(route, credentials, retry)
-        .await?
-        .assume_role()
-        .role_arn(role.role_arn)
-        .role_session_name(role.session_name)
-        .set_external_id(role.external_id.map(str::to_owned))
-        .duration_seconds(role.duration.as_secs() as i32)
-        .send()
-        .await
-        .map_err(|e| classify(e, route, "", &source.access_key_id))?;
-    let credentials = output.credentials.ok_or_else(|| StsError::Refused {
-        code: "EmptyResponse".into(),
-        message: "AssumeRole returned no credentials".into(),
-    })?;
-    temporary(credentials)
 }
 
 fn temporary(

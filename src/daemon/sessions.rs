@@ -458,6 +458,19 @@ mod tests {
         }
     }
 
+    /// End a renewal of `key()` with this outcome.
+    fn end_with(sessions: &Sessions, flight: &Flight, outcome: Result<Session, Failure>) {
+        let _ = sessions.finish(&key(), flight, outcome, None, now());
+    }
+
+    /// Whether a caller of `key()` would be handed a session at once.
+    fn ready(sessions: &Sessions) -> bool {
+        matches!(
+            sessions.lookup(&key(), "dev", false, now()),
+            Lookup::Ready(_)
+        )
+    }
+
     fn sts_down() -> Failure {
         Failure::new(FailureKind::StsUnavailable, "down", "wait")
     }
@@ -471,30 +484,19 @@ mod tests {
             Lookup::Wait(_)
         ));
         let mut done = flight.subscribe();
-        let _ = sessions.finish(
-            &key(),
-            &flight,
-            Ok(session(Duration::from_secs(3600))),
-            None,
-            now(),
-        );
+        end_with(&sessions, &flight, Ok(session(Duration::from_secs(3600))));
         assert!(done.borrow_and_update().as_ref().unwrap().is_ok());
-        assert!(matches!(
-            sessions.lookup(&key(), "dev", false, now()),
-            Lookup::Ready(_)
-        ));
+        assert!(ready(&sessions));
     }
 
     #[test]
     fn a_session_inside_the_renewal_window_is_renewed() {
         let sessions = Sessions::default();
         let flight = start(&sessions);
-        let _ = sessions.finish(
-            &key(),
+        end_with(
+            &sessions,
             &flight,
             Ok(session(Duration::from_secs(14 * 60))),
-            None,
-            now(),
         );
         assert!(matches!(
             sessions.lookup(&key(), "dev", false, now()),
@@ -506,21 +508,12 @@ mod tests {
     fn a_failed_renewal_serves_the_still_valid_session() {
         let sessions = Sessions::default();
         let flight = start(&sessions);
-        let _ = sessions.finish(
-            &key(),
-            &flight,
-            Ok(session(Duration::from_secs(5 * 60))),
-            None,
-            now(),
-        );
+        end_with(&sessions, &flight, Ok(session(Duration::from_secs(5 * 60))));
         let flight = start(&sessions);
         let mut done = flight.subscribe();
-        let _ = sessions.finish(&key(), &flight, Err(sts_down()), None, now());
+        end_with(&sessions, &flight, Err(sts_down()));
         assert!(done.borrow_and_update().as_ref().unwrap().is_ok());
-        assert!(matches!(
-            sessions.lookup(&key(), "dev", false, now()),
-            Lookup::Ready(_)
-        ));
+        assert!(ready(&sessions));
     }
 
     #[test]
@@ -535,13 +528,7 @@ mod tests {
         });
         let second = sessions.finish(&key(), &flight, Err(sts_down()), None, now());
         assert!(second.unwrap_err().repeated);
-        let _ = sessions.finish(
-            &key(),
-            &flight,
-            Ok(session(Duration::from_secs(3600))),
-            None,
-            now(),
-        );
+        end_with(&sessions, &flight, Ok(session(Duration::from_secs(3600))));
         let after_success = sessions.finish(&key(), &flight, Err(sts_down()), None, now());
         assert!(!after_success.unwrap_err().repeated);
     }
@@ -551,7 +538,7 @@ mod tests {
         let sessions = Sessions::default();
         let flight = start(&sessions);
         let mut done = flight.subscribe();
-        let _ = sessions.finish(&key(), &flight, Err(sts_down()), None, now());
+        end_with(&sessions, &flight, Err(sts_down()));
         assert!(done.borrow_and_update().as_ref().unwrap().is_err());
         assert!(matches!(
             sessions.lookup(&key(), "dev", false, now()),
@@ -573,13 +560,7 @@ mod tests {
     fn logout_drops_a_profiles_sessions_and_roles_built_on_them() {
         let sessions = Sessions::default();
         let flight = start(&sessions);
-        let _ = sessions.finish(
-            &key(),
-            &flight,
-            Ok(session(Duration::from_secs(3600))),
-            None,
-            now(),
-        );
+        end_with(&sessions, &flight, Ok(session(Duration::from_secs(3600))));
         sessions.record_handout("dev", &key());
         let handout_role = || {
             let Lookup::Start(flight) = sessions.lookup(&role_key(), "admin", false, now()) else {

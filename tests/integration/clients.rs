@@ -156,10 +156,6 @@ fn mfad_speaks_sts_wire_format_with_moto_server() {
         ])
         .output()
         .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert_success(&output);
     drop(moto);
 }

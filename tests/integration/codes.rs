@@ -44,11 +44,7 @@ fn two_daemons_of_one_user_never_send_the_same_code() {
             .collect();
         for caller in callers {
             let output = caller.wait_with_output().unwrap();
-            assert!(
-                output.status.success(),
-                "{}",
-                String::from_utf8_lossy(&output.stderr)
-            );
+            assert_success(&output);
         }
         for socket in &sockets {
             let out = env

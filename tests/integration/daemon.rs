@@ -350,11 +350,7 @@ fn a_relative_mfad_socket_is_taken_from_the_callers_directory() {
             .unwrap()
     };
     let output = in_work(&["process", "dev"]);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert_success(&output);
     // The daemon (which runs in /) listens where the client looked, and nowhere else.
     let socket = work.join(&relative);
     assert!(UnixStream::connect(&socket).is_ok());

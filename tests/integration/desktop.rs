@@ -42,11 +42,7 @@ fn session_from_a_person(env: &TestEnv, sts: &sts_double::StsDouble, first_code:
         pty.type_line(&sts.code_now(KEY_ID));
     }
     let output = child.wait_with_output().unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert_success(&output);
 }
 
 #[test]

@@ -52,11 +52,7 @@ fn the_aws_cli_runs_under_exec_with_the_session() {
         ])
         .output()
         .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert_success(&output);
     assert!(String::from_utf8_lossy(&output.stdout).contains("user/alice"));
 }
 

@@ -77,11 +77,7 @@ fn the_aws_cli_and_boto3_read_the_written_profile_and_logout_removes_it() {
         ])
         .output()
         .unwrap();
-    assert!(
-        cli.status.success(),
-        "{}",
-        String::from_utf8_lossy(&cli.stderr)
-    );
+    assert_success(&cli);
     assert!(String::from_utf8_lossy(&cli.stdout).contains("arn:aws:iam::123456789012:user/alice"));
     let script = format!(
         "import boto3\ns = boto3.Session(profile_name='{OUT}', region_name='us-east-1')\nprint(s.get_credentials().access_key)\nprint(s.client('sts', endpoint_url='{}').get_caller_identity()['Arn'])",
@@ -92,11 +88,7 @@ fn the_aws_cli_and_boto3_read_the_written_profile_and_logout_removes_it() {
         .args(["-c", &script])
         .output()
         .unwrap();
-    assert!(
-        boto3.status.success(),
-        "{}",
-        String::from_utf8_lossy(&boto3.stderr)
-    );
+    assert_success(&boto3);
     let lines: Vec<String> = String::from_utf8_lossy(&boto3.stdout)
         .lines()
         .map(str::to_owned)
@@ -115,11 +107,7 @@ fn the_aws_cli_and_boto3_read_the_written_profile_and_logout_removes_it() {
     );
 
     let out = env.run(&["logout", "dev"], "");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     assert_eq!(
         credentials(&env),
         users_file(),

@@ -207,11 +207,7 @@ fn the_starship_module_shows_the_segment() {
             .env("TERM", "xterm")
             .output()
             .unwrap();
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
+        assert_success(&output);
         strip_ansi(&String::from_utf8_lossy(&output.stdout))
     };
     assert_eq!(render("dev"), "dev 11h59m ");

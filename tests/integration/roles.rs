@@ -64,11 +64,7 @@ fn aws_cli_v2_and_boto3_use_a_role_through_credential_process() {
         .args(["-c", "import boto3; print(boto3.Session(profile_name='admin').client('sts').get_caller_identity()['Arn'])"])
         .output()
         .unwrap();
-    assert!(
-        boto3.status.success(),
-        "{}",
-        String::from_utf8_lossy(&boto3.stderr)
-    );
+    assert_success(&boto3);
     assert_eq!(
         String::from_utf8_lossy(&boto3.stdout).trim(),
         "arn:aws:sts::123456789012:assumed-role/admin/mfad-admin"

@@ -67,6 +67,21 @@ impl Drop for Impostor {
     }
 }
 
+/// The victim's `mfad process`, with a proxy password in its environment: it must fail
+/// and print no credentials. Returns what it said.
+fn refused(mut victim: Command) -> String {
+    let output = victim
+        .env(
+            "HTTPS_PROXY",
+            format!("http://alice:{PROXY_PASSWORD}@proxy:3128"),
+        )
+        .output()
+        .unwrap();
+    assert!(!output.status.success(), "it took the impostor's answer");
+    assert!(output.stdout.is_empty(), "credentials were printed");
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
 fn received(path: &Path) -> Vec<u8> {
     std::fs::read(path).unwrap_or_default()
 }
@@ -85,19 +100,9 @@ fn a_socket_directory_of_another_user_gets_nothing() {
     ));
     let record = shared.join("received");
     let _impostor = Impostor::start(&socket, &record);
-    let output = env
-        .mfad(&["process", "dev"])
-        .env_remove("XDG_RUNTIME_DIR")
-        .env("TMPDIR", &shared)
-        .env(
-            "HTTPS_PROXY",
-            format!("http://alice:{PROXY_PASSWORD}@proxy:3128"),
-        )
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(!output.status.success(), "it took the impostor's answer");
-    assert!(output.stdout.is_empty(), "credentials were printed");
+    let mut victim = env.mfad(&["process", "dev"]);
+    victim.env_remove("XDG_RUNTIME_DIR").env("TMPDIR", &shared);
+    let stderr = refused(victim);
     assert!(
         stderr.contains(&format!(
             "the socket directory {} belongs to uid {OTHER_UID}",
@@ -146,17 +151,7 @@ fn a_listener_of_another_uid_in_our_own_directory_gets_nothing() {
     .unwrap();
     std::fs::rename(&theirs, &ours).unwrap();
     std::os::unix::fs::chown(&ours, Some(0), Some(0)).unwrap();
-    let output = env
-        .mfad(&["process", "dev"])
-        .env(
-            "HTTPS_PROXY",
-            format!("http://alice:{PROXY_PASSWORD}@proxy:3128"),
-        )
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(!output.status.success(), "it took the impostor's answer");
-    assert!(output.stdout.is_empty());
+    let stderr = refused(env.mfad(&["process", "dev"]));
     assert!(
         stderr.contains(&format!(
             "the process listening on {} runs as uid {OTHER_UID}",
@@ -486,11 +481,7 @@ fn no_secret_reaches_the_log_at_any_level() {
                 .env("HTTP_PROXY", proxy.url(PROXY_USER, PROXY_PASSWORD))
                 .output()
                 .unwrap();
-            assert!(
-                output.status.success(),
-                "{}",
-                String::from_utf8_lossy(&output.stderr)
-            );
+            assert_success(&output);
             output
         };
         let mut secrets = vec![

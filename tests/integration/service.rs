@@ -47,11 +47,7 @@ fn the_systemd_units_verify() {
             .unwrap()
     };
     let output = verify(&units);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert_success(&output);
     assert!(
         output.stderr.is_empty(),
         "{}",
@@ -145,11 +141,7 @@ fn the_launchd_agent_and_the_autostart_entry_are_well_formed() {
         .args(["-c", script, &contrib("launchd/io.github.mfad.plist")])
         .output()
         .unwrap();
-    assert!(
-        parsed.status.success(),
-        "{}",
-        String::from_utf8_lossy(&parsed.stderr)
-    );
+    assert_success(&parsed);
     assert_eq!(
         String::from_utf8_lossy(&parsed.stdout).trim(),
         "io.github.mfad /usr/local/bin/mfad daemon True"
@@ -180,11 +172,7 @@ fn a_bad_setting_stops_the_daemon_with_its_line() {
     env.write_daemon_config("renew_before = \"30m\"\n[prompt]\ndriver = \"none\"\n");
     let output = env.mfad(&["daemon", "--check-config"]).output().unwrap();
     let report = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert_success(&output);
     assert!(
         report.contains(": OK")
             && report.contains("renew_before = 30m")

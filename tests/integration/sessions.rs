@@ -57,17 +57,9 @@ fn a_hundred_cold_processes_cause_one_get_session_token() {
         .env("AWS_SECRET_ACCESS_KEY", SECRET)
         .output()
         .unwrap();
-    assert!(
-        add.status.success(),
-        "{}",
-        String::from_utf8_lossy(&add.stderr)
-    );
+    assert_success(&add);
     let totp = env.run(&["totp", "add", SERIAL], &totp_uri(30));
-    assert!(
-        totp.status.success(),
-        "{}",
-        String::from_utf8_lossy(&totp.stderr)
-    );
+    assert_success(&totp);
     assert!(
         env.daemon_pid().is_none(),
         "no daemon yet: the cache is cold"
@@ -256,11 +248,7 @@ fn the_person_is_asked_on_the_terminal_and_gets_three_tries() {
     );
     pty.type_line(&sts.code_now(KEY_ID));
     let output = child.wait_with_output().unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert_success(&output);
     let creds: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert!(sts.is_live_session(creds["AccessKeyId"].as_str().unwrap()));
     assert_eq!(sts.counts().wrong_codes, 1);

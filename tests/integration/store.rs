@@ -13,11 +13,7 @@ fn store_profile(env: &TestEnv, sts_url: &str) {
 }
 
 fn ok(output: std::process::Output) -> String {
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert_success(&output);
     String::from_utf8(output.stdout).unwrap()
 }
 
@@ -178,11 +174,7 @@ fn lock_the_keyring(env: &TestEnv) {
         .env("DBUS_SESSION_BUS_ADDRESS", env.bus_address())
         .output()
         .unwrap();
-    assert!(
-        locked.status.success(),
-        "{}",
-        String::from_utf8_lossy(&locked.stderr)
-    );
+    assert_success(&locked);
 }
 
 #[test]
@@ -231,11 +223,7 @@ fn a_daemon_started_without_a_bus_uses_the_bus_of_a_later_caller() {
         .env_remove("DBUS_SESSION_BUS_ADDRESS")
         .output()
         .unwrap();
-    assert!(
-        first.status.success(),
-        "{}",
-        String::from_utf8_lossy(&first.stderr)
-    );
+    assert_success(&first);
     let status = |env: &TestEnv| -> serde_json::Value {
         serde_json::from_slice(&env.run(&["status", "--json"], "").stdout).unwrap()
     };

@@ -104,6 +104,15 @@ impl Drop for Keyring {
     }
 }
 
+/// Check that a command succeeded; show what it said on stderr otherwise.
+pub fn assert_success(output: &Output) {
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
 /// Poll `check` until it holds or `limit` passes.
 pub fn wait_until(limit: Duration, mut check: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + limit;
