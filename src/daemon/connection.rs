@@ -20,12 +20,26 @@ pub struct Connection {
     writer: Arc<Mutex<OwnedWriteHalf>>,
 }
 
-/// Sends [`Response::Pending`] every [`KEEPALIVE`] until dropped.
-pub struct KeepAlive(tokio::task::JoinHandle<()>);
+/// The writing end of a connection, for keep-alive lines while a request is worked on.
+pub struct KeepAlive(Arc<Mutex<OwnedWriteHalf>>);
 
-impl Drop for KeepAlive {
-    fn drop(&mut self) {
-        self.0.abort();
+impl KeepAlive {
+    /// Run `work`, telling the client every [`KEEPALIVE`] that the daemon still works on
+    /// its request (a stopped daemon says nothing, and the client gives up on it). The
+    /// lines are written in this task: a quick request costs no timer task of its own.
+    pub async fn while_waiting_for<T>(self, work: impl Future<Output = T>) -> T {
+        tokio::pin!(work);
+        let mut ticks =
+            tokio::time::interval_at(tokio::time::Instant::now() + KEEPALIVE, KEEPALIVE);
+        let mut client_listens = true;
+        loop {
+            tokio::select! {
+                result = &mut work => return result,
+                _ = ticks.tick(), if client_listens => {
+                    client_listens = write_line(&self.0, &Response::Pending).await.is_ok();
+                }
+            }
+        }
     }
 }
 
@@ -58,20 +72,9 @@ impl Connection {
         write_line(&self.writer, response).await
     }
 
-    /// Tell the client, while the request is worked on, that the daemon is alive (a
-    /// stopped daemon says nothing, and the client gives up on it).
-    pub fn keep_alive(&self) -> KeepAlive {
-        let writer = self.writer.clone();
-        KeepAlive(tokio::spawn(async move {
-            let mut ticks =
-                tokio::time::interval_at(tokio::time::Instant::now() + KEEPALIVE, KEEPALIVE);
-            loop {
-                ticks.tick().await;
-                if write_line(&writer, &Response::Pending).await.is_err() {
-                    return;
-                }
-            }
-        }))
+    /// A handle to write keep-alive lines while this connection's request is worked on.
+    pub fn keepalive_writer(&self) -> KeepAlive {
+        KeepAlive(self.writer.clone())
     }
 }
 

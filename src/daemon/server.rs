@@ -179,14 +179,29 @@ async fn handle(daemon: Arc<Daemon>, stream: UnixStream, mut admitted: Admitted)
         }
     };
     tracing::trace!(?request, "request");
-    let _keepalive = connection.keep_alive();
-    let response = match request {
+    let keepalive = connection.keepalive_writer();
+    let answer = answer(&daemon, &mut connection, request);
+    let response = keepalive.while_waiting_for(answer).await;
+    if let Some(response) = response {
+        let _ = connection.write(&response).await;
+    }
+}
+
+/// The answer to a request; `None` when it was already given (credentials relay their
+/// own questions and answer).
+async fn answer(
+    daemon: &Arc<Daemon>,
+    connection: &mut Connection,
+    request: Request,
+) -> Option<Response> {
+    Some(match request {
         Request::Credentials { profile, caller } => {
-            return credentials::handle(&daemon, &mut connection, profile, caller).await;
+            credentials::handle(daemon, connection, profile, caller).await;
+            return None;
         }
-        Request::Status => status::handle(&daemon),
-        Request::Logout { profile } => logout::handle(&daemon, profile.as_deref()).await,
-        Request::Peek { profile } => peek::handle(&daemon, &profile),
+        Request::Status => status::handle(daemon),
+        Request::Logout { profile } => logout::handle(daemon, profile.as_deref()).await,
+        Request::Peek { profile } => peek::handle(daemon, &profile),
         Request::Forget { profile } => {
             daemon.forget_keys(Some(&profile));
             Response::Done {
@@ -197,6 +212,5 @@ async fn handle(daemon: Arc<Daemon>, stream: UnixStream, mut admitted: Admitted)
             pid: std::process::id(),
         },
         Request::Code { .. } | Request::Cancel => Response::Error(messages::code_not_asked_for()),
-    };
-    let _ = connection.write(&response).await;
+    })
 }
