@@ -63,7 +63,7 @@ pub enum Command {
         /// The profile (default: $AWS_PROFILE)
         profile: Option<String>,
         /// A template with {profile}, {left}, {mark} (! when renewal is due), {expires}, {state}
-        #[arg(long, default_value = "{profile} {left}{mark}")]
+        #[arg(long, default_value = DEFAULT_PROMPT_FORMAT)]
         format: String,
     },
     /// Print shell completions for mfad
@@ -80,6 +80,9 @@ pub enum Command {
         all: bool,
     },
 }
+
+/// The segment `mfad prompt` prints unless `--format` says otherwise.
+pub const DEFAULT_PROMPT_FORMAT: &str = "{profile} {left}{mark}";
 
 #[derive(Debug, Args)]
 pub struct DaemonArgs {

@@ -108,3 +108,22 @@ fn a_root_account_session_is_asked_for_one_hour() {
         "{status}"
     );
 }
+
+#[test]
+fn the_fast_path_of_process_and_prompt_leaves_everything_else_to_clap() {
+    let env = TestEnv::new();
+    let run = |args: &[&str]| env.run(args, "");
+    let missing = run(&["process"]);
+    assert_eq!(missing.status.code(), Some(2), "clap's usage error");
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("<PROFILE>"));
+    let extra = run(&["process", "dev", "extra"]);
+    assert_eq!(extra.status.code(), Some(2));
+    let help = run(&["process", "--help"]);
+    assert!(String::from_utf8_lossy(&help.stdout).contains("credential_process"));
+    // The fast path: a profile that does not exist, named as clap would name it.
+    let error = env.process_error("nosuch");
+    assert!(error.starts_with("mfad process nosuch: no profile \"nosuch\""), "{error}");
+    let prompt = run(&["prompt", "dev"]);
+    assert!(prompt.status.success() && prompt.stdout.is_empty());
+    assert_eq!(run(&["prompt", "a", "b"]).status.code(), Some(2));
+}
