@@ -27,6 +27,8 @@ if [ -z "${MFAD_BENCH_INSIDE:-}" ]; then
 fi
 
 ACP=${ACP:-/opt/acp-venv/bin/aws-credential-process}
+# BASELINE=/path/to/an/older/mfad BASELINE_NAME=label: also time that build, side by side.
+BASELINE_NAME=${BASELINE_NAME:-baseline}
 RUNS=${RUNS:-300}
 SLOW_RUNS=${SLOW_RUNS:-30}
 SERIAL=arn:aws:iam::123456789012:mfa/alice
@@ -44,7 +46,7 @@ cat >"$AWS_CONFIG_FILE" <<CONFIG
 [profile dev]
 mfa_serial = $SERIAL
 mfad_source_profile = base
-mfa_process = echo 123456
+mfa_process = date +%N | cut -c1-6
 region = us-east-1
 endpoint_url = http://127.0.0.1:$port
 credential_process = $MFAD process dev
@@ -103,6 +105,19 @@ hyperfine -N --warmup 20 --runs "$RUNS" --export-json "$json-fast.json" \
   -n '/bin/true' '/bin/true' \
   -n 'mfad process (cached)' "$MFAD process dev" \
   -n 'mfad prompt' "$MFAD prompt dev" >/dev/null
+
+# Optionally, an earlier build side by side, each with a daemon on a socket of its own
+# (both started through env, which costs them the same).
+if [ -n "${BASELINE:-}" ]; then
+  env MFAD_SOCKET="$WORK/baseline.sock" "$BASELINE" process dev >/dev/null
+  env MFAD_SOCKET="$WORK/current.sock" "$MFAD" process dev >/dev/null
+  hyperfine -N --warmup 20 --runs "$RUNS" --export-json "$json-ab.json" \
+    -n "mfad process (cached), this build" "env MFAD_SOCKET=$WORK/current.sock $MFAD process dev" \
+    -n "mfad process (cached), $BASELINE_NAME" "env MFAD_SOCKET=$WORK/baseline.sock $BASELINE process dev" \
+    -n "mfad prompt, this build" "env MFAD_SOCKET=$WORK/current.sock $MFAD prompt dev" \
+    -n "mfad prompt, $BASELINE_NAME" "env MFAD_SOCKET=$WORK/baseline.sock $BASELINE prompt dev" >/dev/null
+  kill "$(cat "$WORK/baseline.sock.lock")" "$(cat "$WORK/current.sock.lock")" 2>/dev/null || true
+fi
 hyperfine -N --warmup 3 --runs "$SLOW_RUNS" --export-json "$json-slow.json" \
   -n 'aws configure export-credentials (cached role)' '/usr/bin/aws configure export-credentials --profile role' \
   -n 'aws-credential-process (cached session)' "$ACP --access-key-id $KEY_ID --mfa-serial-number $SERIAL" >/dev/null
@@ -144,6 +159,17 @@ print("|---|---:|---:|")
 print(f"| `mfad process` after a logout (STS call + file written) | {renewal['median']*1000:.2f} ms | {len(renewal['times'])} |")
 print(f"| from the renewal to the profile on disk (daemon log) | {statistics.median(to_disk):.2f} ms | {len(to_disk)} |")
 PY
+if [ -n "${BASELINE:-}" ]; then
+  echo
+  python3 - "$json-ab.json" <<'PY'
+import json, sys
+rows = json.load(open(sys.argv[1]))["results"]
+print("| side by side (through env) | median | mean ± σ | runs |")
+print("|---|---:|---:|---:|")
+for r in rows:
+    print(f"| {r['command']} | {r['median']*1000:.2f} ms | {r['mean']*1000:.2f} ± {r['stddev']*1000:.2f} ms | {len(r['times'])} |")
+PY
+fi
 echo
 echo "| daemon resident memory (VmRSS) | KiB |"
 echo "|---|---:|"
