@@ -122,7 +122,10 @@ fn the_fast_path_of_process_and_prompt_leaves_everything_else_to_clap() {
     assert!(String::from_utf8_lossy(&help.stdout).contains("credential_process"));
     // The fast path: a profile that does not exist, named as clap would name it.
     let error = env.process_error("nosuch");
-    assert!(error.starts_with("mfad process nosuch: no profile \"nosuch\""), "{error}");
+    assert!(
+        error.starts_with("mfad process nosuch: no profile \"nosuch\""),
+        "{error}"
+    );
     let prompt = run(&["prompt", "dev"]);
     assert!(prompt.status.success() && prompt.stdout.is_empty());
     assert_eq!(run(&["prompt", "a", "b"]).status.code(), Some(2));
