@@ -259,12 +259,13 @@ async fn renewal_ahead_catches_up_at_once_after_a_resume() {
     // The first look after the resume renews; no caller has asked yet.
     ahead::look_once(&world.daemon);
     let key = world.request().key;
+    // Polled in virtual time: each sleep lets the clock (and the renewal) move on.
     let renewed = async {
         loop {
             if let Some(session) = world.daemon.sessions.current(&key, world.clock.now().wall) {
                 return session;
             }
-            tokio::task::yield_now().await;
+            tokio::time::sleep(Duration::from_millis(10)).await;
         }
     };
     let session = tokio::time::timeout(Duration::from_secs(5), renewed)
