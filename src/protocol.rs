@@ -3,7 +3,8 @@
 //! version and says so instead of misreading it.
 //!
 //! A conversation is short: the client sends one [`Request`]; the daemon answers with one
-//! [`Response`], except that a credentials request may first get [`Response::AskCode`],
+//! [`Response`], except that a credentials request may first get [`Response::AskCode`]
+//! or [`Response::AskSecret`],
 //! which the client answers with [`Request::Code`] or [`Request::Cancel`].
 
 use crate::failure::Failure;
@@ -13,8 +14,9 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize, Serializer};
 
-/// Bumped whenever a message changes shape (2: [`Response::Pending`]).
-pub const PROTOCOL_VERSION: u32 = 2;
+/// Bumped whenever a message changes shape (2: [`Response::Pending`]; 3:
+/// [`Response::AskSecret`]).
+pub const PROTOCOL_VERSION: u32 = 3;
 
 /// While a request is being worked on, the daemon sends [`Response::Pending`] this often,
 /// so a client can tell a busy daemon from a stopped one.
@@ -79,6 +81,11 @@ pub enum Response {
     Credentials(Credentials),
     /// Ask the person at the caller's terminal for an MFA code.
     AskCode {
+        prompt: String,
+    },
+    /// Ask the person for a secret, read without echo (the file store's passphrase);
+    /// answered like [`Response::AskCode`].
+    AskSecret {
         prompt: String,
     },
     Status(StatusReport),

@@ -6,6 +6,8 @@
 //! renew_before = "20m"     # renew sessions that need no person this long before they end
 //! sts_timeout = "10s"      # the longest one STS call may take
 //! max_connections = 4096   # connections served at once (at most the open-files limit)
+//! store = "auto"           # auto, secret-service, keychain, file; or a [store] table:
+//!                          # backend = "file", passphrase_command = "pass show mfad"
 //!
 //! [prompt]
 //! driver = "auto"          # auto, zenity, kdialog, osascript, pinentry, none
@@ -46,8 +48,39 @@ pub struct Settings {
     /// Connections served at once; past it, connections that have not sent their
     /// request yet are closed first, then new ones are refused with a message.
     pub max_connections: usize,
+    pub store: StoreSettings,
     pub prompt: PromptSettings,
     pub notifications: NotificationSettings,
+}
+
+/// Where long-term keys, TOTP secrets and sessions are kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreSettings {
+    pub backend: StoreBackend,
+    /// A command that prints the file store's passphrase (`pass show mfad`, `op read …`);
+    /// without it, a person is asked once per daemon start.
+    pub passphrase_command: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreBackend {
+    /// The Secret Service when the session bus has one, the Keychain on macOS, else the
+    /// file store.
+    Auto,
+    SecretService,
+    Keychain,
+    File,
+}
+
+impl StoreBackend {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Auto => "auto",
+            Self::SecretService => "secret-service",
+            Self::Keychain => "keychain",
+            Self::File => "file",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,6 +124,10 @@ impl Default for Settings {
             renew_before: Duration::from_secs(20 * 60),
             sts_timeouts: StsTimeouts::default(),
             max_connections: 4096,
+            store: StoreSettings {
+                backend: StoreBackend::Auto,
+                passphrase_command: None,
+            },
             prompt: PromptSettings {
                 driver: PromptDriver::Auto,
                 timeout: Duration::from_secs(120),
@@ -163,6 +200,8 @@ struct File {
     renew_before: Option<Spanned<String>>,
     sts_timeout: Option<Spanned<String>>,
     max_connections: Option<Spanned<i64>>,
+    /// A backend name, or a table with `backend` and `passphrase_command`.
+    store: Option<Spanned<toml::Value>>,
     #[serde(default)]
     prompt: PromptSection,
     #[serde(default)]
@@ -268,6 +307,9 @@ pub fn parse(path: &Path, text: &str) -> Result<Settings, SettingsError> {
         }
         settings.max_connections = count as usize;
     }
+    if let Some(store) = &file.store {
+        settings.store = store_settings(store).map_err(|message| error(store.span().start, message))?;
+    }
     if let Some(value) = &file.prompt.timeout {
         let range = (Duration::from_secs(1), Duration::from_secs(3600));
         settings.prompt.timeout = duration(value, "prompt.timeout", Some(range))?;
@@ -318,6 +360,49 @@ pub fn parse(path: &Path, text: &str) -> Result<Settings, SettingsError> {
     Ok(settings)
 }
 
+/// `store = "file"`, or `[store]` with `backend` and `passphrase_command`.
+fn store_settings(value: &Spanned<toml::Value>) -> Result<StoreSettings, String> {
+    let backend = |name: &str| match name {
+        "auto" => Ok(StoreBackend::Auto),
+        "secret-service" => Ok(StoreBackend::SecretService),
+        "keychain" => Ok(StoreBackend::Keychain),
+        "file" => Ok(StoreBackend::File),
+        other => Err(format!(
+            "store = {other} is not one of auto, secret-service, keychain, file"
+        )),
+    };
+    match value.get_ref() {
+        toml::Value::String(name) => Ok(StoreSettings {
+            backend: backend(name)?,
+            passphrase_command: None,
+        }),
+        toml::Value::Table(table) => {
+            let mut settings = StoreSettings {
+                backend: StoreBackend::Auto,
+                passphrase_command: None,
+            };
+            for (key, value) in table {
+                match (key.as_str(), value) {
+                    ("backend", toml::Value::String(name)) => settings.backend = backend(name)?,
+                    ("passphrase_command", toml::Value::String(command)) => {
+                        settings.passphrase_command = Some(command.clone());
+                    }
+                    ("backend" | "passphrase_command", _) => {
+                        return Err(format!("store.{key} must be a string"));
+                    }
+                    (other, _) => {
+                        return Err(format!(
+                            "unknown key store.{other}; expected backend or passphrase_command"
+                        ));
+                    }
+                }
+            }
+            Ok(settings)
+        }
+        _ => Err("store must be a name (auto, secret-service, keychain, file) or a table".into()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -350,6 +435,10 @@ mod tests {
             Duration::from_secs(3600)
         );
         assert!(!settings.notifications.renewed);
+        let file = parse_text("[store]\nbackend = \"file\"\npassphrase_command = \"pass show mfad\"\n").unwrap();
+        assert_eq!(file.store.backend, StoreBackend::File);
+        assert_eq!(file.store.passphrase_command.as_deref(), Some("pass show mfad"));
+        assert_eq!(parse_text("store = \"secret-service\"\n").unwrap().store.backend, StoreBackend::SecretService);
         assert!(settings.notifications.enabled && settings.notifications.code_needed);
     }
 
@@ -382,6 +471,8 @@ mod tests {
             ("log_level = \"info\n", 1, ""),
             ("renew_before = 20\n", 1, "invalid type"),
             ("max_connections = 2\n", 1, "outside 8 to 65536"),
+            ("store = \"vault\"\n", 1, "not one of auto"),
+            ("[store]\nbackend = \"file\"\npassword = \"x\"\n", 1, "unknown key store.password"),
         ];
         for (text, line, words) in cases {
             let error = parse_text(text).unwrap_err();

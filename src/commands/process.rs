@@ -69,6 +69,15 @@ fn answer_questions(
                     None => client.send(&Request::Cancel)?,
                 }
             }
+            Response::AskSecret { prompt } => {
+                let answer = terminal
+                    .as_deref_mut()
+                    .and_then(|t| t.ask_hidden(&format!("mfad: {prompt}")).ok().flatten());
+                match answer {
+                    Some(code) => client.send(&Request::Code { code })?,
+                    None => client.send(&Request::Cancel)?,
+                }
+            }
             other => return Err(messages::unexpected_answer(other)),
         }
     }

@@ -15,6 +15,7 @@ use crate::messages;
 use crate::mfa::askers::{AskError, Askers};
 use crate::mfa::totp::TotpSecret;
 use crate::mfa::used::{Step, UsedCodes};
+use crate::mfa::desktop::Echo;
 use crate::mfa::{command, desktop, looks_like_code};
 use crate::notify::Event;
 use crate::store::StoreError;
@@ -344,7 +345,7 @@ async fn ask_person(
     match (askers.ask(prompt, timeout).await, dialog) {
         (Ok(code), _) => Ok((code, CodeSource::Terminal)),
         (Err(AskError::NobodyToAsk), Some(dialog)) => {
-            desktop::ask(dialog, prompt, &request.caller_env, timeout)
+            desktop::ask(dialog, prompt, Echo::Shown, &request.caller_env, timeout)
                 .await
                 .map(|code| (code, CodeSource::Desktop))
         }

@@ -239,8 +239,11 @@ async fn relay(
     done: &mut watch::Receiver<Option<FlightResult>>,
     question: Ask,
 ) -> Option<()> {
-    let ask = Response::AskCode {
-        prompt: question.prompt.clone(),
+    let prompt = question.prompt.clone();
+    let ask = if question.hidden {
+        Response::AskSecret { prompt }
+    } else {
+        Response::AskCode { prompt }
     };
     connection.write(&ask).await.ok()?;
     tokio::select! {

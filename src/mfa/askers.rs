@@ -15,6 +15,8 @@ use tokio::sync::{mpsc, oneshot};
 /// A question for a person, delivered to one waiting caller.
 pub struct Ask {
     pub prompt: String,
+    /// Whether the answer is a secret to read without echo (a passphrase).
+    pub hidden: bool,
     pub reply: oneshot::Sender<Answer>,
 }
 
@@ -84,8 +86,27 @@ impl Askers {
         self.queue.lock().unwrap().retain(|asker| asker.id != id);
     }
 
-    /// Ask the first registered caller; if it goes away before answering, the next.
+    /// Ask the first registered caller (the answer echoed: a single-use code); if it goes
+    /// away before answering, the next.
     pub async fn ask(&self, prompt: &str, timeout: Duration) -> Result<SecretString, AskError> {
+        self.ask_for(prompt, false, timeout).await
+    }
+
+    /// Ask for a secret, read without echo.
+    pub async fn ask_hidden(
+        &self,
+        prompt: &str,
+        timeout: Duration,
+    ) -> Result<SecretString, AskError> {
+        self.ask_for(prompt, true, timeout).await
+    }
+
+    async fn ask_for(
+        &self,
+        prompt: &str,
+        hidden: bool,
+        timeout: Duration,
+    ) -> Result<SecretString, AskError> {
         loop {
             let Some(asker) = self.queue.lock().unwrap().front().cloned() else {
                 return Err(AskError::NobodyToAsk);
@@ -93,6 +114,7 @@ impl Askers {
             let (reply, answer) = oneshot::channel();
             let question = Ask {
                 prompt: prompt.to_owned(),
+                hidden,
                 reply,
             };
             if asker.questions.send(question).await.is_err() {

@@ -56,17 +56,26 @@ fn is_executable(path: &Path) -> bool {
         .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
-/// Show the dialog and wait for the code, at most `timeout`.
+/// Whether what is typed is shown (a single-use code) or hidden (a passphrase).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Echo {
+    Shown,
+    Hidden,
+}
+
+/// Show the dialog and wait for the answer, at most `timeout`.
 pub async fn ask(
     dialog: &Dialog,
     prompt: &str,
+    echo: Echo,
     env: &CallerEnv,
     timeout: Duration,
 ) -> Result<SecretString, AskError> {
     let asked = async {
         match dialog {
+            // pinentry never shows what is typed.
             Dialog::Pinentry(program) => pinentry(program, prompt, env).await,
-            other => run_dialog(other, prompt, env, timeout).await,
+            other => run_dialog(other, prompt, echo, env, timeout).await,
         }
     };
     match tokio::time::timeout(timeout, asked).await {
@@ -90,9 +99,11 @@ fn command(program: &str, env: &CallerEnv) -> Command {
 async fn run_dialog(
     dialog: &Dialog,
     prompt: &str,
+    echo: Echo,
     env: &CallerEnv,
     timeout: Duration,
 ) -> Result<SecretString, AskError> {
+    let hidden = echo == Echo::Hidden;
     let mut command = match dialog {
         Dialog::Zenity => {
             let mut c = command("zenity", env);
@@ -102,17 +113,22 @@ async fn run_dialog(
                 &format!("--text={prompt}"),
             ])
             .arg(format!("--timeout={}", timeout.as_secs().max(1)));
+            if hidden {
+                c.arg("--hide-text");
+            }
             c
         }
         Dialog::Kdialog => {
             let mut c = command("kdialog", env);
-            c.args(["--title", TITLE, "--inputbox", prompt]);
+            let kind = if hidden { "--password" } else { "--inputbox" };
+            c.args(["--title", TITLE, kind, prompt]);
             c
         }
         Dialog::Osascript => {
             let quoted = prompt.replace('\\', "\\\\").replace('"', "\\\"");
             let script = format!(
-                "text returned of (display dialog \"{quoted}\" default answer \"\" with title \"{TITLE}\" giving up after {})",
+                "text returned of (display dialog \"{quoted}\" default answer \"\" with title \"{TITLE}\"{} giving up after {})",
+                if hidden { " with hidden answer" } else { "" },
                 timeout.as_secs().max(1)
             );
             let mut c = command("osascript", env);
@@ -225,7 +241,7 @@ mod tests {
             std::env::var("PATH").unwrap()
         );
         let env = CallerEnv::of(&[("PATH", &path)]);
-        let failed = ask(&Dialog::Zenity, "code", &env, Duration::from_secs(5)).await;
+        let failed = ask(&Dialog::Zenity, "code", Echo::Shown, &env, Duration::from_secs(5)).await;
         assert_eq!(
             failed.err(),
             Some(AskError::DialogFailed(
@@ -233,7 +249,7 @@ mod tests {
             ))
         );
         fake("zenity", "exit 1");
-        let cancelled = ask(&Dialog::Zenity, "code", &env, Duration::from_secs(5)).await;
+        let cancelled = ask(&Dialog::Zenity, "code", Echo::Shown, &env, Duration::from_secs(5)).await;
         assert_eq!(cancelled.err(), Some(AskError::Cancelled));
     }
 
@@ -269,6 +285,7 @@ mod tests {
         let code = ask(
             &Dialog::Pinentry(program.clone()),
             "code for\ndev",
+            Echo::Hidden,
             &CallerEnv::of(&[]),
             Duration::from_secs(5),
         )

@@ -1,15 +1,19 @@
-//! The secret store: long-term access keys and TOTP secrets, in the Secret Service on
-//! Linux ([`secret_service`]) or the Keychain on macOS ([`keychain`]).
+//! The secret store: long-term access keys, TOTP secrets and saved sessions, in the
+//! Secret Service on Linux ([`secret_service`]), the Keychain on macOS ([`keychain`]), or
+//! an encrypted file ([`file`]) where there is neither.
 //!
-//! Calls block (D-Bus round trips, bounded by a timeout); the daemon makes them off its
-//! async workers. Nothing here writes a secret to disk itself, and no error carries
-//! secret bytes.
+//! Calls block (D-Bus round trips bounded by a timeout, file reads); the daemon makes them
+//! off its async workers. Nothing here writes a secret to disk unencrypted, and no error
+//! carries secret bytes.
 
 mod error;
+pub mod file;
 mod keychain;
 mod secret_service;
 
 pub use error::StoreError;
+pub use file::FileStore;
+use std::sync::Arc;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use zeroize::{Zeroize, Zeroizing};
@@ -49,6 +53,8 @@ pub enum Store {
         bus: Option<String>,
     },
     Keychain,
+    /// The encrypted file store, unlocked.
+    File(Arc<FileStore>),
     /// Entries in memory only, for the daemon's unit tests.
     #[cfg(test)]
     Memory(MemoryEntries),
@@ -58,7 +64,7 @@ pub enum Store {
 #[cfg(test)]
 #[derive(Clone, Default)]
 pub struct MemoryEntries(
-    std::sync::Arc<std::sync::Mutex<std::collections::BTreeMap<String, String>>>,
+    Arc<std::sync::Mutex<std::collections::BTreeMap<String, String>>>,
 );
 
 #[cfg(test)]
@@ -83,10 +89,85 @@ impl Store {
         Self::platform(None)
     }
 
+    /// What it is, for `mfad status` and the log.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::SecretService { bus: Some(bus) } => format!("Secret Service on {bus}"),
+            Self::SecretService { bus: None } => "Secret Service on the session bus".into(),
+            Self::Keychain => "macOS Keychain".into(),
+            Self::File(store) => format!("file store {}", store.path().display()),
+            #[cfg(test)]
+            Self::Memory(_) => "memory".into(),
+        }
+    }
+
+    /// Every entry mfad keeps here, by name (`aws-key:PROFILE`, `totp:SERIAL`,
+    /// `session:ID`).
+    pub fn entries(&self) -> Result<Vec<(String, SecretString)>, StoreError> {
+        let named = |pairs: Vec<(String, String)>| {
+            pairs
+                .into_iter()
+                .map(|(name, value)| (name, SecretString::from(value)))
+                .collect()
+        };
+        Ok(match self {
+            Self::SecretService { bus } => named(secret_service::list(bus.as_deref(), SERVICE)?),
+            Self::Keychain => {
+                return Err(StoreError::Other(
+                    "the Keychain cannot list mfad's entries".into(),
+                ));
+            }
+            Self::File(store) => {
+                let entries = store.entries()?;
+                let names: Vec<String> = entries.names().map(str::to_owned).collect();
+                names
+                    .into_iter()
+                    .map(|name| {
+                        let value = SecretString::from(entries.get(&name).unwrap_or("").to_owned());
+                        (name, value)
+                    })
+                    .collect()
+            }
+            #[cfg(test)]
+            Self::Memory(entries) => named(
+                entries.0.lock().unwrap().iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            ),
+        })
+    }
+
+    /// Write any entry (a migration copies them as they are).
+    pub fn put(&self, name: &str, value: &SecretString) -> Result<(), StoreError> {
+        self.write(name, value.expose_secret())
+    }
+
+    /// Delete any entry; `false` if there was none.
+    pub fn remove(&self, name: &str) -> Result<bool, StoreError> {
+        self.delete(name)
+    }
+
+    /// Save a session (its JSON) under its id.
+    pub fn save_session(&self, id: &str, json: &SecretString) -> Result<(), StoreError> {
+        self.write(&session_entry(id), json.expose_secret())
+    }
+
+    pub fn delete_session(&self, id: &str) -> Result<bool, StoreError> {
+        self.delete(&session_entry(id))
+    }
+
+    /// The saved sessions: (id, JSON).
+    pub fn sessions(&self) -> Result<Vec<(String, SecretString)>, StoreError> {
+        Ok(self
+            .entries()?
+            .into_iter()
+            .filter_map(|(name, value)| Some((name.strip_prefix(SESSION_PREFIX)?.to_owned(), value)))
+            .collect())
+    }
+
     fn read(&self, user: &str) -> Result<Option<SecretString>, StoreError> {
         let bytes = match self {
             Self::SecretService { bus } => secret_service::read(bus.as_deref(), SERVICE, user)?,
             Self::Keychain => keychain::read(SERVICE, user)?,
+            Self::File(store) => store.entries()?.get(user).map(|v| v.as_bytes().to_vec()),
             #[cfg(test)]
             Self::Memory(entries) => entries
                 .0
@@ -110,6 +191,7 @@ impl Store {
                 secret_service::write(bus.as_deref(), SERVICE, user, value.as_bytes())
             }
             Self::Keychain => keychain::write(SERVICE, user, value.as_bytes()),
+            Self::File(store) => store.update(|entries| entries.insert(user, value)),
             #[cfg(test)]
             Self::Memory(entries) => {
                 entries
@@ -127,6 +209,7 @@ impl Store {
         match self {
             Self::SecretService { bus } => secret_service::delete(bus.as_deref(), SERVICE, user),
             Self::Keychain => keychain::delete(SERVICE, user),
+            Self::File(store) => store.update(|entries| entries.remove(user)),
             #[cfg(test)]
             Self::Memory(entries) => Ok(entries.0.lock().unwrap().remove(user).is_some()),
         }
@@ -173,6 +256,13 @@ impl Store {
     pub fn delete_totp(&self, serial: &str) -> Result<bool, StoreError> {
         self.delete(&totp_entry(serial))
     }
+}
+
+/// Saved sessions are entries named `session:ID`.
+const SESSION_PREFIX: &str = "session:";
+
+fn session_entry(id: &str) -> String {
+    format!("{SESSION_PREFIX}{id}")
 }
 
 fn key_entry(profile: &str) -> String {

@@ -137,6 +137,31 @@ fn write_on(
         .map_err(failure)
 }
 
+/// Every unlocked entry of a service: (user name, secret).
+pub fn list(bus: Option<&str>, service: &str) -> Result<Vec<(String, String)>, StoreError> {
+    with_service(bus, |ss| {
+        let found = ss
+            .search_items(HashMap::from([("service", service)]))
+            .map_err(failure)?;
+        if !found.locked.is_empty() {
+            return Err(StoreError::Locked(format!("the collection holding {service}'s entries")));
+        }
+        let mut entries = Vec::new();
+        for item in &found.unlocked {
+            let attributes = item.get_attributes().map_err(failure)?;
+            let Some(user) = attributes.get("username") else {
+                continue;
+            };
+            let secret = item.get_secret().map_err(failure)?;
+            let value = String::from_utf8(secret).map_err(|_| StoreError::Malformed {
+                entry: user.clone(),
+            })?;
+            entries.push((user.clone(), value));
+        }
+        Ok(entries)
+    })
+}
+
 /// Delete an entry; `false` if there was none.
 pub fn delete(bus: Option<&str>, service: &str, user: &str) -> Result<bool, StoreError> {
     with_service(bus, |ss| {
