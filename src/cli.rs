@@ -66,6 +66,12 @@ pub enum Command {
         #[arg(long, default_value = DEFAULT_PROMPT_FORMAT)]
         format: String,
     },
+    /// The secret store: create the file store, change its passphrase, move entries
+    /// between stores, show which store is used
+    Store {
+        #[command(subcommand)]
+        command: StoreCommand,
+    },
     /// Print shell completions for mfad
     Completions {
         #[arg(value_enum)]
@@ -97,6 +103,30 @@ pub enum Shell {
     Sh,
     Fish,
     Powershell,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StoreCommand {
+    /// Create the encrypted file store (its passphrase asked twice)
+    Init,
+    /// Change the file store's passphrase
+    Passwd,
+    /// Move every entry (keys, TOTP secrets, sessions) to another store: each is copied,
+    /// checked, then removed from the old store
+    Migrate {
+        /// The store to move the entries to
+        #[arg(long, value_enum)]
+        to: MigrateTarget,
+    },
+    /// Show which store is used and what it holds
+    Status,
+}
+
+/// Where `mfad store migrate` moves the entries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MigrateTarget {
+    File,
+    SecretService,
 }
 
 #[derive(Debug, Subcommand)]

@@ -38,6 +38,9 @@ fn main() -> ExitCode {
             commands::prompt::run(profile.as_deref(), format);
             Ok(())
         }
+        Command::Store { command } => {
+            commands::store::run(command).map_err(|failure| format!("mfad store: {failure}"))
+        }
         Command::Completions { shell } => {
             use clap::CommandFactory;
             clap_complete::generate(*shell, &mut Cli::command(), "mfad", &mut std::io::stdout());

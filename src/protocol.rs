@@ -64,9 +64,10 @@ pub enum Request {
     Logout {
         profile: Option<String>,
     },
-    /// Forget what the daemon cached from the secret store for a profile (after `mfad add`).
+    /// Forget what the daemon cached from the secret store for a profile, or for all
+    /// (after `mfad add`, `mfad store migrate`).
     Forget {
-        profile: String,
+        profile: Option<String>,
     },
     /// When the session last handed out for a profile expires (`mfad prompt`).
     Peek {
@@ -125,6 +126,8 @@ pub struct StatusReport {
     pub pid: u32,
     /// Seconds STS's clock is ahead of ours (negative: behind), when measured.
     pub clock_skew_secs: Option<i64>,
+    /// The secret store the daemon uses.
+    pub store: String,
     pub sessions: Vec<SessionStatus>,
 }
 

@@ -308,7 +308,8 @@ pub fn parse(path: &Path, text: &str) -> Result<Settings, SettingsError> {
         settings.max_connections = count as usize;
     }
     if let Some(store) = &file.store {
-        settings.store = store_settings(store).map_err(|message| error(store.span().start, message))?;
+        settings.store =
+            store_settings(store).map_err(|message| error(store.span().start, message))?;
     }
     if let Some(value) = &file.prompt.timeout {
         let range = (Duration::from_secs(1), Duration::from_secs(3600));
@@ -435,10 +436,21 @@ mod tests {
             Duration::from_secs(3600)
         );
         assert!(!settings.notifications.renewed);
-        let file = parse_text("[store]\nbackend = \"file\"\npassphrase_command = \"pass show mfad\"\n").unwrap();
+        let file =
+            parse_text("[store]\nbackend = \"file\"\npassphrase_command = \"pass show mfad\"\n")
+                .unwrap();
         assert_eq!(file.store.backend, StoreBackend::File);
-        assert_eq!(file.store.passphrase_command.as_deref(), Some("pass show mfad"));
-        assert_eq!(parse_text("store = \"secret-service\"\n").unwrap().store.backend, StoreBackend::SecretService);
+        assert_eq!(
+            file.store.passphrase_command.as_deref(),
+            Some("pass show mfad")
+        );
+        assert_eq!(
+            parse_text("store = \"secret-service\"\n")
+                .unwrap()
+                .store
+                .backend,
+            StoreBackend::SecretService
+        );
         assert!(settings.notifications.enabled && settings.notifications.code_needed);
     }
 
@@ -472,7 +484,11 @@ mod tests {
             ("renew_before = 20\n", 1, "invalid type"),
             ("max_connections = 2\n", 1, "outside 8 to 65536"),
             ("store = \"vault\"\n", 1, "not one of auto"),
-            ("[store]\nbackend = \"file\"\npassword = \"x\"\n", 1, "unknown key store.password"),
+            (
+                "[store]\nbackend = \"file\"\npassword = \"x\"\n",
+                1,
+                "unknown key store.password",
+            ),
         ];
         for (text, line, words) in cases {
             let error = parse_text(text).unwrap_err();

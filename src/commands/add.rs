@@ -6,7 +6,7 @@ use crate::failure::Failure;
 use crate::messages;
 use crate::paths::DaemonPaths;
 use crate::protocol::Request;
-use crate::store::{LongTermKey, Store};
+use crate::store::LongTermKey;
 use secrecy::{ExposeSecret, SecretString};
 
 pub fn run(profile: &str, from_env: bool) -> Result<(), Failure> {
@@ -16,11 +16,11 @@ pub fn run(profile: &str, from_env: bool) -> Result<(), Failure> {
         from_input(profile)?
     };
     check_shape(&key)?;
-    Store::own().save_key(profile, &key)?;
+    super::store::for_this_shell()?.save_key(profile, &key)?;
     // A running daemon may hold the previous key; tell it to read the store again.
     if let Ok(mut client) = Client::connect(&DaemonPaths::from_env(), Start::Never) {
         let _ = client.request(&Request::Forget {
-            profile: profile.to_owned(),
+            profile: Some(profile.to_owned()),
         });
     }
     println!(

@@ -7,6 +7,7 @@ pub mod logout;
 pub mod process;
 pub mod prompt;
 pub mod status;
+pub mod store;
 pub mod totp;
 
 use crate::failure::Failure;

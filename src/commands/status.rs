@@ -44,6 +44,7 @@ pub fn table(report: &StatusReport, now: SystemTime) -> String {
         out.push_str(&format!(", clock skew to STS {skew:+}s"));
     }
     out.push('\n');
+    out.push_str(&format!("store: {}\n", report.store));
     if report.sessions.is_empty() {
         out.push_str("no sessions\n");
         return out;

@@ -7,7 +7,6 @@ use crate::messages;
 use crate::mfa::totp::TotpSecret;
 use crate::mfa::used::{Step, UsedCodes};
 use crate::paths;
-use crate::store::Store;
 use crate::timefmt::{from_epoch_secs, rfc3339};
 use secrecy::ExposeSecret;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -36,7 +35,7 @@ fn add(serial: &str) -> Result<(), Failure> {
     )?
     .ok_or_else(|| messages::no_totp_secret_given(serial))?;
     let totp = TotpSecret::parse(input.expose_secret()).map_err(messages::not_a_totp_secret)?;
-    Store::own().save_totp(serial, &totp.to_uri())?;
+    super::store::for_this_shell()?.save_totp(serial, &totp.to_uri())?;
     println!(
         "stored the TOTP secret of {serial}; its current code is {} (compare with your authenticator app)",
         totp.code_at(unix_now())
@@ -50,7 +49,7 @@ const STEPS_AHEAD: u64 = 10;
 /// Print a code no daemon has sent (the current one, else the first of the next steps,
 /// saying when it becomes valid), and record it as used: the person is about to type it.
 fn code(serial: &str) -> Result<(), Failure> {
-    let uri = Store::own()
+    let uri = super::store::for_this_shell()?
         .load_totp(serial)?
         .ok_or_else(|| no_secret(serial))?;
     let totp = TotpSecret::parse(uri.expose_secret())
@@ -81,7 +80,7 @@ fn code(serial: &str) -> Result<(), Failure> {
 }
 
 fn remove(serial: &str) -> Result<(), Failure> {
-    if !Store::own().delete_totp(serial)? {
+    if !super::store::for_this_shell()?.delete_totp(serial)? {
         return Err(no_secret(serial));
     }
     println!("removed the TOTP secret of {serial}");

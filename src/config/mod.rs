@@ -54,7 +54,9 @@ pub enum KeySource {
 }
 
 /// Where STS calls go, resolved as the SDKs do.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct StsEndpoint {
     pub region: String,
     /// An endpoint override; `None` means the SDK's regional endpoint.

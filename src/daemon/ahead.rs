@@ -6,6 +6,7 @@
 
 use super::key::SessionKey;
 use super::renewal;
+use super::saved;
 use super::sessions::Due;
 use super::state::Daemon;
 use crate::notify::Event;
@@ -15,12 +16,14 @@ use std::time::Duration;
 /// How often the sessions are looked at.
 pub const TICK: Duration = Duration::from_secs(1);
 
-/// Look at the sessions every [`TICK`], forever.
+/// Look at the sessions every [`TICK`], forever; sessions that ended are removed from
+/// the store.
 pub async fn run(daemon: Arc<Daemon>) {
     let mut ticks = tokio::time::interval(TICK);
     loop {
         ticks.tick().await;
         look_once(&daemon);
+        saved::forget_ended(&daemon).await;
     }
 }
 

@@ -9,17 +9,19 @@
 use super::recipe::RenewalRequest;
 use super::sessions::{Origin, Session};
 use super::state::Daemon;
+use super::stores::Asking;
 use crate::bounded::{self, FILE_TIME_LIMIT};
 use crate::failure::{Failure, FailureKind};
 use crate::messages;
 use crate::mfa::askers::{AskError, Askers};
+use crate::mfa::desktop::Echo;
 use crate::mfa::totp::TotpSecret;
 use crate::mfa::used::{Step, UsedCodes};
-use crate::mfa::desktop::Echo;
 use crate::mfa::{command, desktop, looks_like_code};
 use crate::notify::Event;
 use crate::store::StoreError;
 use crate::sts::{self, StsError, TemporaryCredentials};
+use crate::vocab::CallerEnv;
 use crate::vocab::CodeSource;
 use secrecy::{ExposeSecret, SecretString};
 use std::time::Duration;
@@ -27,17 +29,47 @@ use std::time::Duration;
 /// A person gets this many tries at typing a code STS accepts.
 pub const PERSON_TRIES: usize = 3;
 
+/// The dialog a person at the caller's desktop can be asked in, if any.
+pub async fn desktop_dialog(daemon: &Daemon, env: &CallerEnv) -> Option<desktop::Dialog> {
+    // Looking for zenity or kdialog reads the directories of PATH.
+    let (driver, env) = (daemon.settings.prompt.driver.clone(), env.clone());
+    bounded::offload("PATH", FILE_TIME_LIMIT, move || {
+        desktop::choose(&driver, &env)
+    })
+    .await
+    .ok()
+    .flatten()
+}
+
 /// A new MFA session, with a code from the first source that has one.
 pub async fn new_session(
     daemon: &Daemon,
     request: &RenewalRequest,
     askers: &Askers,
 ) -> Result<Session, Failure> {
+    let dialog = if request.desktop {
+        desktop_dialog(daemon, &request.caller_env).await
+    } else {
+        None
+    };
+    let asking = Asking {
+        askers,
+        dialog: dialog.clone(),
+        timeout: daemon.settings.prompt.timeout,
+    };
     let serial = request.plan.mfa_serial.clone();
-    let store = daemon.store_for(&request.caller_env);
-    let stored_totp = daemon
-        .in_store(store, move |store| store.load_totp(&serial))
-        .await;
+    let stored_totp = match daemon
+        .stores
+        .for_caller(&request.caller_env, Some(&asking))
+        .await
+    {
+        Ok(store) => {
+            daemon
+                .in_store(store, move |store| store.load_totp(&serial))
+                .await
+        }
+        Err(e) => Err(e),
+    };
     let serial = &request.plan.mfa_serial;
     let (totp, store_problem) = match stored_totp {
         Ok(Some(uri)) => (
@@ -49,7 +81,7 @@ pub async fn new_session(
         ),
         Ok(None) => (None, None),
         // No store at all is the common case of people who type their codes.
-        Err(problem @ StoreError::Unavailable(_)) => {
+        Err(problem @ (StoreError::Unavailable(_) | StoreError::NotThere(_))) => {
             tracing::debug!("no TOTP secret of {serial} from the secret store: {problem}");
             (None, None)
         }
@@ -71,7 +103,7 @@ pub async fn new_session(
             CodeSource::MfaProcess,
         )
     } else {
-        with_person(daemon, request, askers)
+        with_person(daemon, request, askers, dialog.as_ref())
             .await
             .map_err(|failure| match store_problem {
                 Some(problem) if failure.kind == FailureKind::NoCodeSource => {
@@ -272,24 +304,10 @@ async fn with_person(
     daemon: &Daemon,
     request: &RenewalRequest,
     askers: &Askers,
+    dialog: Option<&desktop::Dialog>,
 ) -> Result<(TemporaryCredentials, CodeSource), Failure> {
     let serial = &request.plan.mfa_serial;
     let question = format!("MFA code for profile {} ({serial})", request.profile);
-    let dialog = if request.desktop {
-        // Looking for zenity or kdialog reads the directories of PATH.
-        let (driver, env) = (
-            daemon.settings.prompt.driver.clone(),
-            request.caller_env.clone(),
-        );
-        bounded::offload("PATH", FILE_TIME_LIMIT, move || {
-            desktop::choose(&driver, &env)
-        })
-        .await
-        .ok()
-        .flatten()
-    } else {
-        None
-    };
     if askers.is_empty() && dialog.is_none() {
         return Err(ask_failure(AskError::NobodyToAsk, daemon, request));
     }
@@ -300,7 +318,7 @@ async fn with_person(
     let mut remark = String::new();
     for attempt in 1..=PERSON_TRIES {
         let prompt = format!("{remark}{question}: ");
-        let (code, source) = ask_person(daemon, request, askers, dialog.as_ref(), &prompt)
+        let (code, source) = ask_person(daemon, request, askers, dialog, &prompt)
             .await
             .map_err(|e| ask_failure(e, daemon, request))?;
         let tries_left = PERSON_TRIES - attempt;

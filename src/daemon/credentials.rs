@@ -2,19 +2,25 @@
 //! each session along its chain (the MFA session, then each role assumed with it), and
 //! relay the renewal's questions to this caller's terminal when it is the one asked.
 
+use super::codes;
 use super::connection::Connection;
 use super::key::SessionKey;
-use super::recipe::RenewalRequest;
+use super::recipe::{RenewalRequest, RoleRecipe};
 use super::renewal;
+use super::saved;
 use super::sessions::{Flight, FlightResult, Lookup, Session};
 use super::state::Daemon;
+use super::stores::Asking;
 use crate::bounded::{self, FILE_TIME_LIMIT};
+use crate::config::KeySource;
 use crate::config::{self, CredentialPlan};
 use crate::failure::{Failure, FailureKind};
 use crate::messages;
+use crate::mfa::askers::Askers;
 use crate::mfa::askers::{Answer, Ask, Registration};
 use crate::notify::Event;
 use crate::protocol::{Caller, Credentials, Request, Response};
+use crate::store::LongTermKey;
 use crate::timefmt::epoch_secs;
 use std::sync::Arc;
 use tokio::sync::{mpsc, watch};
@@ -53,8 +59,8 @@ async fn credentials(
     caller: &Caller,
 ) -> Result<Credentials, Stop> {
     let plan = resolve(profile, caller).await?;
+    restore_saved(daemon, connection, caller).await?;
     let (key, session) = obtain(daemon, connection, &plan.credentials, profile, caller).await?;
-    daemon.sessions.record_handout(profile, &key);
     if let Some(target) = &plan.write_profile
         && let Err(failed) = daemon.written.keep(target, profile, &key, &session).await
     {
@@ -73,6 +79,9 @@ async fn credentials(
                 reason: failed.failure.to_string(),
             });
         }
+    }
+    if daemon.sessions.record_handout(profile, &key) {
+        daemon.saved.mark(&key);
     }
     Ok(Credentials {
         access_key_id: session.credentials.access_key_id.clone(),
@@ -114,7 +123,7 @@ async fn obtain(
             daemon
                 .loops
                 .refuse_inner_request(&session_plan.mfa_serial, &caller.env)?;
-            let long_term = daemon.long_term_key(&session_plan.key, &caller.env).await?;
+            let long_term = long_term_key(daemon, connection, &session_plan.key, caller).await?;
             let key = SessionKey::Mfa {
                 access_key_id: long_term.access_key_id.clone(),
                 mfa_serial: session_plan.mfa_serial.clone(),
@@ -153,8 +162,17 @@ async fn obtain(
                 endpoint: role.sts.clone(),
             };
             let start = |flight: Arc<Flight>| {
-                let request = (key.clone(), role.clone(), source.clone());
-                tokio::spawn(renewal::run_role(daemon.clone(), request, flight));
+                let recipe = RoleRecipe {
+                    key: key.clone(),
+                    role: role.clone(),
+                    caller_env: caller.env.clone(),
+                };
+                tokio::spawn(renewal::run_role(
+                    daemon.clone(),
+                    recipe,
+                    source.clone(),
+                    flight,
+                ));
             };
             let session = acquire(daemon, connection, &key, &role.profile, caller, start).await?;
             Ok((key, session))
@@ -208,55 +226,104 @@ async fn wait(
     done: &mut watch::Receiver<Option<FlightResult>>,
     asker: Option<(Registration, mpsc::Receiver<Ask>)>,
 ) -> Option<FlightResult> {
-    let (_registration, mut questions) = asker.unzip();
-    loop {
-        if let Some(result) = done.borrow_and_update().clone() {
-            return Some(result);
+    let ended = async {
+        match done.wait_for(Option::is_some).await {
+            Ok(result) => result.clone().expect("waited for a result"),
+            Err(_) => Err(Failure::internal("the renewal ended without a result")),
         }
+    };
+    answering(connection, asker, ended).await
+}
+
+/// Run `work`, putting the questions it asks this caller (when it registered as an
+/// asker) to the client and passing the answers back. `None` when the client went away.
+/// A question left unanswered (client gone, garbage) makes the work ask the next caller.
+async fn answering<T>(
+    connection: &mut Connection,
+    asker: Option<(Registration, mpsc::Receiver<Ask>)>,
+    work: impl Future<Output = T>,
+) -> Option<T> {
+    let (_registration, mut questions) = asker.unzip();
+    tokio::pin!(work);
+    loop {
         let next_question = async {
             match questions.as_mut() {
                 Some(questions) => questions.recv().await,
                 None => std::future::pending().await,
             }
         };
+        let question = tokio::select! {
+            result = &mut work => return Some(result),
+            Some(question) = next_question => question,
+        };
+        let prompt = question.prompt.clone();
+        let ask = if question.hidden {
+            Response::AskSecret { prompt }
+        } else {
+            Response::AskCode { prompt }
+        };
+        connection.write(&ask).await.ok()?;
         tokio::select! {
-            changed = done.changed() => {
-                if changed.is_err() {
-                    return Some(Err(Failure::internal("the renewal ended without a result")));
-                }
+            answer = connection.read_request() => {
+                let answer = match answer {
+                    Ok(Some(Request::Code { code })) => Answer::Code(code),
+                    Ok(Some(Request::Cancel)) => Answer::Cancelled,
+                    _ => return None,
+                };
+                let _ = question.reply.send(answer);
             }
-            Some(question) = next_question => {
-                relay(connection, done, question).await?;
-            }
+            // The work ended without this answer (it timed out, or another source won).
+            result = &mut work => return Some(result),
         }
     }
 }
 
-/// Put one question to the client and pass its answer back. Dropping the question
-/// unanswered (client gone, garbage) makes the renewal ask the next caller.
-async fn relay(
+/// Load the sessions a previous daemon saved, the first time a caller comes (the file
+/// store's passphrase may be asked of this caller).
+async fn restore_saved(
+    daemon: &Arc<Daemon>,
     connection: &mut Connection,
-    done: &mut watch::Receiver<Option<FlightResult>>,
-    question: Ask,
-) -> Option<()> {
-    let prompt = question.prompt.clone();
-    let ask = if question.hidden {
-        Response::AskSecret { prompt }
-    } else {
-        Response::AskCode { prompt }
-    };
-    connection.write(&ask).await.ok()?;
-    tokio::select! {
-        answer = connection.read_request() => {
-            let answer = match answer {
-                Ok(Some(Request::Code { code })) => Answer::Code(code),
-                Ok(Some(Request::Cancel)) => Answer::Cancelled,
-                _ => return None,
-            };
-            let _ = question.reply.send(answer);
-        }
-        // The renewal ended without this answer (it timed out, or another source won).
-        _ = done.changed() => {}
+    caller: &Caller,
+) -> Result<(), Stop> {
+    if daemon.saved.restored() {
+        return Ok(());
     }
-    Some(())
+    let askers = Arc::new(Askers::default());
+    let asker = caller.tty.is_some().then(|| askers.register());
+    let asking = Asking {
+        askers: &askers,
+        dialog: codes::desktop_dialog(daemon, &caller.env).await,
+        timeout: daemon.settings.prompt.timeout,
+    };
+    answering(
+        connection,
+        asker,
+        saved::restore_once(daemon, &caller.env, Some(&asking)),
+    )
+    .await
+    .ok_or(Stop::ClientGone)
+}
+
+/// The long-term key of a session, from the secret store if it is there: unlocking the
+/// file store may ask this caller for its passphrase.
+async fn long_term_key(
+    daemon: &Daemon,
+    connection: &mut Connection,
+    source: &KeySource,
+    caller: &Caller,
+) -> Result<LongTermKey, Stop> {
+    if let Some(key) = daemon.known_key(source) {
+        return Ok(key);
+    }
+    let askers = Arc::new(Askers::default());
+    let asker = caller.tty.is_some().then(|| askers.register());
+    let asking = Asking {
+        askers: &askers,
+        dialog: codes::desktop_dialog(daemon, &caller.env).await,
+        timeout: daemon.settings.prompt.timeout,
+    };
+    let work = daemon.long_term_key(source, &caller.env, Some(&asking));
+    Ok(answering(connection, asker, work)
+        .await
+        .ok_or(Stop::ClientGone)??)
 }

@@ -1,8 +1,9 @@
 //! What identifies a cached session.
 
 use crate::config::StsEndpoint;
+use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum SessionKey {
     /// An MFA session: the long-term key, the device and where STS is.
     Mfa {

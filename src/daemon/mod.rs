@@ -6,8 +6,10 @@
 //!   names, over a [`connection`];
 //! - [`ahead`] renews sessions before they run out, or announces those that need a person;
 //! - [`renewal`] renews a session (MFA or role) and publishes the outcome;
+//! - [`saved`] saves sessions in the store and loads them in the next daemon;
 //! - [`codes`] gets MFA codes and sends them with GetSessionToken;
 //! - [`state`] holds everything shared, and the seams to the world (clock, STS, store);
+//! - [`stores`] chooses the secret store of a request and unlocks the file store;
 //! - [`written`] keeps the profiles mfad writes into credentials files;
 //! - [`sessions`] caches sessions and makes renewal single-flight, with time passed in;
 //! - [`recipe`], [`key`], [`loops`], [`clock`]: how a session is renewed, what names it,
@@ -24,10 +26,12 @@ pub mod loops;
 pub mod peek;
 pub mod recipe;
 pub mod renewal;
+pub mod saved;
 pub mod server;
 pub mod sessions;
 pub mod state;
 pub mod status;
+pub mod stores;
 pub mod written;
 
 #[cfg(test)]

@@ -20,10 +20,19 @@ pub struct RenewalRequest {
     pub desktop: bool,
 }
 
+/// What assuming a role again needs (its source session is looked up when it runs).
+#[derive(Debug, Clone)]
+pub struct RoleRecipe {
+    pub key: SessionKey,
+    pub role: RolePlan,
+    /// The environment of the caller whose request assumed it.
+    pub caller_env: CallerEnv,
+}
+
 #[derive(Debug, Clone)]
 pub enum Recipe {
     Mfa(RenewalRequest),
-    Role { key: SessionKey, role: RolePlan },
+    Role(RoleRecipe),
 }
 
 impl Recipe {
@@ -38,11 +47,20 @@ impl Recipe {
         }
     }
 
+    /// The profile whose settings define the session, and the caller environment they
+    /// are resolved in (what a restarted daemon needs to build the recipe again).
+    pub fn origin(&self) -> (&str, &CallerEnv) {
+        match self {
+            Self::Mfa(request) => (&request.profile, &request.caller_env),
+            Self::Role(recipe) => (&recipe.role.profile, &recipe.caller_env),
+        }
+    }
+
     /// What it renews, for the log.
     pub fn describe(&self) -> String {
         match self {
             Self::Mfa(request) => format!("the MFA session of {}", request.profile),
-            Self::Role { role, .. } => format!("role {}", role.role_arn),
+            Self::Role(recipe) => format!("role {}", recipe.role.role_arn),
         }
     }
 }

@@ -5,7 +5,7 @@
 
 use super::codes::{self, sts_failure};
 use super::key::SessionKey;
-use super::recipe::{Recipe, RenewalRequest};
+use super::recipe::{Recipe, RenewalRequest, RoleRecipe};
 use super::sessions::{FailedRenewal, Flight, Origin, Session};
 use super::state::Daemon;
 use crate::config::{RolePlan, SessionPlan};
@@ -22,21 +22,26 @@ pub fn start(daemon: &Arc<Daemon>, recipe: Recipe, flight: Arc<Flight>) {
         Recipe::Mfa(request) => {
             tokio::spawn(run(daemon.clone(), request, flight));
         }
-        Recipe::Role { key, role } => {
+        Recipe::Role(recipe) => {
             let now = daemon.now();
-            let source = key
+            let source = recipe
+                .key
                 .source()
                 .and_then(|source| daemon.sessions.current(source, now.wall));
             match source {
                 Some(source) => {
-                    tokio::spawn(run_role(daemon.clone(), (key, role, source), flight));
+                    tokio::spawn(run_role(daemon.clone(), recipe, source, flight));
                 }
                 None => {
-                    let ended = messages::role_source_ended(&role.role_arn);
+                    let ended = messages::role_source_ended(&recipe.role.role_arn);
                     // The failure reaches the waiting callers and status through the flight.
-                    let _ = daemon
-                        .sessions
-                        .finish(&key, &flight, Err(ended), role.note, now);
+                    let _ = daemon.sessions.finish(
+                        &recipe.key,
+                        &flight,
+                        Err(ended),
+                        recipe.role.note,
+                        now,
+                    );
                 }
             }
         }
@@ -73,9 +78,11 @@ pub async fn run(daemon: Arc<Daemon>, request: RenewalRequest, flight: Arc<Fligh
 /// Assume a role with the credentials of its source session and publish the outcome.
 pub async fn run_role(
     daemon: Arc<Daemon>,
-    (key, role, source): (SessionKey, RolePlan, Arc<Session>),
+    recipe: RoleRecipe,
+    source: Arc<Session>,
     flight: Arc<Flight>,
 ) {
+    let (key, role) = (&recipe.key, &recipe.role);
     let request = sts::RoleRequest {
         role_arn: &role.role_arn,
         session_name: &role.session_name,
@@ -97,7 +104,7 @@ pub async fn run_role(
             origin: Origin::Role,
             renewed_at: daemon.now().wall,
         })
-        .map_err(|error| role_failure(error, &role));
+        .map_err(|error| role_failure(error, role));
     match &result {
         Ok(session) => tracing::info!(
             role = %role.role_arn,
@@ -110,13 +117,9 @@ pub async fn run_role(
     }
     let outcome = daemon
         .sessions
-        .finish(&key, &flight, result, role.note.clone(), daemon.now());
-    let profile = role.profile.clone();
-    let recipe = Recipe::Role {
-        key: key.clone(),
-        role,
-    };
-    published(&daemon, &key, &profile, outcome, recipe).await;
+        .finish(key, &flight, result, role.note.clone(), daemon.now());
+    let (key, profile) = (key.clone(), role.profile.clone());
+    published(&daemon, &key, &profile, outcome, Recipe::Role(recipe)).await;
 }
 
 /// After a renewal: keep its recipe, update the profiles written from the new session,
@@ -133,6 +136,7 @@ async fn published(
     match outcome {
         Ok(session) => {
             daemon.written.refresh(key, &session).await;
+            daemon.saved.mark(key);
             if is_mfa {
                 daemon.notifier.send(Event::Renewed {
                     profile: profile.to_owned(),

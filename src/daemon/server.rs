@@ -8,6 +8,7 @@ use crate::failure::Failure;
 use crate::messages;
 use crate::peer;
 use crate::protocol::{self, Request, Response};
+use crate::vocab::CallerEnv;
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
@@ -74,6 +75,12 @@ pub async fn serve(
             .watch(daemon.sessions.clone(), daemon.clock.clone()),
     );
     let scheduler = tokio::spawn(super::ahead::run(daemon.clone()));
+    let saver = tokio::spawn(super::saved::saver(daemon.clone()));
+    // The sessions of a previous daemon, where the store opens without asking anyone.
+    tokio::spawn({
+        let daemon = daemon.clone();
+        async move { super::saved::restore_once(&daemon, &CallerEnv::default(), None).await }
+    });
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
@@ -100,6 +107,7 @@ pub async fn serve(
     drop(listener);
     watcher.abort();
     scheduler.abort();
+    saver.abort();
     let drained = tokio::time::timeout(DRAIN_TIMEOUT, async {
         while connections.join_next().await.is_some() {}
     })
@@ -203,9 +211,9 @@ async fn answer(
         Request::Logout { profile } => logout::handle(daemon, profile.as_deref()).await,
         Request::Peek { profile } => peek::handle(daemon, &profile),
         Request::Forget { profile } => {
-            daemon.forget_keys(Some(&profile));
+            daemon.forget_keys(profile.as_deref());
             Response::Done {
-                message: format!("forgot the cached key of {profile}"),
+                message: "forgot the cached keys".into(),
             }
         }
         Request::Ping => Response::Pong {

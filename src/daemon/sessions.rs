@@ -303,12 +303,70 @@ impl Sessions {
         (session.time_left(now) > Duration::ZERO).then(|| session.clone())
     }
 
-    /// Remember which session a profile was given.
-    pub fn record_handout(&self, profile: &str, key: &SessionKey) {
+    /// Remember which session a profile was given; `true` if that is news.
+    pub fn record_handout(&self, profile: &str, key: &SessionKey) -> bool {
         self.handed_out
             .lock()
             .unwrap()
-            .insert(profile.to_owned(), key.clone());
+            .insert(profile.to_owned(), key.clone())
+            .as_ref()
+            != Some(key)
+    }
+
+    /// The profiles a session was handed to.
+    pub fn handed_out_to(&self, key: &SessionKey) -> Vec<String> {
+        let handed_out = self.handed_out.lock().unwrap();
+        let mut profiles: Vec<String> = handed_out
+            .iter()
+            .filter(|(_, k)| *k == key)
+            .map(|(profile, _)| profile.clone())
+            .collect();
+        profiles.sort();
+        profiles
+    }
+
+    /// What persisting a session needs: the session, the profiles defining it, its recipe.
+    pub fn snapshot(&self, key: &SessionKey) -> Option<(Arc<Session>, Vec<String>, Recipe)> {
+        let slots = self.slots.lock().unwrap();
+        let slot = slots.get(key)?;
+        Some((
+            slot.current.clone()?,
+            slot.profiles.iter().cloned().collect(),
+            slot.recipe.clone()?,
+        ))
+    }
+
+    /// Put back a session a previous daemon saved, unless a session is already there.
+    pub fn restore(
+        &self,
+        key: &SessionKey,
+        session: Session,
+        profiles: &[String],
+        recipe: Option<Recipe>,
+    ) -> bool {
+        let mut slots = self.slots.lock().unwrap();
+        let slot = slots.entry(key.clone()).or_default();
+        if slot.current.is_some() || slot.flight.is_some() {
+            return false;
+        }
+        slot.current = Some(Arc::new(session));
+        slot.profiles.extend(profiles.iter().cloned());
+        slot.recipe = recipe;
+        true
+    }
+
+    /// The keys whose session has ended (or that have none any more).
+    pub fn ended(&self, keys: &[SessionKey], now: SystemTime) -> Vec<SessionKey> {
+        let slots = self.slots.lock().unwrap();
+        keys.iter()
+            .filter(|key| {
+                slots
+                    .get(key)
+                    .and_then(|slot| slot.current.as_ref())
+                    .is_none_or(|session| session.time_left(now).is_zero())
+            })
+            .cloned()
+            .collect()
     }
 
     /// The expiration of the session last handed out for a profile, without renewing.

@@ -3,7 +3,9 @@
 
 use super::clock::{Clock, Now, SystemClock};
 use super::loops::LoopGuard;
+use super::saved::Saved;
 use super::sessions::Sessions;
+use super::stores::{Asking, Stores};
 use super::written::WrittenProfiles;
 use crate::bounded::{self, Stalled};
 use crate::config::KeySource;
@@ -23,17 +25,6 @@ use std::time::Duration;
 /// prompt nobody sees).
 pub const STORE_TIME_LIMIT: Duration = Duration::from_secs(5);
 
-/// Which secret store a request uses.
-#[derive(Debug, Clone)]
-pub enum StoreChoice {
-    /// The platform's store; on Linux the Secret Service on the daemon's own session bus,
-    /// else on the bus of the caller (a daemon started from a shell without D-Bus still
-    /// reaches the keyring of a later caller that has one).
-    Platform { own_bus: Option<String> },
-    /// This store, whoever asks.
-    Fixed(Store),
-}
-
 pub struct Daemon {
     pub settings: Settings,
     pub notifier: Notifier,
@@ -51,7 +42,10 @@ pub struct Daemon {
     /// The local clocks.
     pub clock: Arc<dyn Clock>,
     pub sts: Arc<dyn Sts>,
-    store: StoreChoice,
+    /// The secret stores, and the file store once unlocked.
+    pub stores: Stores,
+    /// Sessions saved in the store, to outlive the daemon.
+    pub saved: Saved,
     /// Long-term keys read from the secret store, per profile (a D-Bus round trip saved
     /// on every request). `mfad add` and `mfad logout` clear an entry.
     store_keys: Mutex<HashMap<String, LongTermKey>>,
@@ -71,12 +65,13 @@ impl Daemon {
         let own_bus = std::env::var("DBUS_SESSION_BUS_ADDRESS")
             .ok()
             .filter(|v| !v.is_empty());
+        let stores = Stores::new(settings.store.clone(), own_bus);
         Self::with_seams(
             settings,
             used_codes,
             Arc::new(SystemClock),
             Arc::new(AwsSts),
-            StoreChoice::Platform { own_bus },
+            stores,
         )
     }
 
@@ -86,7 +81,7 @@ impl Daemon {
         used_codes: UsedCodes,
         clock: Arc<dyn Clock>,
         sts: Arc<dyn Sts>,
-        store: StoreChoice,
+        stores: Stores,
     ) -> Self {
         Self {
             notifier: Notifier::new(settings.notifications.clone()),
@@ -98,7 +93,8 @@ impl Daemon {
             loops: LoopGuard::default(),
             clock,
             sts,
-            store,
+            stores,
+            saved: Saved::default(),
             store_keys: Mutex::default(),
         }
     }
@@ -106,21 +102,6 @@ impl Daemon {
     /// Both local clocks, read once.
     pub fn now(&self) -> Now {
         self.clock.now()
-    }
-
-    /// The secret store for a request from this caller.
-    pub fn store_for(&self, caller: &CallerEnv) -> Store {
-        match &self.store {
-            StoreChoice::Fixed(store) => store.clone(),
-            StoreChoice::Platform { own_bus } => {
-                let bus = own_bus.clone().or_else(|| {
-                    caller
-                        .non_empty("DBUS_SESSION_BUS_ADDRESS")
-                        .map(str::to_owned)
-                });
-                Store::platform(bus)
-            }
-        }
     }
 
     /// Run a secret store call off the async workers, within [`STORE_TIME_LIMIT`].
@@ -141,11 +122,20 @@ impl Daemon {
                 }))
             })
     }
+    /// The long-term key of a source, if it is known without asking the store.
+    pub fn known_key(&self, source: &KeySource) -> Option<LongTermKey> {
+        match source {
+            KeySource::Static { key, .. } => Some(key.clone()),
+            KeySource::Store { profile } => self.store_keys.lock().unwrap().get(profile).cloned(),
+        }
+    }
+
     /// The long-term key a profile's session is obtained with.
     pub async fn long_term_key(
         &self,
         source: &KeySource,
         caller: &CallerEnv,
+        asking: Option<&Asking<'_>>,
     ) -> Result<LongTermKey, Failure> {
         let profile = match source {
             KeySource::Static { key, .. } => return Ok(key.clone()),
@@ -155,8 +145,9 @@ impl Daemon {
             return Ok(key.clone());
         }
         let name = profile.clone();
+        let store = self.stores.for_caller(caller, asking).await?;
         let loaded = self
-            .in_store(self.store_for(caller), move |store| store.load_key(&name))
+            .in_store(store, move |store| store.load_key(&name))
             .await?;
         let key = loaded.ok_or_else(|| messages::no_key_stored(profile))?;
         self.store_keys

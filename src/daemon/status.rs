@@ -23,6 +23,7 @@ pub fn handle(daemon: &Daemon) -> Response {
         mfad: MFAD_VERSION.to_owned(),
         pid: std::process::id(),
         clock_skew_secs: daemon.sts_clock.skew_secs(),
+        store: daemon.stores.describe(),
         sessions,
     })
 }

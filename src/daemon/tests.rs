@@ -9,7 +9,8 @@ use super::key::SessionKey;
 use super::recipe::{Recipe, RenewalRequest};
 use super::renewal;
 use super::sessions::{Due, Lookup, Origin, Session};
-use super::state::{Daemon, StoreChoice};
+use super::state::Daemon;
+use super::stores::Stores;
 use crate::config::{KeySource, SessionPlan, StsEndpoint};
 use crate::mfa::totp::TotpSecret;
 use crate::mfa::used::UsedCodes;
@@ -139,7 +140,7 @@ impl World {
             UsedCodes::default(),
             clock.clone(),
             sts.clone(),
-            StoreChoice::Fixed(store),
+            Stores::fixed(store),
         );
         Self {
             daemon: Arc::new(daemon),

@@ -145,6 +145,17 @@ impl WrittenProfiles {
         }
     }
 
+    /// The sections kept with a session, and the profile of each.
+    pub fn kept_with(&self, key: &SessionKey) -> Vec<(WriteTarget, String)> {
+        self.bindings
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(_, b)| &b.key == key)
+            .map(|(target, b)| (target.clone(), b.profile.clone()))
+            .collect()
+    }
+
     /// The sections kept with a session (for status).
     pub fn of(&self, key: &SessionKey) -> Vec<WrittenProfile> {
         let bindings = self.bindings.lock().unwrap();

@@ -241,7 +241,14 @@ mod tests {
             std::env::var("PATH").unwrap()
         );
         let env = CallerEnv::of(&[("PATH", &path)]);
-        let failed = ask(&Dialog::Zenity, "code", Echo::Shown, &env, Duration::from_secs(5)).await;
+        let failed = ask(
+            &Dialog::Zenity,
+            "code",
+            Echo::Shown,
+            &env,
+            Duration::from_secs(5),
+        )
+        .await;
         assert_eq!(
             failed.err(),
             Some(AskError::DialogFailed(
@@ -249,7 +256,14 @@ mod tests {
             ))
         );
         fake("zenity", "exit 1");
-        let cancelled = ask(&Dialog::Zenity, "code", Echo::Shown, &env, Duration::from_secs(5)).await;
+        let cancelled = ask(
+            &Dialog::Zenity,
+            "code",
+            Echo::Shown,
+            &env,
+            Duration::from_secs(5),
+        )
+        .await;
         assert_eq!(cancelled.err(), Some(AskError::Cancelled));
     }
 

@@ -45,7 +45,9 @@ impl StoreError {
             Self::WrongPassphrase(_) => {
                 "type it again (nothing was changed); `mfad store passwd` changes it"
             }
-            Self::NotThere(_) => "create it with `mfad store init`, or set store in mfad's config.toml",
+            Self::NotThere(_) => {
+                "create it with `mfad store init`, or set store in mfad's config.toml"
+            }
             Self::AlreadyThere(_) => {
                 "it was left as it is; `mfad store passwd` changes its passphrase"
             }

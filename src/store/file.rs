@@ -317,6 +317,76 @@ fn sibling(path: &Path, suffix: &str) -> PathBuf {
     PathBuf::from(name)
 }
 
+/// Run `store.passphrase_command` through `sh -c` in the given environment and read the
+/// passphrase it prints (without the final newline); stderr is not read. Blocking; killed
+/// after `timeout`.
+pub fn passphrase_from_command<'a>(
+    command: &str,
+    env: impl IntoIterator<Item = (&'a String, &'a String)>,
+    timeout: std::time::Duration,
+) -> Result<SecretString, StoreError> {
+    use std::io::Read;
+    use std::process::{Command, Stdio};
+    let failed = |what: String| {
+        StoreError::NoPassphrase(format!("store.passphrase_command `{command}` {what}"))
+    };
+    let mut child = Command::new("/bin/sh")
+        .arg("-c")
+        .arg(command)
+        .envs(env)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| failed(format!("could not start ({e})")))?;
+    let pid = child.id();
+    let (finished, watch) = std::sync::mpsc::channel::<()>();
+    let watchdog = std::thread::spawn(move || {
+        if watch.recv_timeout(timeout).is_err() {
+            if let Some(pid) = rustix::process::Pid::from_raw(pid as i32) {
+                let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+            }
+            return true;
+        }
+        false
+    });
+    let mut printed = Vec::new();
+    let read = child.stdout.take().map(|out| {
+        out.take(bounded::MAX_CHILD_OUTPUT)
+            .read_to_end(&mut printed)
+    });
+    drop(child.stdout.take());
+    let status = child.wait();
+    let _ = finished.send(());
+    if watchdog.join().unwrap_or(false) {
+        printed.zeroize();
+        return Err(failed(format!(
+            "did not finish within {}s",
+            timeout.as_secs()
+        )));
+    }
+    let status = status.map_err(|e| failed(format!("failed ({e})")))?;
+    if let Some(Err(e)) = read {
+        return Err(failed(format!("failed ({e})")));
+    }
+    if !status.success() {
+        printed.zeroize();
+        return Err(failed(format!("exited with {status}")));
+    }
+    let text = String::from_utf8(printed).map_err(|e| {
+        let mut bytes = e.into_bytes();
+        bytes.zeroize();
+        failed("printed something that is not text".into())
+    })?;
+    let passphrase = SecretString::from(text.trim_end_matches(['\n', '\r']).to_owned());
+    let mut text = text;
+    text.zeroize();
+    if passphrase.expose_secret().is_empty() {
+        return Err(failed("printed nothing".into()));
+    }
+    Ok(passphrase)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -343,7 +413,10 @@ mod tests {
             Some("otpauth://totp/mfad?secret=GEZD")
         );
         let text = String::from_utf8(before).unwrap();
-        assert!(!text.contains("GEZD") && !text.contains("totp:arn"), "{text}");
+        assert!(
+            !text.contains("GEZD") && !text.contains("totp:arn"),
+            "{text}"
+        );
         use std::os::unix::fs::PermissionsExt;
         let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode(&path), 0o600);

@@ -13,9 +13,10 @@ mod secret_service;
 
 pub use error::StoreError;
 pub use file::FileStore;
-use std::sync::Arc;
 use secrecy::{ExposeSecret, SecretString};
+pub use secret_service::has_secret_service;
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 use zeroize::{Zeroize, Zeroizing};
 
 /// The service name all mfad entries live under.
@@ -63,9 +64,7 @@ pub enum Store {
 /// The entries of [`Store::Memory`]; `Debug` shows none of them.
 #[cfg(test)]
 #[derive(Clone, Default)]
-pub struct MemoryEntries(
-    Arc<std::sync::Mutex<std::collections::BTreeMap<String, String>>>,
-);
+pub struct MemoryEntries(Arc<std::sync::Mutex<std::collections::BTreeMap<String, String>>>);
 
 #[cfg(test)]
 impl std::fmt::Debug for MemoryEntries {
@@ -130,7 +129,13 @@ impl Store {
             }
             #[cfg(test)]
             Self::Memory(entries) => named(
-                entries.0.lock().unwrap().iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+                entries
+                    .0
+                    .lock()
+                    .unwrap()
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
             ),
         })
     }
@@ -159,7 +164,9 @@ impl Store {
         Ok(self
             .entries()?
             .into_iter()
-            .filter_map(|(name, value)| Some((name.strip_prefix(SESSION_PREFIX)?.to_owned(), value)))
+            .filter_map(|(name, value)| {
+                Some((name.strip_prefix(SESSION_PREFIX)?.to_owned(), value))
+            })
             .collect())
     }
 

@@ -144,7 +144,9 @@ pub fn list(bus: Option<&str>, service: &str) -> Result<Vec<(String, String)>, S
             .search_items(HashMap::from([("service", service)]))
             .map_err(failure)?;
         if !found.locked.is_empty() {
-            return Err(StoreError::Locked(format!("the collection holding {service}'s entries")));
+            return Err(StoreError::Locked(format!(
+                "the collection holding {service}'s entries"
+            )));
         }
         let mut entries = Vec::new();
         for item in &found.unlocked {
@@ -176,4 +178,24 @@ pub fn delete(bus: Option<&str>, service: &str, user: &str) -> Result<bool, Stor
         }
         Ok(!found.unlocked.is_empty())
     })
+}
+
+/// Whether a Secret Service owns (or can be started for) `org.freedesktop.secrets` on
+/// the bus; blocking, bounded by the D-Bus call timeout.
+pub fn has_secret_service(bus: &str, timeout: Duration) -> bool {
+    const NAME: &str = "org.freedesktop.secrets";
+    let connection = zbus::blocking::connection::Builder::address(bus)
+        .and_then(|builder| builder.method_timeout(timeout).build());
+    let Ok(connection) = connection else {
+        return false;
+    };
+    let Ok(dbus) = zbus::blocking::fdo::DBusProxy::new(&connection) else {
+        return false;
+    };
+    let name = zbus::names::BusName::try_from(NAME).expect("a valid bus name");
+    if dbus.name_has_owner(name).unwrap_or(false) {
+        return true;
+    }
+    dbus.list_activatable_names()
+        .is_ok_and(|names| names.iter().any(|n| n.as_str() == NAME))
 }

@@ -1,0 +1,255 @@
+//! `mfad store init|passwd|migrate|status`, and the store the other commands use: the
+//! one the daemon would choose for this shell (`store` in config.toml), the file store
+//! unlocked with `store.passphrase_command` or the passphrase typed here.
+
+use super::read_secret;
+use crate::cli::{MigrateTarget, StoreCommand};
+use crate::client::{Client, Start};
+use crate::failure::{Failure, FailureKind};
+use crate::paths::DaemonPaths;
+use crate::protocol::{Request, Response};
+use crate::settings::{self, Settings, StoreBackend};
+use crate::store::{FileStore, Store, StoreError, file, has_secret_service};
+use secrecy::{ExposeSecret, SecretString};
+use std::io::BufRead;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How long deciding between the Secret Service and the file store may take.
+const DECIDE_WITHIN: Duration = Duration::from_secs(3);
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
+
+pub fn run(command: &StoreCommand) -> Result<(), Failure> {
+    let settings = load_settings()?;
+    match command {
+        StoreCommand::Init => init(&settings),
+        StoreCommand::Passwd => passwd(&settings),
+        StoreCommand::Migrate { to } => migrate(&settings, *to),
+        StoreCommand::Status => status(&settings),
+    }
+}
+
+fn load_settings() -> Result<Settings, Failure> {
+    settings::load(&settings::settings_path()).map_err(Failure::from)
+}
+
+/// The store for this shell, as the daemon would choose it.
+pub fn for_this_shell() -> Result<Store, Failure> {
+    let settings = load_settings()?;
+    chosen(&settings, &mut std::io::stdin().lock())
+}
+
+fn own_bus() -> Option<String> {
+    std::env::var("DBUS_SESSION_BUS_ADDRESS")
+        .ok()
+        .filter(|v| !v.is_empty())
+}
+
+/// Whether the bus has a Secret Service, decided within [`DECIDE_WITHIN`] whatever the
+/// bus does.
+fn bus_has_secret_service(bus: &str) -> bool {
+    let (answer, answered) = std::sync::mpsc::channel();
+    let bus = bus.to_owned();
+    std::thread::spawn(move || {
+        let _ = answer.send(has_secret_service(&bus, DECIDE_WITHIN));
+    });
+    answered.recv_timeout(DECIDE_WITHIN).unwrap_or(false)
+}
+
+fn chosen(settings: &Settings, stdin: &mut impl BufRead) -> Result<Store, Failure> {
+    let mut open_file = || -> Result<Store, Failure> {
+        let store = unlock(settings, &file::default_path(), stdin)?;
+        Ok(Store::File(Arc::new(store)))
+    };
+    match settings.store.backend {
+        StoreBackend::SecretService => Ok(Store::SecretService { bus: own_bus() }),
+        StoreBackend::Keychain => Ok(Store::Keychain),
+        StoreBackend::File => open_file(),
+        StoreBackend::Auto if cfg!(target_os = "macos") => Ok(Store::Keychain),
+        StoreBackend::Auto => match own_bus() {
+            Some(bus) if bus_has_secret_service(&bus) => {
+                Ok(Store::SecretService { bus: Some(bus) })
+            }
+            // Without a Secret Service: the file store, or the old error if there is none
+            // (the person may simply have no keyring running).
+            _ if FileStore::exists(&file::default_path()) => open_file(),
+            _ => Ok(Store::SecretService { bus: own_bus() }),
+        },
+    }
+}
+
+/// A passphrase: from `store.passphrase_command`, else typed (a line of stdin when it is
+/// not a terminal).
+fn passphrase(
+    settings: &Settings,
+    stdin: &mut impl BufRead,
+    prompt: &str,
+) -> Result<SecretString, Failure> {
+    if let Some(command) = &settings.store.passphrase_command {
+        let env: Vec<(String, String)> = std::env::vars().collect();
+        let env = env.iter().map(|(k, v)| (k, v));
+        return Ok(file::passphrase_from_command(
+            command,
+            env,
+            COMMAND_TIMEOUT,
+        )?);
+    }
+    let typed = read_secret(stdin, prompt)?
+        .ok_or_else(|| Failure::from(StoreError::NoPassphrase("no passphrase was given".into())))?;
+    Ok(typed)
+}
+
+fn unlock(
+    settings: &Settings,
+    path: &std::path::Path,
+    stdin: &mut impl BufRead,
+) -> Result<FileStore, Failure> {
+    if !FileStore::exists(path) {
+        return Err(StoreError::NotThere(path.to_owned()).into());
+    }
+    let prompt = format!("Passphrase of mfad's file store {}: ", path.display());
+    let passphrase = passphrase(settings, stdin, &prompt)?;
+    Ok(FileStore::open(path, &passphrase)?)
+}
+
+/// A new passphrase, typed twice (or from the passphrase command).
+fn new_passphrase(settings: &Settings, stdin: &mut impl BufRead) -> Result<SecretString, Failure> {
+    if settings.store.passphrase_command.is_some() {
+        return passphrase(settings, stdin, "");
+    }
+    let first = passphrase(settings, stdin, "New passphrase of mfad's file store: ")?;
+    let again = passphrase(settings, stdin, "The same passphrase again: ")?;
+    if first.expose_secret() != again.expose_secret() {
+        return Err(Failure::new(
+            FailureKind::Config,
+            "the two passphrases differ",
+            "run the command again and type the same passphrase twice; nothing was changed",
+        ));
+    }
+    if first.expose_secret().chars().count() < 8 {
+        return Err(Failure::new(
+            FailureKind::Config,
+            "that passphrase is shorter than 8 characters",
+            "choose a longer one; nothing was changed",
+        ));
+    }
+    Ok(first)
+}
+
+fn init(settings: &Settings) -> Result<(), Failure> {
+    let path = file::default_path();
+    if FileStore::exists(&path) {
+        return Err(StoreError::AlreadyThere(path).into());
+    }
+    let passphrase = new_passphrase(settings, &mut std::io::stdin().lock())?;
+    FileStore::create(&path, &passphrase)?;
+    println!("created the file store {}", path.display());
+    if settings.store.backend == StoreBackend::SecretService {
+        println!(
+            "note: store = \"secret-service\" in {}: set it to \"file\" or \"auto\" to use it",
+            settings::settings_path().display()
+        );
+    }
+    Ok(())
+}
+
+fn passwd(settings: &Settings) -> Result<(), Failure> {
+    let path = file::default_path();
+    let stdin = &mut std::io::stdin().lock();
+    let store = unlock(settings, &path, stdin)?;
+    let new = new_passphrase(settings, stdin)?;
+    store.with_passphrase(&new)?;
+    println!("changed the passphrase of {}", path.display());
+    Ok(())
+}
+
+/// Copy every entry, check each, then remove it from the old store. Killed half-way, the
+/// entries are in one store or in both, never in neither; running it again finishes.
+fn migrate(settings: &Settings, to: MigrateTarget) -> Result<(), Failure> {
+    let stdin = &mut std::io::stdin().lock();
+    let mut file_store = || -> Result<Store, Failure> {
+        let path = file::default_path();
+        let store = match unlock(settings, &path, stdin) {
+            Err(failure) if !FileStore::exists(&path) => {
+                // Moving to a file store that is not there yet: create it.
+                let _ = failure;
+                let passphrase = new_passphrase(settings, stdin)?;
+                FileStore::create(&path, &passphrase)?
+            }
+            other => other?,
+        };
+        Ok(Store::File(Arc::new(store)))
+    };
+    let secret_service = Store::SecretService { bus: own_bus() };
+    let (from, to_store) = match to {
+        MigrateTarget::File => (secret_service, file_store()?),
+        MigrateTarget::SecretService => (file_store()?, secret_service),
+    };
+    let entries = from.entries()?;
+    let count = entries.len();
+    for (name, value) in entries {
+        to_store.put(&name, &value)?;
+        let copied = to_store.entries()?.into_iter().find(|(n, _)| n == &name);
+        if copied.is_none_or(|(_, v)| v.expose_secret() != value.expose_secret()) {
+            return Err(Failure::new(
+                FailureKind::Store,
+                format!(
+                    "the copy of {name} in {} does not read back",
+                    to_store.describe()
+                ),
+                "nothing was removed from the old store; check the new one and run the command again",
+            ));
+        }
+        from.remove(&name)?;
+    }
+    println!(
+        "moved {count} entries from the {} to the {}",
+        from.describe(),
+        to_store.describe()
+    );
+    let backend = match to {
+        MigrateTarget::File => "file",
+        MigrateTarget::SecretService => "secret-service",
+    };
+    println!(
+        "set store = \"{backend}\" in {} so that mfad uses it",
+        settings::settings_path().display()
+    );
+    tell_the_daemon();
+    Ok(())
+}
+
+/// A running daemon caches keys: have it read the store again.
+fn tell_the_daemon() {
+    if let Ok(mut client) = Client::connect(&DaemonPaths::from_env(), Start::Never) {
+        let _ = client.request(&Request::Forget { profile: None });
+    }
+}
+
+fn status(settings: &Settings) -> Result<(), Failure> {
+    println!("setting: store = {}", settings.store.backend.name());
+    if let Some(command) = &settings.store.passphrase_command {
+        println!("passphrase from: {command}");
+    }
+    let path = file::default_path();
+    println!(
+        "file store: {} ({})",
+        path.display(),
+        if FileStore::exists(&path) {
+            "exists"
+        } else {
+            "not created"
+        }
+    );
+    match own_bus() {
+        Some(bus) if bus_has_secret_service(&bus) => println!("Secret Service: on {bus}"),
+        Some(bus) => println!("Secret Service: none on {bus}"),
+        None => println!("Secret Service: no session bus"),
+    }
+    if let Ok(mut client) = Client::connect(&DaemonPaths::from_env(), Start::Never)
+        && let Ok(Response::Status(report)) = client.request(&Request::Status)
+    {
+        println!("the daemon uses: {}", report.store);
+    }
+    Ok(())
+}

@@ -1,0 +1,275 @@
+//! Which secret store serves a request, and unlocking the file store once per daemon start.
+//!
+//! With `store = "auto"`, a request whose session bus (the daemon's own, else its
+//! caller's) has a Secret Service uses it; otherwise the Keychain on macOS, otherwise the
+//! file store. The bus is asked only whether a provider owns `org.freedesktop.secrets` (or
+//! can be started for it), within [`DECIDE_WITHIN`], so the choice is made in bounded time
+//! whatever the bus does: no bus, a bus without a provider, a provider that never answers
+//! (its calls then fail with a timeout, naming the store).
+//!
+//! The file store's passphrase comes from `store.passphrase_command`, else from a person:
+//! a waiting caller's terminal, else a dialog on its desktop. Unlocking is single-flight:
+//! however many callers wait, one is asked, once per daemon start; the passphrase is kept
+//! only inside the unlocked store (zeroized on drop), never on disk.
+
+use crate::bounded;
+use crate::mfa::askers::{AskError, Askers};
+use crate::mfa::desktop::{self, Dialog, Echo};
+use crate::settings::{StoreBackend, StoreSettings};
+use crate::store::{FileStore, Store, StoreError, file};
+use crate::vocab::CallerEnv;
+use secrecy::SecretString;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// The longest the choice of the store may take.
+pub const DECIDE_WITHIN: Duration = Duration::from_secs(3);
+/// Deriving the key from a passphrase takes about a second; a slow machine gets more.
+const UNLOCK_TIME_LIMIT: Duration = Duration::from_secs(30);
+/// A person gets this many tries at the passphrase.
+const PASSPHRASE_TRIES: usize = 3;
+/// How long `store.passphrase_command` may take (it may wait for a touch or a PIN).
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Who can be asked for the file store's passphrase, if it must be unlocked.
+pub struct Asking<'a> {
+    /// Waiting callers with a terminal.
+    pub askers: &'a Askers,
+    /// A dialog on the caller's desktop, where a person may be asked.
+    pub dialog: Option<Dialog>,
+    pub timeout: Duration,
+}
+
+pub struct Stores {
+    settings: StoreSettings,
+    /// The daemon's own session bus, if it was started with one.
+    own_bus: Option<String>,
+    /// Whether a bus has a Secret Service, as found out once per bus.
+    probed: Mutex<HashMap<String, bool>>,
+    /// The file store once unlocked; the lock makes unlocking single-flight.
+    file: tokio::sync::Mutex<Option<Arc<FileStore>>>,
+    /// One store whoever asks (the daemon's unit tests).
+    fixed: Option<Store>,
+}
+
+impl Stores {
+    pub fn new(settings: StoreSettings, own_bus: Option<String>) -> Self {
+        Self {
+            settings,
+            own_bus,
+            probed: Mutex::default(),
+            file: tokio::sync::Mutex::default(),
+            fixed: None,
+        }
+    }
+
+    /// Always this store (tests).
+    pub fn fixed(store: Store) -> Self {
+        Self {
+            fixed: Some(store),
+            ..Self::new(crate::settings::Settings::default().store, None)
+        }
+    }
+
+    /// What is chosen, for `mfad status` and the log.
+    pub fn describe(&self) -> String {
+        let unlocked = self
+            .file
+            .try_lock()
+            .map(|file| file.is_some())
+            .unwrap_or(false);
+        let file = format!(
+            "file store {} ({})",
+            file::default_path().display(),
+            if unlocked { "unlocked" } else { "locked" }
+        );
+        match (&self.fixed, self.settings.backend) {
+            (Some(store), _) => store.describe(),
+            (None, StoreBackend::File) => file,
+            (None, StoreBackend::Keychain) => Store::Keychain.describe(),
+            (None, StoreBackend::SecretService) => Store::SecretService {
+                bus: self.own_bus.clone(),
+            }
+            .describe(),
+            (None, StoreBackend::Auto) => match &self.own_bus {
+                Some(bus) if self.probed.lock().unwrap().get(bus) == Some(&true) => {
+                    format!(
+                        "auto: {}",
+                        Store::SecretService {
+                            bus: Some(bus.clone())
+                        }
+                        .describe()
+                    )
+                }
+                Some(_) | None if cfg!(target_os = "macos") => "auto: macOS Keychain".into(),
+                _ => format!("auto: {file}, or a caller's Secret Service"),
+            },
+        }
+    }
+
+    /// The store for a caller, unlocking the file store with `asking` when it must.
+    pub async fn for_caller(
+        &self,
+        env: &CallerEnv,
+        asking: Option<&Asking<'_>>,
+    ) -> Result<Store, StoreError> {
+        if let Some(store) = &self.fixed {
+            return Ok(store.clone());
+        }
+        let bus = self
+            .own_bus
+            .clone()
+            .or_else(|| env.non_empty("DBUS_SESSION_BUS_ADDRESS").map(str::to_owned));
+        match self.settings.backend {
+            StoreBackend::SecretService => Ok(Store::SecretService { bus }),
+            StoreBackend::Keychain => Ok(Store::Keychain),
+            StoreBackend::File => self.file_store(env, asking).await,
+            StoreBackend::Auto => {
+                if cfg!(target_os = "macos") {
+                    return Ok(Store::Keychain);
+                }
+                match bus {
+                    Some(bus) if self.has_secret_service(&bus).await => {
+                        Ok(Store::SecretService { bus: Some(bus) })
+                    }
+                    _ => self.file_store(env, asking).await,
+                }
+            }
+        }
+    }
+
+    /// Whether the bus has a Secret Service, found out once per bus, within
+    /// [`DECIDE_WITHIN`]; a bus that does not answer in time has none.
+    async fn has_secret_service(&self, bus: &str) -> bool {
+        if let Some(known) = self.probed.lock().unwrap().get(bus) {
+            return *known;
+        }
+        let address = bus.to_owned();
+        let found = bounded::offload(&format!("probe {bus}"), DECIDE_WITHIN, move || {
+            crate::store::has_secret_service(&address, DECIDE_WITHIN)
+        })
+        .await
+        .unwrap_or(false);
+        tracing::info!(
+            "the session bus {bus} {} a Secret Service",
+            if found { "has" } else { "has no" }
+        );
+        self.probed.lock().unwrap().insert(bus.to_owned(), found);
+        found
+    }
+
+    /// The file store, unlocked: at once if it already is, else with the passphrase from
+    /// the command or a person (one unlock at a time; the others wait for it).
+    async fn file_store(
+        &self,
+        env: &CallerEnv,
+        asking: Option<&Asking<'_>>,
+    ) -> Result<Store, StoreError> {
+        let mut unlocked = self.file.lock().await;
+        if let Some(store) = unlocked.as_ref() {
+            return Ok(Store::File(store.clone()));
+        }
+        let path = file::default_path();
+        if !FileStore::exists(&path) {
+            return Err(StoreError::NotThere(path));
+        }
+        let store = Arc::new(self.unlock(&path, env, asking).await?);
+        tracing::info!("unlocked the file store {}", path.display());
+        *unlocked = Some(store.clone());
+        Ok(Store::File(store))
+    }
+
+    async fn unlock(
+        &self,
+        path: &std::path::Path,
+        env: &CallerEnv,
+        asking: Option<&Asking<'_>>,
+    ) -> Result<FileStore, StoreError> {
+        if let Some(command) = &self.settings.passphrase_command {
+            let passphrase = passphrase_from(command, env).await?;
+            return open(path, passphrase).await.map_err(|e| match e {
+                StoreError::WrongPassphrase(path) => StoreError::NoPassphrase(format!(
+                    "store.passphrase_command `{command}` printed a passphrase that does not open {}",
+                    path.display()
+                )),
+                other => other,
+            });
+        }
+        let Some(asking) = asking else {
+            return Err(StoreError::NoPassphrase(
+                "no one is there to type its passphrase".into(),
+            ));
+        };
+        let question = format!("Passphrase of mfad's file store {}", path.display());
+        let mut remark = String::new();
+        for attempt in 1..=PASSPHRASE_TRIES {
+            let prompt = format!("{remark}{question}: ");
+            let passphrase = match asking.askers.ask_hidden(&prompt, asking.timeout).await {
+                Ok(passphrase) => passphrase,
+                Err(AskError::NobodyToAsk) => match &asking.dialog {
+                    Some(dialog) => {
+                        desktop::ask(dialog, &prompt, Echo::Hidden, env, asking.timeout)
+                            .await
+                            .map_err(|e| asked_failure(&e))?
+                    }
+                    None => {
+                        return Err(StoreError::NoPassphrase(
+                            "there is no terminal or desktop to ask its passphrase on".into(),
+                        ));
+                    }
+                },
+                Err(e) => return Err(asked_failure(&e)),
+            };
+            match open(path, passphrase).await {
+                Err(StoreError::WrongPassphrase(_)) if attempt < PASSPHRASE_TRIES => {
+                    remark = format!(
+                        "Wrong passphrase ({} tries left). ",
+                        PASSPHRASE_TRIES - attempt
+                    );
+                }
+                other => return other,
+            }
+        }
+        unreachable!("the last try returns")
+    }
+}
+
+fn asked_failure(error: &AskError) -> StoreError {
+    StoreError::NoPassphrase(match error {
+        AskError::Cancelled => "the passphrase prompt was cancelled".into(),
+        AskError::TimedOut => "nobody typed its passphrase in time".into(),
+        AskError::NobodyToAsk => "there is no terminal to ask its passphrase on".into(),
+        AskError::DialogFailed(said) => {
+            format!("the passphrase dialog could not be shown ({said})")
+        }
+    })
+}
+
+/// Open the store off the async workers (the key derivation takes about a second).
+async fn open(path: &std::path::Path, passphrase: SecretString) -> Result<FileStore, StoreError> {
+    let owned = path.to_owned();
+    bounded::offload(
+        &format!("unlock {}", path.display()),
+        UNLOCK_TIME_LIMIT,
+        move || FileStore::open(&owned, &passphrase),
+    )
+    .await
+    .unwrap_or_else(|stalled| Err(StoreError::Other(format!("unlocking it: {stalled}"))))
+}
+
+/// The passphrase `store.passphrase_command` prints, run off the async workers.
+async fn passphrase_from(command: &str, env: &CallerEnv) -> Result<SecretString, StoreError> {
+    let (command, env) = (command.to_owned(), env.clone());
+    bounded::offload(
+        "store.passphrase_command",
+        COMMAND_TIMEOUT + Duration::from_secs(1),
+        move || file::passphrase_from_command(&command, &env, COMMAND_TIMEOUT),
+    )
+    .await
+    .unwrap_or_else(|stalled| {
+        Err(StoreError::NoPassphrase(format!(
+            "store.passphrase_command: {stalled}"
+        )))
+    })
+}
