@@ -5,8 +5,8 @@
 //! look.
 
 use super::key::SessionKey;
+use super::persist;
 use super::renewal;
-use super::saved;
 use super::sessions::Due;
 use super::state::Daemon;
 use crate::notify::Event;
@@ -23,7 +23,7 @@ pub async fn run(daemon: Arc<Daemon>) {
     loop {
         ticks.tick().await;
         look_once(&daemon);
-        saved::forget_ended(&daemon).await;
+        persist::forget_ended(&daemon).await;
     }
 }
 

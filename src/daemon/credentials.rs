@@ -5,9 +5,9 @@
 use super::codes;
 use super::connection::Connection;
 use super::key::SessionKey;
+use super::persist;
 use super::recipe::{RenewalRequest, RoleRecipe};
 use super::renewal;
-use super::saved;
 use super::sessions::{Flight, FlightResult, Lookup, Session};
 use super::state::Daemon;
 use super::stores::Asking;
@@ -298,7 +298,7 @@ async fn restore_saved(
     answering(
         connection,
         asker,
-        saved::restore_once(daemon, &caller.env, Some(&asking)),
+        persist::restore_once(daemon, &caller.env, Some(&asking)),
     )
     .await
     .ok_or(Stop::ClientGone)

@@ -1,14 +1,14 @@
 //! `Logout`: drop sessions, the roles built on them, the store keys cached for them and
 //! the profiles written from them.
 
-use super::saved;
+use super::persist;
 use super::state::Daemon;
 use crate::protocol::Response;
 
 pub async fn handle(daemon: &Daemon, profile: Option<&str>) -> Response {
     let (dropped, profiles) = daemon.sessions.logout(profile);
     daemon.forget_keys(profile);
-    saved::forget(daemon, &dropped).await;
+    persist::forget(daemon, &dropped).await;
     let failures = daemon.written.remove_for(&dropped).await;
     if let Some(failure) = failures.into_iter().next() {
         return Response::Error(failure);

@@ -6,7 +6,8 @@
 //!   names, over a [`connection`];
 //! - [`ahead`] renews sessions before they run out, or announces those that need a person;
 //! - [`renewal`] renews a session (MFA or role) and publishes the outcome;
-//! - [`saved`] saves sessions in the store and loads them in the next daemon;
+//! - [`persist`] saves sessions in the store and loads them in the next daemon
+//!   ([`saved`] keeps which are saved where);
 //! - [`codes`] gets MFA codes and sends them with GetSessionToken;
 //! - [`state`] holds everything shared, and the seams to the world (clock, STS, store);
 //! - [`stores`] chooses the secret store of a request and unlocks the file store;
@@ -24,6 +25,7 @@ pub mod key;
 pub mod logout;
 pub mod loops;
 pub mod peek;
+pub mod persist;
 pub mod recipe;
 pub mod renewal;
 pub mod saved;

@@ -75,11 +75,11 @@ pub async fn serve(
             .watch(daemon.sessions.clone(), daemon.clock.clone()),
     );
     let scheduler = tokio::spawn(super::ahead::run(daemon.clone()));
-    let saver = tokio::spawn(super::saved::saver(daemon.clone()));
+    let saver = tokio::spawn(super::persist::saver(daemon.clone()));
     // The sessions of a previous daemon, where the store opens without asking anyone.
     tokio::spawn({
         let daemon = daemon.clone();
-        async move { super::saved::restore_once(&daemon, &CallerEnv::default(), None).await }
+        async move { super::persist::restore_once(&daemon, &CallerEnv::default(), None).await }
     });
     tokio::pin!(shutdown);
     loop {

@@ -145,10 +145,15 @@ impl Daemon {
             return Ok(key.clone());
         }
         let name = profile.clone();
-        let store = self.stores.for_caller(caller, asking).await?;
-        let loaded = self
-            .in_store(store, move |store| store.load_key(&name))
-            .await?;
+        let loaded = match self.stores.for_caller(caller, asking).await {
+            Ok(store) => {
+                self.in_store(store, move |store| store.load_key(&name))
+                    .await?
+            }
+            // No store at all holds no key either.
+            Err(StoreError::NotThere(_)) => None,
+            Err(e) => return Err(e.into()),
+        };
         let key = loaded.ok_or_else(|| messages::no_key_stored(profile))?;
         self.store_keys
             .lock()

@@ -153,11 +153,13 @@ fn without_a_secret_service_the_error_says_what_to_do() {
     );
     assert!(!error.contains(SECRET));
 
+    // Without any store, no key is stored: the remedy is to store one.
     let error = env.process_error("dev");
     assert!(
-        error.starts_with("mfad process dev: the secret store is not available"),
+        error.starts_with("mfad process dev: no long-term access key stored for profile dev"),
         "{error}"
     );
+    assert!(error.contains("`mfad add dev`"), "{error}");
 }
 
 /// Lock the login collection of the test's keyring (no prompt: locking needs none).
