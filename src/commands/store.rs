@@ -107,6 +107,16 @@ fn unlock(
     if !FileStore::exists(path) {
         return Err(StoreError::NotThere(path.to_owned()).into());
     }
+    if let Some(command) = &settings.store.passphrase_command {
+        let env: Vec<(String, String)> = std::env::vars().collect();
+        let env = env.iter().map(|(k, v)| (k, v));
+        return Ok(file::open_with_command(
+            path,
+            command,
+            env,
+            COMMAND_TIMEOUT,
+        )?);
+    }
     let prompt = format!("Passphrase of mfad's file store {}: ", path.display());
     let passphrase = passphrase(settings, stdin, &prompt)?;
     Ok(FileStore::open(path, &passphrase)?)

@@ -75,9 +75,32 @@ pub async fn saver(daemon: Arc<Daemon>) {
 }
 
 async fn save(daemon: &Arc<Daemon>, key: &SessionKey) {
-    let Some((session, profiles, recipe)) = daemon.sessions.snapshot(key) else {
-        return;
-    };
+    if let Some((session, profiles, recipe)) = daemon.sessions.snapshot(key) {
+        write(daemon, key, &session, profiles, &recipe, None).await;
+    }
+}
+
+/// Save a session just obtained, before its callers get it, so that a daemon killed right
+/// after still has it. `requested_by` is the profile it is being handed to.
+pub async fn save_obtained(
+    daemon: &Daemon,
+    key: &SessionKey,
+    session: &Session,
+    recipe: &Recipe,
+    requested_by: &str,
+) {
+    let profiles = daemon.sessions.profiles_of(key);
+    write(daemon, key, session, profiles, recipe, Some(requested_by)).await;
+}
+
+async fn write(
+    daemon: &Daemon,
+    key: &SessionKey,
+    session: &Session,
+    profiles: Vec<String>,
+    recipe: &Recipe,
+    requested_by: Option<&str>,
+) {
     let (defined_by, caller_env) = recipe.origin();
     let written = daemon
         .written
@@ -85,6 +108,13 @@ async fn save(daemon: &Arc<Daemon>, key: &SessionKey) {
         .into_iter()
         .map(|(target, profile)| (target.path, target.section, profile))
         .collect();
+    let mut handed_out_to = daemon.sessions.handed_out_to(key);
+    if let Some(profile) = requested_by
+        && profiles.iter().any(|p| p == profile)
+        && !handed_out_to.iter().any(|p| p == profile)
+    {
+        handed_out_to.push(profile.to_owned());
+    }
     let credentials = &session.credentials;
     let saved = SavedSession {
         key: key.clone(),
@@ -98,7 +128,7 @@ async fn save(daemon: &Arc<Daemon>, key: &SessionKey) {
             Origin::Role => None,
         },
         profiles,
-        handed_out_to: daemon.sessions.handed_out_to(key),
+        handed_out_to,
         defined_by: defined_by.to_owned(),
         caller_env: caller_env.clone(),
         written,

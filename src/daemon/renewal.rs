@@ -5,6 +5,7 @@
 
 use super::codes::{self, sts_failure};
 use super::key::SessionKey;
+use super::persist;
 use super::recipe::{Recipe, RenewalRequest, RoleRecipe};
 use super::sessions::{FailedRenewal, Flight, Origin, Session};
 use super::state::Daemon;
@@ -65,6 +66,10 @@ pub async fn run(daemon: Arc<Daemon>, request: RenewalRequest, flight: Arc<Fligh
             "renewal failed: {failure}"
         ),
     }
+    let recipe = Recipe::Mfa(request.clone());
+    if let Ok(session) = &result {
+        persist::save_obtained(&daemon, &request.key, session, &recipe, &request.profile).await;
+    }
     let now = daemon.now();
     let note = request.plan.note.clone().or_else(|| {
         let session = result.as_ref().ok()?;
@@ -72,7 +77,7 @@ pub async fn run(daemon: Arc<Daemon>, request: RenewalRequest, flight: Arc<Fligh
     });
     let (key, profile) = (request.key.clone(), request.profile.clone());
     let outcome = daemon.sessions.finish(&key, &flight, result, note, now);
-    published(&daemon, &key, &profile, outcome, Recipe::Mfa(request)).await;
+    published(&daemon, &key, &profile, outcome, recipe).await;
 }
 
 /// Assume a role with the credentials of its source session and publish the outcome.
@@ -115,11 +120,15 @@ pub async fn run_role(
             tracing::warn!(role = %role.role_arn, "assuming the role failed: {failure}");
         }
     }
+    let (key, profile, note) = (key.clone(), role.profile.clone(), role.note.clone());
+    let recipe = Recipe::Role(recipe);
+    if let Ok(session) = &result {
+        persist::save_obtained(&daemon, &key, session, &recipe, &profile).await;
+    }
     let outcome = daemon
         .sessions
-        .finish(key, &flight, result, role.note.clone(), daemon.now());
-    let (key, profile) = (key.clone(), role.profile.clone());
-    published(&daemon, &key, &profile, outcome, Recipe::Role(recipe)).await;
+        .finish(&key, &flight, result, note, daemon.now());
+    published(&daemon, &key, &profile, outcome, recipe).await;
 }
 
 /// After a renewal: keep its recipe, update the profiles written from the new session,
@@ -136,7 +145,6 @@ async fn published(
     match outcome {
         Ok(session) => {
             daemon.written.refresh(key, &session).await;
-            daemon.saved.mark(key);
             if is_mfa {
                 daemon.notifier.send(Event::Renewed {
                     profile: profile.to_owned(),

@@ -325,6 +325,15 @@ impl Sessions {
         profiles
     }
 
+    /// The profiles whose settings define a session.
+    pub fn profiles_of(&self, key: &SessionKey) -> Vec<String> {
+        let slots = self.slots.lock().unwrap();
+        slots
+            .get(key)
+            .map(|slot| slot.profiles.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
     /// What persisting a session needs: the session, the profiles defining it, its recipe.
     pub fn snapshot(&self, key: &SessionKey) -> Option<(Arc<Session>, Vec<String>, Recipe)> {
         let slots = self.slots.lock().unwrap();

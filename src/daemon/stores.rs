@@ -187,14 +187,7 @@ impl Stores {
         asking: Option<&Asking<'_>>,
     ) -> Result<FileStore, StoreError> {
         if let Some(command) = &self.settings.passphrase_command {
-            let passphrase = passphrase_from(command, env).await?;
-            return open(path, passphrase).await.map_err(|e| match e {
-                StoreError::WrongPassphrase(path) => StoreError::NoPassphrase(format!(
-                    "store.passphrase_command `{command}` printed a passphrase that does not open {}",
-                    path.display()
-                )),
-                other => other,
-            });
+            return open_with_command(path, command, env).await;
         }
         let Some(asking) = asking else {
             return Err(StoreError::NoPassphrase(
@@ -258,13 +251,17 @@ async fn open(path: &std::path::Path, passphrase: SecretString) -> Result<FileSt
     .unwrap_or_else(|stalled| Err(StoreError::Other(format!("unlocking it: {stalled}"))))
 }
 
-/// The passphrase `store.passphrase_command` prints, run off the async workers.
-async fn passphrase_from(command: &str, env: &CallerEnv) -> Result<SecretString, StoreError> {
-    let (command, env) = (command.to_owned(), env.clone());
+/// Unlock with the passphrase `store.passphrase_command` prints, off the async workers.
+async fn open_with_command(
+    path: &std::path::Path,
+    command: &str,
+    env: &CallerEnv,
+) -> Result<FileStore, StoreError> {
+    let (path, command, env) = (path.to_owned(), command.to_owned(), env.clone());
     bounded::offload(
         "store.passphrase_command",
-        COMMAND_TIMEOUT + Duration::from_secs(1),
-        move || file::passphrase_from_command(&command, &env, COMMAND_TIMEOUT),
+        COMMAND_TIMEOUT + UNLOCK_TIME_LIMIT,
+        move || file::open_with_command(&path, &command, &env, COMMAND_TIMEOUT),
     )
     .await
     .unwrap_or_else(|stalled| {

@@ -85,7 +85,8 @@ impl Entries {
 pub struct FileStore {
     path: PathBuf,
     identity: age::x25519::Identity,
-    /// The identity, encrypted with the passphrase, as in the file (kept as is on writes).
+    /// The identity, encrypted with the passphrase, as it was when the store was opened
+    /// (a write keeps the one in the file).
     sealed_identity: String,
     cache: Mutex<Option<(FileStamp, Entries)>>,
 }
@@ -204,18 +205,19 @@ impl FileStore {
         Ok(answer)
     }
 
-    /// The same store, its identity sealed with a new passphrase (the entries stay).
+    /// Seal the identity with a new passphrase (the entries stay as they are).
     pub fn with_passphrase(&self, passphrase: &SecretString) -> Result<Self, StoreError> {
         let _lock = self.lock()?;
-        let entries = self.entries()?;
-        let store = Self {
+        let mut envelope = read_envelope(&self.path)?;
+        envelope.identity = seal_identity(&self.identity, passphrase)?;
+        let bytes = serde_json::to_vec_pretty(&envelope).expect("the envelope serializes");
+        self.replace(&bytes)?;
+        Ok(Self {
             path: self.path.clone(),
             identity: self.identity.clone(),
-            sealed_identity: seal_identity(&self.identity, passphrase)?,
+            sealed_identity: envelope.identity,
             cache: Mutex::new(None),
-        };
-        store.write(&entries)?;
-        Ok(store)
+        })
     }
 
     fn decrypt_entries(&self, armored: &str) -> Result<Entries, StoreError> {
@@ -227,17 +229,32 @@ impl FileStore {
         Ok(Entries(map.map_err(|e| garbled(e.to_string()))?))
     }
 
-    /// Write the file: temporary file (0600), fsync, rename, fsync of the directory.
+    /// Write the entries, encrypted to the identity.
     fn write(&self, entries: &Entries) -> Result<(), StoreError> {
         let mut json = serde_json::to_vec(&entries.0).expect("entries serialize");
         let sealed = age::encrypt_and_armor(&self.identity.to_public(), &json);
         json.zeroize();
+        // The identity as sealed in the file now: `mfad store passwd` may have sealed it
+        // with a new passphrase since this store was opened.
+        let identity = match read_envelope(&self.path) {
+            Ok(current) => current.identity,
+            Err(_) => self.sealed_identity.clone(),
+        };
         let envelope = Envelope {
             format: FORMAT.to_owned(),
-            identity: self.sealed_identity.clone(),
+            identity,
             entries: sealed.map_err(|e| StoreError::Other(e.to_string()))?,
         };
         let bytes = serde_json::to_vec_pretty(&envelope).expect("the envelope serializes");
+        self.replace(&bytes)?;
+        if let Some(now) = stamp(&self.path) {
+            *self.cache.lock().unwrap() = Some((now, entries.clone()));
+        }
+        Ok(())
+    }
+
+    /// Replace the file: temporary file (0600), fsync, rename, fsync of the directory.
+    fn replace(&self, bytes: &[u8]) -> Result<(), StoreError> {
         let temporary = sibling(&self.path, ".tmp");
         let write = || -> std::io::Result<()> {
             let _ = std::fs::remove_file(&temporary);
@@ -246,7 +263,7 @@ impl FileStore {
                 .create_new(true)
                 .mode(0o600)
                 .open(&temporary)?;
-            file.write_all(&bytes)?;
+            file.write_all(bytes)?;
             file.sync_all()?;
             std::fs::rename(&temporary, &self.path)?;
             if let Some(dir) = self.path.parent() {
@@ -254,11 +271,7 @@ impl FileStore {
             }
             Ok(())
         };
-        write().map_err(|e| io_error(&self.path, e))?;
-        if let Some(now) = stamp(&self.path) {
-            *self.cache.lock().unwrap() = Some((now, entries.clone()));
-        }
-        Ok(())
+        write().map_err(|e| io_error(&self.path, e))
     }
 
     /// The store's lock (a file next to it), created with its directory (0700).
@@ -315,6 +328,23 @@ fn sibling(path: &Path, suffix: &str) -> PathBuf {
     let mut name = path.as_os_str().to_owned();
     name.push(suffix);
     PathBuf::from(name)
+}
+
+/// Unlock the store at `path` with the passphrase `command` prints.
+pub fn open_with_command<'a>(
+    path: &Path,
+    command: &str,
+    env: impl IntoIterator<Item = (&'a String, &'a String)>,
+    timeout: std::time::Duration,
+) -> Result<FileStore, StoreError> {
+    let passphrase = passphrase_from_command(command, env, timeout)?;
+    FileStore::open(path, &passphrase).map_err(|e| match e {
+        StoreError::WrongPassphrase(path) => StoreError::NoPassphrase(format!(
+            "store.passphrase_command `{command}` printed a passphrase that does not open {}",
+            path.display()
+        )),
+        other => other,
+    })
 }
 
 /// Run `store.passphrase_command` through `sh -c` in the given environment and read the

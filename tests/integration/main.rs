@@ -20,6 +20,7 @@ mod install;
 mod layers;
 mod man;
 mod network;
+mod persistence;
 mod profiles;
 mod prompt;
 mod remedies;

@@ -520,6 +520,40 @@ pub fn alice_env(sts: &sts_double::StsDouble, extra: &str) -> TestEnv {
     env
 }
 
+/// The passphrase of the file stores tests create.
+pub const STORE_PASSPHRASE: &str = "test passphrase, long enough";
+
+impl TestEnv {
+    /// Use the encrypted file store, its passphrase printed by a command, and create it.
+    pub fn with_file_store(self) -> Self {
+        let passphrase = self.dir.path().join("passphrase");
+        fs::write(&passphrase, format!("{STORE_PASSPHRASE}\n")).unwrap();
+        self.write_daemon_config(&format!(
+            "[store]\nbackend = \"file\"\npassphrase_command = \"cat {}\"\n",
+            passphrase.display()
+        ));
+        let created = self.run(&["store", "init"], "");
+        assert_success(&created);
+        self
+    }
+
+    /// The encrypted file store.
+    pub fn store_file(&self) -> PathBuf {
+        self.home().join(".local/share/mfad/store.age")
+    }
+}
+
+/// alice's profile `dev` at the double, codes derived from her TOTP secret (steps of
+/// `period` seconds) stored in an encrypted file store of the test's own (needs nothing
+/// but mfad).
+pub fn alice_env_with_file_store(sts: &sts_double::StsDouble, period: u64, extra: &str) -> TestEnv {
+    let env = TestEnv::new().with_file_store();
+    env.write_config(&alice_profile("dev", &sts.url, extra));
+    env.write_credentials(&alice_credentials());
+    assert_success(&env.run(&["totp", "add", SERIAL], &totp_uri(period)));
+    env
+}
+
 /// alice's profile `dev` at the double, codes derived from her TOTP secret (steps of
 /// `period` seconds) stored in a keyring of the test's own.
 pub fn alice_env_with_totp(sts: &sts_double::StsDouble, period: u64, extra: &str) -> TestEnv {
