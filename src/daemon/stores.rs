@@ -2,8 +2,8 @@
 //!
 //! With `store = "auto"`, a request whose session bus (the daemon's own, else its
 //! caller's) has a Secret Service uses it; otherwise the Keychain on macOS, otherwise the
-//! file store. The bus is asked only whether a provider owns `org.freedesktop.secrets` (or
-//! can be started for it), within [`DECIDE_WITHIN`], so the choice is made in bounded time
+//! file store. The bus is asked only whether a provider owns `org.freedesktop.secrets`,
+//! within [`DECIDE_WITHIN`], so the choice is made in bounded time
 //! whatever the bus does: no bus, a bus without a provider, a provider that never answers
 //! (its calls then fail with a timeout, naming the store).
 //!
@@ -152,8 +152,12 @@ impl Stores {
         .await
         .unwrap_or(false);
         tracing::info!(
-            "the session bus {bus} {} a Secret Service",
-            if found { "has" } else { "has no" }
+            "the session bus {bus} has {}",
+            if found {
+                "a Secret Service"
+            } else {
+                "no Secret Service"
+            }
         );
         self.probed.lock().unwrap().insert(bus.to_owned(), found);
         found

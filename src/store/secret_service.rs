@@ -180,10 +180,10 @@ pub fn delete(bus: Option<&str>, service: &str, user: &str) -> Result<bool, Stor
     })
 }
 
-/// Whether a Secret Service owns (or can be started for) `org.freedesktop.secrets` on
-/// the bus; blocking, bounded by the D-Bus call timeout.
+/// Whether a Secret Service runs on the bus (owns `org.freedesktop.secrets`); blocking,
+/// bounded by the D-Bus call timeout. One that could only be started by D-Bus activation
+/// does not count: started where nobody logged in, it has no unlocked collection.
 pub fn has_secret_service(bus: &str, timeout: Duration) -> bool {
-    const NAME: &str = "org.freedesktop.secrets";
     let connection = zbus::blocking::connection::Builder::address(bus)
         .and_then(|builder| builder.method_timeout(timeout).build());
     let Ok(connection) = connection else {
@@ -192,10 +192,6 @@ pub fn has_secret_service(bus: &str, timeout: Duration) -> bool {
     let Ok(dbus) = zbus::blocking::fdo::DBusProxy::new(&connection) else {
         return false;
     };
-    let name = zbus::names::BusName::try_from(NAME).expect("a valid bus name");
-    if dbus.name_has_owner(name).unwrap_or(false) {
-        return true;
-    }
-    dbus.list_activatable_names()
-        .is_ok_and(|names| names.iter().any(|n| n.as_str() == NAME))
+    let name = zbus::names::BusName::try_from("org.freedesktop.secrets").expect("a valid bus name");
+    dbus.name_has_owner(name).unwrap_or(false)
 }

@@ -235,3 +235,100 @@ fn a_daemon_started_without_a_bus_uses_the_bus_of_a_later_caller() {
     env.process("dev");
     assert_eq!(status(&env)["sessions"][0]["code_source"], "totp");
 }
+
+/// `mfad store status`, and how long deciding took.
+fn store_status(env: &TestEnv, bus: Option<&str>) -> (String, std::time::Duration) {
+    let mut command = env.mfad(&["store", "status"]);
+    match bus {
+        Some(bus) => command.env("DBUS_SESSION_BUS_ADDRESS", bus),
+        None => command.env_remove("DBUS_SESSION_BUS_ADDRESS"),
+    };
+    let started = std::time::Instant::now();
+    let output = command.output().unwrap();
+    let took = started.elapsed();
+    assert_success(&output);
+    (String::from_utf8(output.stdout).unwrap(), took)
+}
+
+#[test]
+#[cfg_attr(
+    not(feature = "system-tests"),
+    ignore = "needs dbus-daemon and gnome-keyring: run tests/run.sh"
+)]
+fn auto_decides_within_three_seconds_whatever_the_bus_does() {
+    use std::time::Duration;
+    let env = TestEnv::with_keyring().with_file_store();
+    env.write_daemon_config("store = \"auto\"\n");
+    // A keyring on the bus: the Secret Service.
+    let (said, took) = store_status(&env, Some(env.bus_address()));
+    assert!(said.contains("Secret Service: on"), "{said}");
+    assert!(took < Duration::from_secs(3), "{took:?}");
+    // No bus at all.
+    let (said, took) = store_status(&env, None);
+    assert!(said.contains("Secret Service: no session bus"), "{said}");
+    assert!(took < Duration::from_secs(3), "{took:?}");
+    // A bus without a provider.
+    let bare = BareBus::start();
+    let (said, took) = store_status(&env, Some(&bare.address));
+    assert!(said.contains("Secret Service: none on"), "{said}");
+    assert!(took < Duration::from_secs(3), "{took:?}");
+    // A bus that does not answer at all (its daemon stopped).
+    let stopped = BareBus::start();
+    // SAFETY: kill has no memory effects.
+    unsafe { libc::kill(stopped.pid() as i32, libc::SIGSTOP) };
+    let (said, took) = store_status(&env, Some(&stopped.address));
+    // SAFETY: as above.
+    unsafe { libc::kill(stopped.pid() as i32, libc::SIGCONT) };
+    assert!(said.contains("Secret Service: none on"), "{said}");
+    assert!(took < Duration::from_secs(4), "{took:?}");
+}
+
+#[test]
+#[cfg_attr(
+    not(feature = "system-tests"),
+    ignore = "needs dbus-daemon and gnome-keyring: run tests/run.sh"
+)]
+fn a_daemon_without_a_secret_service_uses_the_file_store_and_says_so() {
+    let sts = double_with_alice(2);
+    let env = alice_env_with_file_store(&sts, 2, "");
+    env.write_daemon_config(&format!(
+        "[store]\nbackend = \"auto\"\npassphrase_command = \"cat {}\"\n",
+        env.dir.path().join("passphrase").display()
+    ));
+    let bare = BareBus::start();
+    let output = env
+        .mfad(&["process", "dev"])
+        .env("DBUS_SESSION_BUS_ADDRESS", &bare.address)
+        .output()
+        .unwrap();
+    assert_success(&output);
+    let status = String::from_utf8(env.run(&["status"], "").stdout).unwrap();
+    assert!(status.contains("store: auto: file store"), "{status}");
+    assert!(status.contains("(unlocked)"), "{status}");
+    assert!(
+        env.daemon_log().contains("has no a Secret Service")
+            || env.daemon_log().contains("has no Secret Service"),
+        "{}",
+        env.daemon_log()
+    );
+}
+
+#[test]
+#[cfg_attr(
+    not(feature = "system-tests"),
+    ignore = "needs dbus-daemon and gnome-keyring: run tests/run.sh"
+)]
+fn a_secret_service_that_never_answers_fails_within_a_bound_and_is_named() {
+    let sts = double_with_alice(2);
+    let env = alice_env_with_totp(&sts, 2, "");
+    let provider = env.keyring().provider_pid();
+    // SAFETY: kill has no memory effects.
+    unsafe { libc::kill(provider as i32, libc::SIGSTOP) };
+    let started = std::time::Instant::now();
+    let error = env.process_error("dev");
+    let took = started.elapsed();
+    // SAFETY: as above.
+    unsafe { libc::kill(provider as i32, libc::SIGCONT) };
+    assert!(took < std::time::Duration::from_secs(12), "{took:?}");
+    assert!(error.contains("secret store"), "{error}");
+}

@@ -95,6 +95,48 @@ impl Keyring {
     }
 }
 
+impl Keyring {
+    /// The pid of gnome-keyring-daemon (to stop it, as a provider that never answers).
+    pub fn provider_pid(&self) -> u32 {
+        self.keyring.id()
+    }
+}
+
+/// A private D-Bus session bus with nothing on it.
+pub struct BareBus {
+    pub address: String,
+    bus: Child,
+}
+
+impl BareBus {
+    pub fn start() -> Self {
+        let mut bus = Command::new("dbus-daemon")
+            .args(["--session", "--nofork", "--print-address=1"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("dbus-daemon (Debian package dbus) is installed");
+        let mut address = String::new();
+        let mut stdout = bus.stdout.take().unwrap();
+        let mut byte = [0u8; 1];
+        while stdout.read(&mut byte).unwrap() == 1 && byte[0] != b'\n' {
+            address.push(byte[0] as char);
+        }
+        Self { address, bus }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.bus.id()
+    }
+}
+
+impl Drop for BareBus {
+    fn drop(&mut self) {
+        let _ = self.bus.kill();
+        let _ = self.bus.wait();
+    }
+}
+
 impl Drop for Keyring {
     fn drop(&mut self) {
         let _ = self.keyring.kill();
@@ -263,6 +305,11 @@ impl TestEnv {
     pub fn on_display(mut self, display: &Display) -> Self {
         self.display = Some(display.name.clone());
         self
+    }
+
+    /// The keyring of a `TestEnv::with_keyring`.
+    pub fn keyring(&self) -> &Keyring {
+        self.keyring.as_ref().expect("a TestEnv::with_keyring")
     }
 
     /// The private session bus (with the keyring on it).
