@@ -395,3 +395,61 @@ fn a_migration_killed_half_way_loses_nothing_and_finishes_when_run_again() {
         assert_success(&env.run(&["totp", "code", &serial], ""));
     }
 }
+
+/// libfaketime (Debian `faketime`), multi-threaded flavour.
+const LIBFAKETIME: &str = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1";
+
+#[test]
+#[cfg_attr(
+    not(feature = "system-tests"),
+    ignore = "needs libfaketime: run tests/run.sh"
+)]
+fn after_a_suspend_longer_than_the_session_a_real_daemon_renews_at_once() {
+    assert!(
+        std::path::Path::new(LIBFAKETIME).exists(),
+        "needs {LIBFAKETIME}"
+    );
+    let sts = double_with_alice(10);
+    let env = alice_env_with_file_store(&sts, 10, "");
+    let offset = env.dir.path().join("faketime");
+    std::fs::write(&offset, "+0\n").unwrap();
+    let process = || {
+        let output = env
+            .mfad(&["process", "dev"])
+            .env("LD_PRELOAD", LIBFAKETIME)
+            .env("FAKETIME_TIMESTAMP_FILE", &offset)
+            .env("FAKETIME_NO_CACHE", "1")
+            .env("FAKETIME_DONT_FAKE_MONOTONIC", "1")
+            .output()
+            .unwrap();
+        assert_success(&output);
+        serde_json::from_slice::<serde_json::Value>(&output.stdout).unwrap()
+    };
+    let first = process();
+    // The machine sleeps 13 hours: the daemon's wall clock and STS's move on together.
+    const SUSPEND: i64 = 13 * 3600;
+    sts.set_clock_skew(SUSPEND);
+    std::fs::write(&offset, format!("+{SUSPEND}\n")).unwrap();
+    // Renewal ahead catches up at its first look after the resume, with no caller.
+    assert!(
+        wait_until(Duration::from_secs(10), || sts.counts().sessions_issued
+            == 2),
+        "{}",
+        env.daemon_log()
+    );
+    assert!(
+        env.daemon_log().contains("ahead of time"),
+        "{}",
+        env.daemon_log()
+    );
+    // And the first caller gets that new session, never the expired one.
+    let after = process();
+    assert_ne!(after["AccessKeyId"], first["AccessKeyId"]);
+    let (before, now) = (
+        first["Expiration"].as_str().unwrap(),
+        after["Expiration"].as_str().unwrap(),
+    );
+    assert!(now > before, "{now} is not after {before}");
+    assert_eq!(sts.counts().sessions_issued, 2, "{}", env.daemon_log());
+    assert_eq!(sts.counts().reused_codes + sts.counts().wrong_codes, 0);
+}

@@ -440,7 +440,10 @@ fn issue(state: &mut State, arn: String, lifetime: Duration) -> (String, IssuedS
         secret: format!("secret-{}", next_id(state, "")),
         token: format!("token-{}", next_id(state, "")),
         arn,
-        expiration: SystemTime::now() + state.session_lifetime.unwrap_or(lifetime),
+        // STS's own clock, which a skew moves.
+        expiration: UNIX_EPOCH
+            + Duration::from_secs(now_secs(state.skew_secs))
+            + state.session_lifetime.unwrap_or(lifetime),
     };
     (key, session)
 }
