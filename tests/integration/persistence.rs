@@ -453,3 +453,31 @@ fn after_a_suspend_longer_than_the_session_a_real_daemon_renews_at_once() {
     assert_eq!(sts.counts().sessions_issued, 2, "{}", env.daemon_log());
     assert_eq!(sts.counts().reused_codes + sts.counts().wrong_codes, 0);
 }
+
+#[test]
+fn without_a_terminal_the_passphrase_is_asked_through_pinentry_once() {
+    let sts = double_with_alice(2);
+    let env = alice_env_with_file_store(&sts, 2, "");
+    let pinentry = env.dir.path().join("pinentry");
+    let asked = env.dir.path().join("asked");
+    std::fs::write(
+        &pinentry,
+        format!(
+            "#!/bin/sh\necho 'OK pinentry for tests'\nwhile read -r command rest; do\n  case $command in\n    SETDESC) echo \"$rest\" >> {asked}; echo OK;;\n    GETPIN) echo 'D {STORE_PASSPHRASE}'; echo OK;;\n    BYE) echo OK; exit 0;;\n    *) echo OK;;\n  esac\ndone\n",
+            asked = asked.display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&pinentry, std::fs::Permissions::from_mode(0o755)).unwrap();
+    env.write_daemon_config(&format!(
+        "store = \"file\"\n[prompt]\ndriver = \"pinentry\"\npinentry = \"{}\"\n",
+        pinentry.display()
+    ));
+    for caller in callers(&env, 10) {
+        assert_success(&caller.wait_with_output().unwrap());
+    }
+    let questions = std::fs::read_to_string(&asked).unwrap();
+    assert_eq!(questions.lines().count(), 1, "asked once: {questions}");
+    assert!(questions.contains("Passphrase of mfad"), "{questions}");
+}
