@@ -135,11 +135,51 @@ daemon_pid=$(cat "$XDG_RUNTIME_DIR/mfad/agent.sock.lock")
 rss() { awk '/^VmRSS/ {print $2}' "/proc/$daemon_pid/status"; }
 rss_one=$(rss)
 for i in $(seq 1 100); do
-  printf '[profile p%s]\nmfa_serial = arn:aws:iam::123456789012:mfa/user%s\nmfad_source_profile = base\nmfa_process = echo 123456\nregion = us-east-1\nendpoint_url = http://127.0.0.1:%s\n' "$i" "$i" "$port" >>"$AWS_CONFIG_FILE"
+  printf '[profile p%s]\nmfa_serial = arn:aws:iam::123456789012:mfa/user%s\nmfad_source_profile = base\nmfa_process = date +%%N | cut -c2-7\nregion = us-east-1\nendpoint_url = http://127.0.0.1:%s\n' "$i" "$i" "$port" >>"$AWS_CONFIG_FILE"
 done
 for i in $(seq 1 100); do "$MFAD" process "p$i" >/dev/null; done
 sessions=$("$MFAD" status --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["sessions"]))')
 rss_hundred=$(rss)
+
+# Restarts with 100 saved sessions. Each run stops the daemon; `mfad process p50` then
+# starts a new one, as any caller does, which loads the saved sessions and answers. The
+# p profiles can no longer renew (their mfa_process fails), so a run that did not restore
+# would fail instead of being timed.
+lock=$XDG_RUNTIME_DIR/mfad/agent.sock.lock
+log=$XDG_RUNTIME_DIR/mfad/agent.sock.log
+cat >"$WORK/stop" <<STOP
+#!/bin/sh
+pid=\$(cat "$lock")
+kill "\$pid"
+while kill -0 "\$pid" 2>/dev/null; do sleep 0.002; done
+STOP
+chmod +x "$WORK/stop"
+p_codes='date +%N | cut -c2-7'
+renewing() { sed -i "s/^mfa_process = $1\$/mfa_process = $2/" "$AWS_CONFIG_FILE"; }
+restart_bench() { # label, export name
+  renewing "$p_codes" false
+  hyperfine -N --warmup 2 --runs "$SLOW_RUNS" --export-json "$json-$2.json" \
+    --prepare "$WORK/stop" -n "$1" "$MFAD process p50" >/dev/null
+  renewing false "$p_codes"
+}
+restart_bench 'first `mfad process` after a restart, Secret Service' restart-ss
+grep -o 'loaded [0-9]* saved sessions from the Secret Service[^(]* in [0-9.]* ms' "$log" |
+  grep -o '[0-9.]* ms' | grep -o '[0-9.]*' >"$json-load-ss.txt"
+
+# The same with the file store, unlocked by passphrase_command at each start.
+mkdir -p "$HOME/.config/mfad"
+printf '[store]\nbackend = "file"\npassphrase_command = "echo bench-passphrase"\n' >"$HOME/.config/mfad/config.toml"
+"$MFAD" store init >/dev/null
+"$WORK/stop"
+for i in $(seq 1 100); do "$MFAD" process "p$i" >/dev/null; done
+restart_bench 'first `mfad process` after a restart, file store' restart-file
+grep -o 'loaded 100 saved sessions from the file store[^(]* in [0-9.]* ms' "$log" |
+  grep -o '[0-9.]* ms' | grep -o '[0-9.]*' >"$json-load-file.txt"
+grep -o 'unlocked the file store .* in [0-9.]* ms' "$log" |
+  grep -o '[0-9.]* ms$' | grep -o '[0-9.]*' >"$json-unlock.txt"
+hyperfine -N --warmup 20 --runs "$RUNS" --export-json "$json-cached-file.json" \
+  -n '/bin/true' '/bin/true' \
+  -n 'mfad process (cached), file store' "$MFAD process p50" >/dev/null
 
 python3 - "$json-fast.json" "$json-slow.json" "$json-renewal.json" "$json-to-disk.txt" <<'PY'
 import json, statistics, sys
@@ -170,6 +210,30 @@ for r in rows:
     print(f"| {r['command']} | {r['median']*1000:.2f} ms | {r['mean']*1000:.2f} ± {r['stddev']*1000:.2f} ms | {len(r['times'])} |")
 PY
 fi
+echo
+python3 - "$json" <<'PY'
+import json, statistics, sys
+base = sys.argv[1]
+def median_ms(name):
+    return statistics.median(float(x) for x in open(f"{base}-{name}.txt").read().split())
+print("| restart with 100 saved sessions | median | runs |")
+print("|---|---:|---:|")
+for name in ("restart-ss", "restart-file"):
+    r = json.load(open(f"{base}-{name}.json"))["results"][0]
+    print(f"| {r['command']} (daemon start, load, answer) | {r['median']*1000:.2f} ms | {len(r['times'])} |")
+for name, what in (("load-ss", "loading 100 sessions, Secret Service (daemon log)"),
+                   ("load-file", "loading 100 sessions, file store (daemon log)"),
+                   ("unlock", "unlocking the file store with passphrase_command (daemon log)")):
+    runs = len(open(f"{base}-{name}.txt").read().split())
+    print(f"| {what} | {median_ms(name):.2f} ms | {runs} |")
+rows = json.load(open(f"{base}-cached-file.json"))["results"]
+floor = rows[0]["median"]
+print()
+print("| after the restarts | median | runs | × /bin/true |")
+print("|---|---:|---:|---:|")
+for r in rows:
+    print(f"| {r['command']} | {r['median']*1000:.2f} ms | {len(r['times'])} | {r['median']/floor:.1f} |")
+PY
 echo
 echo "| daemon resident memory (VmRSS) | KiB |"
 echo "|---|---:|"

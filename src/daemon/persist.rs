@@ -216,6 +216,7 @@ pub async fn restore_once(daemon: &Arc<Daemon>, env: &CallerEnv, asking: Option<
         }
     };
     let from = store.clone();
+    let started = std::time::Instant::now();
     let listed = daemon.in_store(store, |store| store.sessions()).await;
     *restored = true;
     daemon
@@ -252,8 +253,9 @@ pub async fn restore_once(daemon: &Arc<Daemon>, env: &CallerEnv, asking: Option<
             .await;
     }
     tracing::info!(
-        "loaded {loaded} saved sessions from the {}",
-        from.describe()
+        "loaded {loaded} saved sessions from the {} in {:.1} ms",
+        from.describe(),
+        started.elapsed().as_secs_f64() * 1000.0
     );
 }
 

@@ -178,8 +178,14 @@ impl Stores {
         if !FileStore::exists(&path) {
             return Err(StoreError::NotThere(path));
         }
+        let started = std::time::Instant::now();
         let store = Arc::new(self.unlock(&path, env, asking).await?);
-        tracing::info!("unlocked the file store {}", path.display());
+        // With a person typing the passphrase, the time includes theirs.
+        tracing::info!(
+            "unlocked the file store {} in {:.1} ms",
+            path.display(),
+            started.elapsed().as_secs_f64() * 1000.0
+        );
         *unlocked = Some(store.clone());
         Ok(Store::File(store))
     }
