@@ -313,8 +313,33 @@ pub const ROLE_DURATION_RANGE: std::ops::RangeInclusive<u64> = 900..=43_200;
 
 /// Resolve a profile in the caller's environment.
 pub fn resolve(profile: &str, env: &CallerEnv) -> Result<ProfilePlan, ConfigError> {
-    let files = AwsFiles::load(env)?;
-    let credentials = credential_plan(&files, profile, env, &mut Vec::new())?;
+    resolve_in(&AwsFiles::load(env)?, profile, env)
+}
+
+/// Resolve many profiles, each in its caller's environment, reading each pair of files
+/// once (a daemon loading a hundred saved sessions reads the config once, not a hundred
+/// times); `None` for those that do not resolve.
+pub fn resolve_each(wanted: &[(String, CallerEnv)]) -> Vec<Option<ProfilePlan>> {
+    let mut files_of = std::collections::HashMap::new();
+    wanted
+        .iter()
+        .map(|(profile, env)| {
+            let paths = (config_path(env), credentials_path(env));
+            let files = files_of.entry(paths).or_insert_with(|| AwsFiles::load(env));
+            files
+                .as_ref()
+                .ok()
+                .and_then(|files| resolve_in(files, profile, env).ok())
+        })
+        .collect()
+}
+
+fn resolve_in(
+    files: &AwsFiles,
+    profile: &str,
+    env: &CallerEnv,
+) -> Result<ProfilePlan, ConfigError> {
+    let credentials = credential_plan(files, profile, env, &mut Vec::new())?;
     let settings = files.profile(profile).unwrap_or_default();
     let write_profile = match settings.get("mfad_write_profile") {
         Some(out) => Some(write_target(profile, out, env)?),

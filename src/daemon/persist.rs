@@ -12,7 +12,7 @@ use super::recipe::{Recipe, RenewalRequest, RoleRecipe};
 use super::sessions::{Origin, Session};
 use super::state::Daemon;
 use super::stores::Asking;
-use crate::config::{self, CredentialPlan, KeySource, WriteTarget};
+use crate::config::{self, CredentialPlan, KeySource, ProfilePlan, WriteTarget};
 use crate::store::Store;
 use crate::sts::TemporaryCredentials;
 use crate::timefmt::{epoch_secs, from_epoch_secs};
@@ -233,7 +233,7 @@ pub async fn restore_once(daemon: &Arc<Daemon>, env: &CallerEnv, asking: Option<
             return;
         }
     };
-    let (mut loaded, mut ended) = (0, Vec::new());
+    let (mut live, mut ended) = (Vec::new(), Vec::new());
     for (id, json) in saved {
         let Ok(saved) = serde_json::from_str::<SavedSession>(json.expose_secret()) else {
             tracing::warn!("a saved session ({id}) is garbled; it is removed");
@@ -244,8 +244,23 @@ pub async fn restore_once(daemon: &Arc<Daemon>, env: &CallerEnv, asking: Option<
             ended.push(id);
             continue;
         }
-        put_back(daemon, &from, saved).await;
-        loaded += 1;
+        live.push(saved);
+    }
+    let loaded = live.len();
+    let wanted: Vec<_> = live
+        .iter()
+        .map(|saved| (saved.defined_by.clone(), saved.caller_env.clone()))
+        .collect();
+    let plans = crate::bounded::offload(
+        "saved session profiles",
+        crate::bounded::FILE_TIME_LIMIT,
+        move || config::resolve_each(&wanted),
+    )
+    .await
+    .unwrap_or_default();
+    let mut plans = plans.into_iter();
+    for saved in live {
+        put_back(daemon, &from, saved, plans.next().flatten()).await;
     }
     for id in ended {
         let _ = daemon
@@ -260,7 +275,12 @@ pub async fn restore_once(daemon: &Arc<Daemon>, env: &CallerEnv, asking: Option<
 }
 
 /// One saved session back in the cache, with its recipe and its written profiles.
-async fn put_back(daemon: &Arc<Daemon>, store: &Store, saved: SavedSession) {
+async fn put_back(
+    daemon: &Arc<Daemon>,
+    store: &Store,
+    saved: SavedSession,
+    plan: Option<ProfilePlan>,
+) {
     let session = Session {
         credentials: TemporaryCredentials {
             access_key_id: saved.access_key_id.clone(),
@@ -271,7 +291,10 @@ async fn put_back(daemon: &Arc<Daemon>, store: &Store, saved: SavedSession) {
         origin: saved.code_source.map_or(Origin::Role, Origin::Code),
         renewed_at: from_epoch_secs(saved.renewed_at),
     };
-    let recipe = recipe(daemon, store, &saved).await;
+    let recipe = match plan {
+        Some(plan) => recipe(daemon, store, &saved, plan).await,
+        None => None,
+    };
     if recipe.is_none() {
         tracing::info!(
             "the saved session of {} is served, but cannot be renewed ahead (its profile changed?)",
@@ -315,28 +338,29 @@ async fn put_back(daemon: &Arc<Daemon>, store: &Store, saved: SavedSession) {
     }
 }
 
-/// The recipe of a saved session: its profile resolved again in its caller's environment.
-async fn recipe(daemon: &Daemon, store: &Store, saved: &SavedSession) -> Option<Recipe> {
-    let (profile, env) = (saved.defined_by.clone(), saved.caller_env.clone());
-    let plan = crate::bounded::offload(
-        "saved session profile",
-        crate::bounded::FILE_TIME_LIMIT,
-        move || config::resolve(&profile, &env),
-    )
-    .await
-    .ok()?
-    .ok()?;
+/// The recipe of a saved session, from its profile resolved again in its caller's
+/// environment.
+async fn recipe(
+    daemon: &Daemon,
+    store: &Store,
+    saved: &SavedSession,
+    plan: ProfilePlan,
+) -> Option<Recipe> {
     match (plan.credentials, &saved.key) {
         (CredentialPlan::Session(plan), SessionKey::Mfa { .. }) => {
-            let long_term = match &plan.key {
-                KeySource::Static { key, .. } => key.clone(),
-                KeySource::Store { profile } => {
+            // Keys in the store are read once per profile, not once per session.
+            let long_term = match (daemon.known_key(&plan.key), &plan.key) {
+                (Some(key), _) => key,
+                (None, KeySource::Store { profile }) => {
                     let name = profile.clone();
-                    daemon
+                    let key = daemon
                         .in_store(store.clone(), move |store| store.load_key(&name))
                         .await
-                        .ok()??
+                        .ok()??;
+                    daemon.remember_key(profile, &key);
+                    key
                 }
+                (None, KeySource::Static { .. }) => return None,
             };
             Some(Recipe::Mfa(RenewalRequest {
                 key: saved.key.clone(),

@@ -155,11 +155,16 @@ impl Daemon {
             Err(e) => return Err(e.into()),
         };
         let key = loaded.ok_or_else(|| messages::no_key_stored(profile))?;
+        self.remember_key(profile, &key);
+        Ok(key)
+    }
+
+    /// Keep a key read from the store, so the next session of the profile needs no read.
+    pub fn remember_key(&self, profile: &str, key: &LongTermKey) {
         self.store_keys
             .lock()
             .unwrap()
-            .insert(profile.clone(), key.clone());
-        Ok(key)
+            .insert(profile.to_owned(), key.clone());
     }
 
     /// Forget cached store keys: of one profile, or all.

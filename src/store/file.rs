@@ -485,4 +485,27 @@ mod tests {
             Err(StoreError::NotThere(_))
         ));
     }
+
+    #[test]
+    fn a_garbled_file_is_named_and_left_as_it_is() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("store.age");
+        std::fs::write(&path, "not a store").unwrap();
+        assert!(matches!(
+            FileStore::open(&path, &passphrase("p")),
+            Err(StoreError::Garbled(_))
+        ));
+        // A good envelope whose entries were cut short.
+        std::fs::remove_file(&path).unwrap();
+        FileStore::create(&path, &passphrase("p")).unwrap();
+        let mut envelope: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        let entries = envelope["entries"].as_str().unwrap().to_owned();
+        envelope["entries"] = entries[..entries.len() / 2].into();
+        let cut = serde_json::to_vec(&envelope).unwrap();
+        std::fs::write(&path, &cut).unwrap();
+        let opened = FileStore::open(&path, &passphrase("p")).and_then(|s| s.entries().map(drop));
+        assert!(matches!(opened, Err(StoreError::Garbled(_))), "{opened:?}");
+        assert_eq!(std::fs::read(&path).unwrap(), cut);
+    }
 }
