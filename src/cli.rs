@@ -72,6 +72,11 @@ pub enum Command {
         #[command(subcommand)]
         command: StoreCommand,
     },
+    /// Set up, list and remove the MFA devices of the IAM user behind a profile
+    Mfa {
+        #[command(subcommand)]
+        command: MfaCommand,
+    },
     /// Print shell completions for mfad
     Completions {
         #[arg(value_enum)]
@@ -137,6 +142,37 @@ pub enum TotpCommand {
     Code { serial: String },
     /// Remove the TOTP secret of SERIAL
     Remove { serial: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MfaCommand {
+    /// Create a virtual MFA device for the IAM user of PROFILE (its key stored with
+    /// `mfad add`), enable it with two consecutive codes, set mfa_serial in the profile
+    /// and fetch a first session. The seed is kept in the secret store and shown as a QR
+    /// code on the terminal for a phone app.
+    Enroll {
+        profile: String,
+        /// The device's name in IAM (default: the user name, then NAME-2, NAME-3…)
+        #[arg(long)]
+        device_name: Option<String>,
+        /// Keep the seed only in the phone app: the two codes are asked
+        #[arg(long)]
+        no_store: bool,
+        /// Add a device to a user who already has one (AWS allows 8; two are recommended)
+        #[arg(long)]
+        additional: bool,
+        /// Also print the seed and the otpauth:// URI (they give the device to whoever sees them)
+        #[arg(long)]
+        show_secret: bool,
+    },
+    /// List the MFA devices of the IAM user of PROFILE: which one the profile uses and
+    /// whether mfad holds its secret
+    List {
+        profile: String,
+        /// Print JSON instead of a table
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// A section of the man pages beyond what clap knows: a title and its entries

@@ -24,6 +24,8 @@ pub enum FailureKind {
     Sts,
     /// STS could not be reached, failed, throttled or did not answer in time.
     StsUnavailable,
+    /// IAM refused, failed or could not be reached (`mfad mfa`).
+    Iam,
     /// A garbled, oversized or out-of-order message on the socket.
     BadMessage,
     /// Client and daemon speak different protocol versions.
@@ -80,3 +82,17 @@ impl fmt::Display for Failure {
 }
 
 impl std::error::Error for Failure {}
+
+/// The error and its sources in words, without the SDK's `Debug` dump of them.
+pub fn in_words(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut words: Vec<String> = Vec::new();
+    let mut next = Some(error);
+    while let Some(error) = next {
+        let text = error.to_string();
+        if !words.last().is_some_and(|last| last.contains(&text)) {
+            words.push(text);
+        }
+        next = error.source();
+    }
+    words.join(": ")
+}

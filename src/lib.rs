@@ -19,6 +19,7 @@ pub mod config;
 pub mod credfile;
 pub mod daemon;
 pub mod failure;
+pub mod iam;
 pub mod messages;
 pub mod mfa;
 pub mod network;

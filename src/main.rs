@@ -41,6 +41,9 @@ fn main() -> ExitCode {
         Command::Store { command } => {
             commands::store::run(command).map_err(|failure| format!("mfad store: {failure}"))
         }
+        Command::Mfa { command } => {
+            commands::mfa::run(command).map_err(|failure| format!("mfad mfa: {failure}"))
+        }
         Command::Completions { shell } => {
             use clap::CommandFactory;
             clap_complete::generate(*shell, &mut Cli::command(), "mfad", &mut std::io::stdout());

@@ -412,3 +412,53 @@ pub fn cannot_run(program: &str, error: impl Display) -> Failure {
         "check the command name and your PATH",
     )
 }
+
+// --- MFA devices (`mfad mfa`) ----------------------------------------------------------
+
+pub fn already_enrolled(profile: &str, user: &str, serials: &[String]) -> Failure {
+    Failure::new(
+        FailureKind::Iam,
+        format!(
+            "IAM user {user} already has {} MFA device(s): {}",
+            serials.len(),
+            serials.join(", ")
+        ),
+        format!(
+            "to add one more (two are recommended, AWS allows 8), run `mfad mfa enroll {profile} --additional`; `mfad mfa list {profile}` shows them"
+        ),
+    )
+}
+
+pub fn no_codes_typed(serial: &str) -> Failure {
+    Failure::new(
+        FailureKind::NoCodeSource,
+        format!("no codes of {serial} were typed"),
+        "type two consecutive codes from the authenticator app, one per line",
+    )
+}
+
+pub fn config_not_updated(path: &Path, error: impl Display) -> Failure {
+    Failure::new(
+        FailureKind::Config,
+        format!("cannot set mfa_serial in {} ({error})", path.display()),
+        "make the file writable and run the command again",
+    )
+}
+
+/// Enrolment failed after the device was created: what failed, what was undone, and
+/// what is left for the person to remove.
+pub fn enrolment_undone(failure: Failure, serial: &str, left: &[String]) -> Failure {
+    let remedy = if left.is_empty() {
+        format!(
+            "{}; the device {serial} was deleted again and nothing was kept",
+            failure.remedy
+        )
+    } else {
+        format!(
+            "{}; could not undo: {}: remove them by hand (`aws iam delete-virtual-mfa-device --serial-number {serial}`)",
+            failure.remedy,
+            left.join(", ")
+        )
+    };
+    Failure::new(failure.kind, failure.message, remedy)
+}

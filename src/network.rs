@@ -127,6 +127,21 @@ impl Network {
         }))
     }
 
+    /// [`Self::http_client`], with the CA bundle read off the async workers and within a
+    /// time limit.
+    pub async fn http_client_offloaded(&self) -> Result<SharedHttpClient, NetworkError> {
+        let network = self.clone();
+        let key = format!("CA bundle {:?}", network.ca_bundle);
+        crate::bounded::offload(&key, crate::bounded::FILE_TIME_LIMIT, move || {
+            network.http_client()
+        })
+        .await
+        .map_err(|stalled| NetworkError::CaBundle {
+            path: self.ca_bundle.clone().unwrap_or_default(),
+            reason: stalled.to_string(),
+        })?
+    }
+
     fn tls_context(&self) -> Result<TlsContext, NetworkError> {
         let Some(path) = &self.ca_bundle else {
             return Ok(TlsContext::default());

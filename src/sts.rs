@@ -207,16 +207,7 @@ async fn client(
     credentials: Credentials,
     retry: RetryConfig,
 ) -> Result<aws_sdk_sts::Client, StsError> {
-    let network = route.network.clone();
-    let key = format!("CA bundle {:?}", network.ca_bundle);
-    let http_client = crate::bounded::offload(&key, crate::bounded::FILE_TIME_LIMIT, move || {
-        network.http_client()
-    })
-    .await
-    .map_err(|stalled| NetworkError::CaBundle {
-        path: route.network.ca_bundle.clone().unwrap_or_default(),
-        reason: stalled.to_string(),
-    })??;
+    let http_client = route.network.http_client_offloaded().await?;
     let mut config = aws_sdk_sts::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(route.endpoint.region.clone()))
@@ -396,7 +387,7 @@ fn classify<E: ProvideErrorMetadata + std::error::Error + 'static>(
             endpoint: route.endpoint.to_string(),
         },
         other => {
-            let reason = route.network.redact(&in_words(&other));
+            let reason = route.network.redact(&crate::failure::in_words(&other));
             let endpoint = route.endpoint.to_string();
             if reason.contains("invalid peer certificate") {
                 StsError::UntrustedCertificate { endpoint, reason }
@@ -411,20 +402,6 @@ fn classify<E: ProvideErrorMetadata + std::error::Error + 'static>(
             }
         }
     }
-}
-
-/// The error and its sources in words, without the SDK's `Debug` dump of them.
-fn in_words(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut words: Vec<String> = Vec::new();
-    let mut next = Some(error);
-    while let Some(error) = next {
-        let text = error.to_string();
-        if !words.last().is_some_and(|last| last.contains(&text)) {
-            words.push(text);
-        }
-        next = error.source();
-    }
-    words.join(": ")
 }
 
 /// Whether the error is hyper's "could not connect" (TCP, proxy or TLS handshake), found

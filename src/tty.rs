@@ -40,6 +40,12 @@ impl Terminal {
         })
     }
 
+    /// Show text on the terminal only (never on a redirected stdout or in a log).
+    pub fn show(&mut self, text: &str) -> io::Result<()> {
+        self.writer.write_all(text.as_bytes())?;
+        self.writer.flush()
+    }
+
     /// Show a prompt and read one line, echoed (an MFA code is single-use).
     /// `None` on end of input.
     pub fn ask(&mut self, prompt: &str) -> io::Result<Option<SecretString>> {

@@ -4,6 +4,7 @@ pub mod add;
 pub mod daemon;
 pub mod exec;
 pub mod logout;
+pub mod mfa;
 pub mod process;
 pub mod prompt;
 pub mod status;

@@ -6,6 +6,7 @@
 //! of the AWS SDKs; aws-config itself cannot be used for this because it reads the daemon's
 //! own environment, not the caller's.
 
+pub mod edit;
 mod ini;
 
 pub use ini::{IniFile, SyntaxError};
@@ -105,6 +106,8 @@ pub enum ConfigError {
     },
     #[error("mfad_source_profile goes round in a loop: {}", .chain.join(" -> "))]
     SourceLoop { chain: Vec<String> },
+    #[error("profile \"{profile}\" assumes {role_arn}; it has no IAM user of its own")]
+    NotAUser { profile: String, role_arn: String },
     #[error("profile \"{profile}\" has aws_access_key_id but no aws_secret_access_key in {path}")]
     HalfKey { profile: String, path: PathBuf },
 }
@@ -127,6 +130,7 @@ impl ConfigError {
             Self::BadValue { setting, .. } if setting.contains("duration") => "STS allows 900 to 129600 seconds (15m to 36h); write e.g. 43200 or 12h".into(),
             Self::BadValue { .. } => "correct the value".into(),
             Self::SourceLoop { .. } => "make one profile of the chain hold static keys or drop its mfad_source_profile".into(),
+            Self::NotAUser { .. } => "run it with the profile of the IAM user itself, whose key `mfad add PROFILE` stored".into(),
             Self::HalfKey { profile, .. } => format!("add aws_secret_access_key next to aws_access_key_id, or store the key with `mfad add {profile}`"),
         }
     }
@@ -618,6 +622,17 @@ fn duration_in_range(
 }
 
 fn sts_endpoint(files: &AwsFiles, profile: &str, env: &CallerEnv) -> StsEndpoint {
+    service_endpoint(files, profile, env, "sts")
+}
+
+/// Where a profile's calls to `service` go: `AWS_ENDPOINT_URL_<SERVICE>`, then
+/// `AWS_ENDPOINT_URL`, the profile's `services` section, its `endpoint_url`.
+fn service_endpoint(
+    files: &AwsFiles,
+    profile: &str,
+    env: &CallerEnv,
+    service: &str,
+) -> StsEndpoint {
     let settings = files.profile(profile).unwrap_or_default();
     let setting = |key: &str| settings.get(key).map(|s| s.value.clone());
     let var = |name: &str| env.get(name).filter(|v| !v.is_empty()).cloned();
@@ -631,15 +646,88 @@ fn sts_endpoint(files: &AwsFiles, profile: &str, env: &CallerEnv) -> StsEndpoint
     let url = if ignore_configured {
         None
     } else {
-        var("AWS_ENDPOINT_URL_STS")
-            .or_else(|| var("AWS_ENDPOINT_URL"))
-            .or_else(|| {
-                setting("services")
-                    .and_then(|services| files.services_setting(&services, "sts.endpoint_url"))
+        var(&format!(
+            "AWS_ENDPOINT_URL_{}",
+            service.to_ascii_uppercase()
+        ))
+        .or_else(|| var("AWS_ENDPOINT_URL"))
+        .or_else(|| {
+            setting("services").and_then(|services| {
+                files.services_setting(&services, &format!("{service}.endpoint_url"))
             })
-            .or_else(|| setting("endpoint_url"))
+        })
+        .or_else(|| setting("endpoint_url"))
     };
     StsEndpoint { region, url }
+}
+
+/// What managing a profile's IAM user takes: its long-term key, where IAM calls go, and
+/// the MFA device the profile names, if any.
+#[derive(Debug, Clone)]
+pub struct IamAccess {
+    pub profile: String,
+    pub key: KeySource,
+    /// IAM is global: its calls are signed for us-east-1 whatever the profile's region.
+    pub iam: StsEndpoint,
+    pub network: Network,
+    pub mfa_serial: Option<String>,
+    pub config: PathBuf,
+}
+
+/// Resolve the IAM user behind a profile: its key is the store entry of the profile
+/// (`mfad add`) or the static keys of its `mfad_source_profile`. A profile that assumes
+/// a role is refused: it has no IAM user of its own.
+pub fn iam_access(profile: &str, env: &CallerEnv) -> Result<IamAccess, ConfigError> {
+    let files = AwsFiles::load(env)?;
+    let settings = files
+        .profile(profile)
+        .ok_or_else(|| ConfigError::UnknownProfile {
+            profile: profile.to_owned(),
+            config: files.config.path.to_path_buf(),
+        })?;
+    if let Some(role) = settings.get("mfad_role_arn") {
+        return Err(ConfigError::NotAUser {
+            profile: profile.to_owned(),
+            role_arn: role.value.clone(),
+        });
+    }
+    let key = match settings.get("mfad_source_profile") {
+        Some(source) => {
+            let source_settings = files.profile(&source.value).unwrap_or_default();
+            match static_key(&source.value, &source_settings)? {
+                Some(key) => KeySource::Static {
+                    profile: source.value.clone(),
+                    key,
+                },
+                None => {
+                    return Err(ConfigError::NotAUser {
+                        profile: profile.to_owned(),
+                        role_arn: format!("the credentials of profile \"{}\"", source.value),
+                    });
+                }
+            }
+        }
+        None => KeySource::Store {
+            profile: profile.to_owned(),
+        },
+    };
+    let mut iam = service_endpoint(&files, profile, env, "iam");
+    iam.region = DEFAULT_REGION.to_owned();
+    let ca_bundle = settings
+        .get("ca_bundle")
+        .map(|s| expand_home(env, &s.value));
+    let https = !iam
+        .url
+        .as_deref()
+        .is_some_and(|url| url.to_ascii_lowercase().starts_with("http://"));
+    Ok(IamAccess {
+        profile: profile.to_owned(),
+        key,
+        network: Network::resolve(env, ca_bundle, https),
+        iam,
+        mfa_serial: settings.get("mfa_serial").map(|s| s.value.clone()),
+        config: files.config.path.to_path_buf(),
+    })
 }
 
 /// The proxy and CA bundle for a profile's STS calls.

@@ -2,7 +2,6 @@
 //! the Debian AWS CLI v2 and boto3 against the STS double, and mfad against moto server.
 
 use crate::support::*;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 #[test]
@@ -81,47 +80,14 @@ fn boto3_gets_an_mfa_session_through_credential_process() {
     assert_eq!(sts.counts().get_caller_identity, 1);
 }
 
-struct Moto(Child);
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 #[test]
 #[cfg_attr(
     not(feature = "system-tests"),
     ignore = "needs the Debian AWS CLI, boto3 and moto: run tests/run.sh"
 )]
 fn mfad_speaks_sts_wire_format_with_moto_server() {
-    let port = free_port();
-    let moto = Moto(
-        Command::new("python3")
-            .args(["-m", "moto.server", "-p", &port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("moto[server] is installed (pip)"),
-    );
-    let url = format!("http://127.0.0.1:{port}");
-    assert!(
-        wait_until(Duration::from_secs(30), || std::net::TcpStream::connect((
-            "127.0.0.1",
-            port
-        ))
-        .is_ok()),
-        "moto server did not start"
-    );
+    let moto = moto::Moto::start();
+    let url = moto.url.clone();
     let env = TestEnv::new();
     env.write_config(&alice_profile(
         "dev",

@@ -19,6 +19,7 @@ mod exec;
 mod install;
 mod layers;
 mod man;
+mod mfa;
 mod network;
 mod persistence;
 mod profiles;

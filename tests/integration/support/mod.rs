@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod moto;
 pub mod network;
 pub mod notifications;
 pub mod pty;

@@ -45,6 +45,11 @@ pub struct Counts {
     /// Every AssumeRole: who signed it, with what arguments.
     pub role_calls: Vec<RoleCall>,
     pub get_caller_identity: usize,
+    /// Every IAM action passed on to moto (or refused by an injected fault), in order.
+    pub iam_calls: Vec<String>,
+    /// EnableMFADevice / ResyncMFADevice calls refused for codes that were not two
+    /// consecutive current ones.
+    pub rejected_device_codes: usize,
     pub bad_signatures: usize,
     /// The long-term key ids that signed each GetSessionToken, in order.
     pub session_token_signers: Vec<String>,
@@ -67,8 +72,8 @@ pub struct RoleCall {
 struct User {
     name: String,
     secret: String,
-    serial: String,
-    totp: TotpSecret,
+    /// serial -> seed of each enabled virtual MFA device
+    devices: BTreeMap<String, TotpSecret>,
 }
 
 struct IssuedSession {
@@ -98,6 +103,12 @@ struct State {
     last_duration: Option<u64>,
     /// Roles whose trust policy does not let the caller assume them.
     denied_roles: HashSet<String>,
+    /// Where IAM actions go on to (moto server), after the double's own checks.
+    iam_upstream: Option<String>,
+    /// serial -> seed of each virtual MFA device created through the double
+    created_seeds: HashMap<String, TotpSecret>,
+    /// IAM action -> the error answered instead of passing it on
+    iam_faults: HashMap<String, (u16, String)>,
 }
 
 pub struct StsDouble {
@@ -152,14 +163,65 @@ impl StsDouble {
         let user = User {
             name: name.into(),
             secret: secret.into(),
-            serial: serial.into(),
-            totp: TotpSecret::parse(totp_uri).expect("a valid TOTP URI"),
+            devices: BTreeMap::from([(
+                serial.to_owned(),
+                TotpSecret::parse(totp_uri).expect("a valid TOTP URI"),
+            )]),
         };
         self.state
             .lock()
             .unwrap()
             .users
             .insert(access_key_id.into(), user);
+    }
+
+    /// Register an IAM user with a long-term key and no MFA device yet.
+    pub fn add_user_without_device(&self, name: &str, access_key_id: &str, secret: &str) {
+        let user = User {
+            name: name.into(),
+            secret: secret.into(),
+            devices: BTreeMap::new(),
+        };
+        self.state
+            .lock()
+            .unwrap()
+            .users
+            .insert(access_key_id.into(), user);
+    }
+
+    /// Pass IAM actions on to moto server at `url` after checking their signature, and
+    /// the codes of EnableMFADevice and ResyncMFADevice, which moto does not check.
+    pub fn forward_iam_to(&self, url: &str) {
+        let authority = url.trim_start_matches("http://").trim_end_matches('/');
+        self.state.lock().unwrap().iam_upstream = Some(authority.to_owned());
+    }
+
+    /// Answer an IAM action with an error instead of passing it on.
+    pub fn fail_iam(&self, action: &str, status: u16, code: &str, message: &str) {
+        self.state.lock().unwrap().iam_faults.insert(
+            action.to_owned(),
+            (status, error_xml("Sender", code, message)),
+        );
+    }
+
+    pub fn clear_iam_faults(&self) {
+        self.state.lock().unwrap().iam_faults.clear();
+    }
+
+    /// The serials of the MFA devices the double knows as enabled for `user`.
+    pub fn devices_of(&self, user: &str) -> Vec<String> {
+        let state = self.state.lock().unwrap();
+        state
+            .users
+            .values()
+            .filter(|u| u.name == user)
+            .flat_map(|u| u.devices.keys().cloned())
+            .collect()
+    }
+
+    /// The code a device created through the double shows at `unix_secs`.
+    pub fn device_code_at(&self, serial: &str, unix_secs: u64) -> String {
+        self.state.lock().unwrap().created_seeds[serial].code_at(unix_secs)
     }
 
     /// Every code the double accepted, of every device.
@@ -206,7 +268,8 @@ impl StsDouble {
     pub fn code_now(&self, access_key_id: &str) -> String {
         let state = self.state.lock().unwrap();
         let user = &state.users[access_key_id];
-        user.totp.code_at(now_secs(state.skew_secs))
+        let totp = user.devices.values().next().expect("a device");
+        totp.code_at(now_secs(state.skew_secs))
     }
 
     /// Whether an access key id was issued by this double and is still valid.
@@ -248,7 +311,17 @@ async fn serve_connection(stream: TcpStream, state: Arc<Mutex<State>>) {
         if !latency.is_zero() {
             tokio::time::sleep(latency).await;
         }
-        let (status, body) = handle(&request, &state);
+        let action = form(&request.body)
+            .get("Action")
+            .cloned()
+            .unwrap_or_default();
+        let upstream = state.lock().unwrap().iam_upstream.clone();
+        let (status, body) = match upstream {
+            Some(upstream) if !STS_ACTIONS.contains(&action.as_str()) => {
+                iam_gate(&request, &action, &state, &upstream).await
+            }
+            _ => handle(&request, &state),
+        };
         let date = DateTime::from_secs(now_secs(skew) as i64)
             .fmt(Format::HttpDate)
             .unwrap();
@@ -270,6 +343,133 @@ async fn serve_connection(stream: TcpStream, state: Arc<Mutex<State>>) {
             return;
         }
     }
+}
+
+const STS_ACTIONS: [&str; 3] = ["GetSessionToken", "AssumeRole", "GetCallerIdentity"];
+
+/// An IAM action: the signature checked, the codes of EnableMFADevice and
+/// ResyncMFADevice checked against the device's seed (two consecutive codes, the second
+/// within a step of now), then passed on to moto; what moto answered is remembered.
+async fn iam_gate(
+    request: &HttpRequest,
+    action: &str,
+    state: &Arc<Mutex<State>>,
+    upstream: &str,
+) -> (u16, String) {
+    let params = form(&request.body);
+    {
+        let mut state = state.lock().unwrap();
+        if let Err(response) = verify_signature(request, &state) {
+            state.counts.bad_signatures += 1;
+            return response;
+        }
+        state.counts.iam_calls.push(action.to_owned());
+        if let Some(fault) = state.iam_faults.get(action) {
+            return fault.clone();
+        }
+        if matches!(action, "EnableMFADevice" | "ResyncMFADevice") {
+            let serial = params.get("SerialNumber").cloned().unwrap_or_default();
+            let codes = [
+                params
+                    .get("AuthenticationCode1")
+                    .cloned()
+                    .unwrap_or_default(),
+                params
+                    .get("AuthenticationCode2")
+                    .cloned()
+                    .unwrap_or_default(),
+            ];
+            let now = now_secs(state.skew_secs);
+            let valid = state.created_seeds.get(&serial).is_some_and(|totp| {
+                let period = totp.period();
+                [now.saturating_sub(period), now, now + period]
+                    .iter()
+                    .any(|t| {
+                        totp.code_at(*t) == codes[1]
+                            && totp.code_at(t.saturating_sub(period)) == codes[0]
+                    })
+            });
+            if !valid {
+                state.counts.rejected_device_codes += 1;
+                return (
+                    403,
+                    error_xml(
+                        "Sender",
+                        "InvalidAuthenticationCode",
+                        "Authentication code for device is not valid.",
+                    ),
+                );
+            }
+        }
+    }
+    let (status, body) = forward(upstream, request).await;
+    if status == 200 {
+        remember(&mut state.lock().unwrap(), action, &params, &body);
+    }
+    (status, body)
+}
+
+/// Track what moto did to MFA devices, so that GetSessionToken knows them.
+fn remember(state: &mut State, action: &str, params: &HashMap<String, String>, body: &str) {
+    let serial = params.get("SerialNumber").cloned().unwrap_or_default();
+    let user = params.get("UserName").cloned().unwrap_or_default();
+    match action {
+        "CreateVirtualMFADevice" => {
+            let serial = xml_field(body, "SerialNumber");
+            let seed = aws_smithy_types::base64::decode(xml_field(body, "Base32StringSeed"))
+                .expect("moto sends the seed in base64");
+            let seed = TotpSecret::parse(&String::from_utf8(seed).unwrap()).unwrap();
+            state.created_seeds.insert(serial, seed);
+        }
+        "EnableMFADevice" => {
+            let seed = state.created_seeds[&serial].clone();
+            for known in state.users.values_mut().filter(|u| u.name == user) {
+                known.devices.insert(serial.clone(), seed.clone());
+            }
+        }
+        "DeactivateMFADevice" => {
+            for known in state.users.values_mut() {
+                known.devices.remove(&serial);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn xml_field(xml: &str, name: &str) -> String {
+    let open = format!("<{name}>");
+    xml.split_once(&open)
+        .and_then(|(_, rest)| rest.split_once(&format!("</{name}>")))
+        .map(|(value, _)| value.to_owned())
+        .unwrap_or_default()
+}
+
+/// Send the request on to moto as it came (moto does not check signatures) and return
+/// its status and body.
+async fn forward(upstream: &str, request: &HttpRequest) -> (u16, String) {
+    let mut stream = TcpStream::connect(upstream).await.expect("moto listens");
+    let mut head = format!(
+        "POST {} HTTP/1.1\r\nhost: {upstream}\r\nconnection: close\r\n",
+        request.path
+    );
+    for (name, value) in &request.headers {
+        if !matches!(name.as_str(), "host" | "connection" | "content-length") {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
+    }
+    head.push_str(&format!("content-length: {}\r\n\r\n", request.body.len()));
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(&request.body).await.unwrap();
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).await.unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(502);
+    (status, body.to_owned())
 }
 
 fn reason(status: u16) -> &'static str {
@@ -485,9 +685,9 @@ fn get_session_token(
         );
     }
     if let Some(serial) = params.get("SerialNumber") {
-        if *serial != user.serial {
+        let Some(totp) = user.devices.get(serial) else {
             return access_denied(INVALID_SERIAL);
-        }
+        };
         let code = params.get("TokenCode").cloned().unwrap_or_default();
         let accepted = state.accepted_codes.entry(serial.clone()).or_default();
         if accepted.contains(&code) {
@@ -495,10 +695,10 @@ fn get_session_token(
             return access_denied(INVALID_CODE);
         }
         let now = now_secs(state.skew_secs);
-        let period = user.totp.period();
+        let period = totp.period();
         let valid = [now.saturating_sub(period), now, now + period]
             .iter()
-            .any(|t| user.totp.code_at(*t) == code);
+            .any(|t| totp.code_at(*t) == code);
         if !valid {
             state.counts.wrong_codes += 1;
             return access_denied(INVALID_CODE);

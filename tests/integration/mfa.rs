@@ -1,0 +1,257 @@
+//! `mfad mfa enroll|list` against moto server's IAM behind the project's double, which
+//! checks the two consecutive codes moto accepts blindly and knows the device afterwards
+//! for GetSessionToken; the AWS CLI v2 then reads the enrolled profile.
+
+use crate::support::sts_double::StsDouble;
+use crate::support::*;
+
+/// Moto's IAM behind the double, an IAM user alice with an access key (made in moto),
+/// that key stored with `mfad add dev`, and a profile without mfa_serial.
+struct Enrolment {
+    moto: moto::Moto,
+    sts: StsDouble,
+    env: TestEnv,
+    config: String,
+}
+
+const CONFIG_HEAD: &str = "# my settings\n[default]\nregion = eu-west-1\n\n";
+
+fn alice_without_mfa() -> Enrolment {
+    let moto = moto::Moto::start();
+    let sts = StsDouble::start();
+    sts.forward_iam_to(&moto.url);
+    let made = moto_python(
+        &moto,
+        "iam.create_user(UserName='alice')\n\
+         key = iam.create_access_key(UserName='alice')['AccessKey']\n\
+         print(key['AccessKeyId'] + ' ' + key['SecretAccessKey'])",
+    );
+    let (key_id, secret) = made.trim().split_once(' ').unwrap();
+    sts.add_user_without_device(USER, key_id, secret);
+    let env = TestEnv::with_keyring();
+    let config = format!(
+        "{CONFIG_HEAD}[profile dev]\r\nregion  =  us-east-1\r\nendpoint_url = {}\r\ncredential_process = {MFAD} process dev\r\n\r\n# the end, no final newline\n[profile other]\nregion = us-west-2",
+        sts.url
+    );
+    env.write_config(&config);
+    assert_success(&env.run(&["add", "dev"], &format!("{key_id}\n{secret}\n")));
+    Enrolment {
+        moto,
+        sts,
+        env,
+        config,
+    }
+}
+
+/// Run boto3 against moto (any key: moto does not check signatures) and return stdout.
+fn moto_python(moto: &moto::Moto, body: &str) -> String {
+    let script = format!(
+        "import boto3\niam = boto3.client('iam', endpoint_url='{}', region_name='us-east-1', aws_access_key_id='AKIAADMIN', aws_secret_access_key='admin')\n{body}\n",
+        moto.url
+    );
+    let output = std::process::Command::new("python3")
+        .args(["-c", &script])
+        .output()
+        .unwrap();
+    assert_success(&output);
+    String::from_utf8(output.stdout).unwrap()
+}
+
+fn virtual_devices_in_moto(moto: &moto::Moto) -> String {
+    moto_python(
+        moto,
+        "print(sorted(d['SerialNumber'] for d in iam.list_virtual_mfa_devices()['VirtualMFADevices']))",
+    )
+}
+
+fn stderr(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+#[cfg_attr(
+    not(feature = "system-tests"),
+    ignore = "needs moto, boto3, the Debian AWS CLI and a Secret Service: run tests/run.sh"
+)]
+fn enroll_takes_a_user_from_no_mfa_to_a_session_the_aws_cli_uses() {
+    let Enrolment {
+        moto,
+        sts,
+        env,
+        config,
+    } = alice_without_mfa();
+    let enrolled = env.run(&["mfa", "enroll", "dev"], "");
+    assert_success(&enrolled);
+    let said = String::from_utf8_lossy(&enrolled.stdout);
+    assert!(
+        said.contains(&format!("created the virtual MFA device {SERIAL}")),
+        "{said}"
+    );
+    assert!(said.contains("has an MFA session until"), "{said}");
+    // Without a terminal the QR code (which holds the seed) is not printed anywhere.
+    assert!(!said.contains("secret="), "{said}");
+
+    // IAM saw two consecutive current codes; the device is alice's; one session.
+    let counts = sts.counts();
+    assert_eq!(counts.rejected_device_codes, 0);
+    assert_eq!(
+        counts.iam_calls,
+        [
+            "GetUser",
+            "ListMFADevices",
+            "CreateVirtualMFADevice",
+            "EnableMFADevice"
+        ]
+    );
+    assert_eq!(sts.devices_of(USER), [SERIAL]);
+    assert_eq!(counts.sessions_issued, 1);
+    let listed = moto_python(
+        &moto,
+        "print([d['SerialNumber'] for d in iam.list_mfa_devices(UserName='alice')['MFADevices']])",
+    );
+    assert_eq!(listed.trim(), format!("['{SERIAL}']"));
+
+    // One line added to the profile, every other byte as it was.
+    let edited = std::fs::read_to_string(env.config_path()).unwrap();
+    let with_line = config.replace(
+        &format!("credential_process = {MFAD} process dev\r\n"),
+        &format!("credential_process = {MFAD} process dev\r\nmfa_serial = {SERIAL}\r\n"),
+    );
+    assert_eq!(edited, with_line);
+
+    // The seed is in the store: its code is the device's.
+    let code = env.run(&["totp", "code", SERIAL], "");
+    assert_success(&code);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let shown = String::from_utf8_lossy(&code.stdout).trim().to_owned();
+    assert!(
+        (0..=10).any(|ahead| sts.device_code_at(SERIAL, now + ahead * 30) == shown),
+        "{shown}"
+    );
+
+    // The AWS CLI uses the profile: credential_process answers from the first session.
+    let cli = env
+        .command(AWS_CLI_V2)
+        .args(["sts", "get-caller-identity", "--profile", "dev"])
+        .args(["--endpoint-url", &sts.url, "--output", "json"])
+        .output()
+        .unwrap();
+    assert_success(&cli);
+    let identity: serde_json::Value = serde_json::from_slice(&cli.stdout).unwrap();
+    assert_eq!(identity["Arn"], "arn:aws:iam::123456789012:user/alice");
+    assert_eq!(
+        sts.counts().sessions_issued,
+        1,
+        "the CLI used the cached session"
+    );
+
+    // mfad mfa list knows the device, the profile's use of it and the stored seed.
+    let list = env.run(&["mfa", "list", "dev", "--json"], "");
+    assert_success(&list);
+    let list: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
+    assert_eq!(list[0]["serial"], SERIAL);
+    assert_eq!(list[0]["kind"], "virtual");
+    assert_eq!(list[0]["used_by_profile"], true);
+    assert_eq!(list[0]["secret_in_mfad"], true);
+
+    // A second enrol without --additional is refused before anything is created.
+    let again = env.run(&["mfa", "enroll", "dev"], "");
+    assert!(!again.status.success());
+    assert!(
+        stderr(&again).contains("already has 1 MFA device(s)")
+            && stderr(&again).contains("--additional"),
+        "{}",
+        stderr(&again)
+    );
+    assert_eq!(
+        virtual_devices_in_moto(&moto).trim(),
+        format!("['{SERIAL}']")
+    );
+}
+
+#[test]
+#[cfg_attr(
+    not(feature = "system-tests"),
+    ignore = "needs moto, boto3 and a Secret Service: run tests/run.sh"
+)]
+fn a_failure_after_the_device_exists_deletes_it_and_keeps_nothing() {
+    let Enrolment {
+        moto,
+        sts,
+        env,
+        config,
+    } = alice_without_mfa();
+
+    // IAM refuses to enable it: the device is deleted, nothing stored or written.
+    sts.fail_iam(
+        "EnableMFADevice",
+        403,
+        "AccessDenied",
+        "User: arn:aws:iam::123456789012:user/alice is not authorized to perform: iam:EnableMFADevice",
+    );
+    let denied = env.run(&["mfa", "enroll", "dev"], "");
+    assert!(!denied.status.success());
+    let error = stderr(&denied);
+    assert!(
+        error.contains("IAM refused EnableMFADevice")
+            && error.contains("iam:EnableMFADevice")
+            && error.contains("was deleted again and nothing was kept"),
+        "{error}"
+    );
+    assert_eq!(virtual_devices_in_moto(&moto).trim(), "[]");
+    assert_eq!(std::fs::read_to_string(env.config_path()).unwrap(), config);
+    assert!(!env.run(&["totp", "code", SERIAL], "").status.success());
+
+    // Two codes that are not consecutive current ones (typed, --no-store): refused by
+    // the double, undone the same way.
+    sts.clear_iam_faults();
+    let wrong = env.run(&["mfa", "enroll", "dev", "--no-store"], "000000\n111111\n");
+    assert!(!wrong.status.success());
+    let error = stderr(&wrong);
+    assert!(
+        error.contains("AWS did not accept the two codes")
+            && error.contains("was deleted again and nothing was kept"),
+        "{error}"
+    );
+    assert_eq!(sts.counts().rejected_device_codes, 1);
+    assert_eq!(virtual_devices_in_moto(&moto).trim(), "[]");
+    assert_eq!(std::fs::read_to_string(env.config_path()).unwrap(), config);
+}
+
+#[test]
+#[cfg_attr(
+    not(feature = "system-tests"),
+    ignore = "needs moto, boto3 and a Secret Service: run tests/run.sh"
+)]
+fn throttling_and_a_role_profile_are_refused_before_anything_is_created() {
+    let Enrolment { moto, sts, env, .. } = alice_without_mfa();
+    sts.fail_iam("ListMFADevices", 400, "Throttling", "Rate exceeded");
+    let throttled = env.run(&["mfa", "enroll", "dev"], "");
+    assert!(!throttled.status.success());
+    assert!(
+        stderr(&throttled).contains("IAM is throttling requests")
+            && stderr(&throttled).contains("wait a minute"),
+        "{}",
+        stderr(&throttled)
+    );
+    assert!(
+        !sts.counts()
+            .iam_calls
+            .contains(&"CreateVirtualMFADevice".to_owned())
+    );
+
+    let mut config = std::fs::read_to_string(env.config_path()).unwrap();
+    config.push_str("\n[profile admin]\nmfad_role_arn = arn:aws:iam::123456789012:role/admin\nmfad_source_profile = dev\n");
+    env.write_config(&config);
+    let role = env.run(&["mfa", "enroll", "admin"], "");
+    assert!(!role.status.success());
+    assert!(
+        stderr(&role).contains("no IAM user of its own"),
+        "{}",
+        stderr(&role)
+    );
+    assert_eq!(virtual_devices_in_moto(&moto).trim(), "[]");
+}
