@@ -2,7 +2,7 @@
 //! behind a profile. The commands in `commands::mfa` decide what to call and in what order;
 //! this module makes each call and says in words what a refusal means.
 //!
-//! Calls that carry MFA codes (enable, resync) run with the SDK's retries off: a retried
+//! Calls that carry MFA codes (enable) run with the SDK's retries off: a retried
 //! request would present the same codes again.
 
 use crate::config::StsEndpoint;
@@ -245,24 +245,6 @@ impl Iam {
             .send()
             .await
             .map_err(|e| self.classify_codes("EnableMFADevice", serial, e))?;
-        Ok(())
-    }
-
-    pub async fn resync(
-        &self,
-        user: &str,
-        serial: &str,
-        codes: [&SecretString; 2],
-    ) -> Result<(), IamError> {
-        self.client
-            .resync_mfa_device()
-            .user_name(user)
-            .serial_number(serial)
-            .authentication_code1(codes[0].expose_secret())
-            .authentication_code2(codes[1].expose_secret())
-            .send()
-            .await
-            .map_err(|e| self.classify_codes("ResyncMFADevice", serial, e))?;
         Ok(())
     }
 

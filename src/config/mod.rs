@@ -123,7 +123,7 @@ impl ConfigError {
                 config.display()
             ),
             Self::MissingSerial { profile, config } => format!(
-                "add mfa_serial = arn:aws:iam::ACCOUNT:mfa/DEVICE to [profile {profile}] in {}",
+                "add mfa_serial = arn:aws:iam::ACCOUNT:mfa/DEVICE to [profile {profile}] in {}, or set up a device with `mfad mfa enroll {profile}`",
                 config.display()
             ),
             Self::SecurityKey { .. } => "register a virtual (TOTP) MFA device for this user and set mfa_serial to its ARN".into(),
@@ -713,24 +713,17 @@ pub fn iam_access(profile: &str, env: &CallerEnv) -> Result<IamAccess, ConfigErr
     };
     let mut iam = service_endpoint(&files, profile, env, "iam");
     iam.region = DEFAULT_REGION.to_owned();
-    let ca_bundle = settings
-        .get("ca_bundle")
-        .map(|s| expand_home(env, &s.value));
-    let https = !iam
-        .url
-        .as_deref()
-        .is_some_and(|url| url.to_ascii_lowercase().starts_with("http://"));
     Ok(IamAccess {
         profile: profile.to_owned(),
         key,
-        network: Network::resolve(env, ca_bundle, https),
+        network: sts_network(&files, profile, env, &iam),
         iam,
         mfa_serial: settings.get("mfa_serial").map(|s| s.value.clone()),
         config: files.config.path.to_path_buf(),
     })
 }
 
-/// The proxy and CA bundle for a profile's STS calls.
+/// The proxy and CA bundle for a profile's STS (or IAM) calls.
 fn sts_network(files: &AwsFiles, profile: &str, env: &CallerEnv, sts: &StsEndpoint) -> Network {
     let settings = files.profile(profile).unwrap_or_default();
     let ca_bundle = settings

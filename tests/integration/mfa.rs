@@ -219,6 +219,25 @@ fn a_failure_after_the_device_exists_deletes_it_and_keeps_nothing() {
     assert_eq!(sts.counts().rejected_device_codes, 1);
     assert_eq!(virtual_devices_in_moto(&moto).trim(), "[]");
     assert_eq!(std::fs::read_to_string(env.config_path()).unwrap(), config);
+
+    // The last step, the first session, fails (STS throttles): the device is enabled,
+    // stored and named in the profile by then, and all of it is undone.
+    sts.set_fault(Some(sts_double::Fault::Throttle));
+    let throttled = env.run(&["mfa", "enroll", "dev"], "");
+    assert!(!throttled.status.success());
+    let error = stderr(&throttled);
+    assert!(
+        error.contains("throttling") && error.contains("was deleted again and nothing was kept"),
+        "{error}"
+    );
+    assert!(sts.counts().iam_calls.ends_with(&[
+        "EnableMFADevice".to_owned(),
+        "DeactivateMFADevice".to_owned(),
+        "DeleteVirtualMFADevice".to_owned()
+    ]));
+    assert_eq!(virtual_devices_in_moto(&moto).trim(), "[]");
+    assert_eq!(std::fs::read_to_string(env.config_path()).unwrap(), config);
+    assert!(!env.run(&["totp", "code", SERIAL], "").status.success());
 }
 
 #[test]
