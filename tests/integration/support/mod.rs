@@ -37,24 +37,15 @@ pub fn totp_uri(period: u64) -> String {
 /// A private D-Bus session bus with an unlocked gnome-keyring Secret Service on it.
 pub struct Keyring {
     pub bus_address: String,
-    bus: Child,
     keyring: Child,
+    /// Dropped after the keyring (fields drop in order).
+    bus: BareBus,
 }
 
 impl Keyring {
     pub fn start(home: &Path, runtime_dir: &Path) -> Self {
-        let mut bus = Command::new("dbus-daemon")
-            .args(["--session", "--nofork", "--print-address=1"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("dbus-daemon (Debian package dbus) is installed");
-        let mut address = String::new();
-        let mut stdout = bus.stdout.take().unwrap();
-        let mut byte = [0u8; 1];
-        while stdout.read(&mut byte).unwrap() == 1 && byte[0] != b'\n' {
-            address.push(byte[0] as char);
-        }
+        let bus = BareBus::start();
+        let address = bus.address.clone();
         let mut keyring = Command::new("gnome-keyring-daemon")
             .args(["--foreground", "--unlock", "--components=secrets"])
             .env_clear()
@@ -90,8 +81,8 @@ impl Keyring {
         assert!(ready, "gnome-keyring did not come up on {address}");
         Self {
             bus_address: address,
-            bus,
             keyring,
+            bus,
         }
     }
 }
@@ -142,8 +133,6 @@ impl Drop for Keyring {
     fn drop(&mut self) {
         let _ = self.keyring.kill();
         let _ = self.keyring.wait();
-        let _ = self.bus.kill();
-        let _ = self.bus.wait();
     }
 }
 
