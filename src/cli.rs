@@ -173,6 +173,22 @@ pub enum MfaCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Resynchronise the device of PROFILE with AWS (when AWS rejects its codes as out of
+    /// step): two consecutive codes from the seed mfad holds, else typed
+    Resync {
+        profile: String,
+        /// Type the codes from the phone app even though mfad holds the seed
+        #[arg(long)]
+        ask: bool,
+    },
+    /// Deactivate and delete the device of PROFILE (with its MFA session), and remove its
+    /// seed, the profile's mfa_serial and its sessions. Asks for confirmation
+    Remove {
+        profile: String,
+        /// Do not ask for confirmation
+        #[arg(long)]
+        yes: bool,
+    },
 }
 
 /// A section of the man pages beyond what clap knows: a title and its entries

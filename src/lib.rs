@@ -18,6 +18,7 @@ pub mod commands;
 pub mod config;
 pub mod credfile;
 pub mod daemon;
+pub mod enforce;
 pub mod failure;
 pub mod iam;
 pub mod messages;

@@ -462,3 +462,58 @@ pub fn enrolment_undone(failure: Failure, serial: &str, left: &[String]) -> Fail
     };
     Failure::new(failure.kind, failure.message, remedy)
 }
+
+pub fn no_device_named(profile: &str) -> Failure {
+    Failure::new(
+        FailureKind::Config,
+        format!("profile {profile} names no MFA device (no mfa_serial)"),
+        format!("set one up with `mfad mfa enroll {profile}`, or add mfa_serial to the profile"),
+    )
+}
+
+pub fn not_a_device_of(profile: &str, serial: &str, user: &str) -> Failure {
+    Failure::new(
+        FailureKind::Iam,
+        format!(
+            "{serial} (mfa_serial of profile {profile}) is not an MFA device of IAM user {user}"
+        ),
+        format!(
+            "`mfad mfa list {profile}` shows the user's devices: correct mfa_serial in the profile"
+        ),
+    )
+}
+
+pub fn security_key_not_synced(serial: &str) -> Failure {
+    Failure::new(
+        FailureKind::Iam,
+        format!("{serial} is a security key, which has no codes to resynchronise"),
+        "only virtual (TOTP) devices are resynchronised",
+    )
+}
+
+pub fn security_key_not_removed(serial: &str) -> Failure {
+    Failure::new(
+        FailureKind::Iam,
+        format!("{serial} is a security key, which mfad does not manage"),
+        "remove security keys in the IAM console",
+    )
+}
+
+pub fn removal_not_confirmed(serial: &str) -> Failure {
+    Failure::new(
+        FailureKind::PromptCancelled,
+        format!("the removal of {serial} was not confirmed; nothing was changed"),
+        "answer y on the terminal, or pass --yes",
+    )
+}
+
+/// Removal deactivated the device but IAM did not delete it.
+pub fn device_not_deleted(serial: &str, error: impl Display) -> Failure {
+    Failure::new(
+        FailureKind::Iam,
+        format!("{serial} was deactivated and mfad forgot it, but IAM did not delete it ({error})"),
+        format!(
+            "delete it with `aws iam delete-virtual-mfa-device --serial-number {serial}` (it is assigned to nobody and holds no access)"
+        ),
+    )
+}

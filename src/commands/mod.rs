@@ -36,3 +36,11 @@ pub fn read_secret(
         _ => Ok(Some(SecretString::from(line.trim().to_owned()))),
     }
 }
+
+/// The runtime of a command that makes a few AWS calls in a row (not the daemon's).
+pub fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(Failure::internal)
+}

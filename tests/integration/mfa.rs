@@ -7,16 +7,18 @@ use crate::support::*;
 
 /// Moto's IAM behind the double, an IAM user alice with an access key (made in moto),
 /// that key stored with `mfad add dev`, and a profile without mfa_serial.
-struct Enrolment {
-    moto: moto::Moto,
-    sts: StsDouble,
-    env: TestEnv,
-    config: String,
+pub struct Enrolment {
+    pub moto: moto::Moto,
+    pub sts: StsDouble,
+    pub env: TestEnv,
+    pub config: String,
+    /// alice's long-term key in moto and the double.
+    pub key: (String, String),
 }
 
 const CONFIG_HEAD: &str = "# my settings\n[default]\nregion = eu-west-1\n\n";
 
-fn alice_without_mfa() -> Enrolment {
+pub fn alice_without_mfa() -> Enrolment {
     let moto = moto::Moto::start();
     let sts = StsDouble::start();
     sts.forward_iam_to(&moto.url);
@@ -40,11 +42,59 @@ fn alice_without_mfa() -> Enrolment {
         sts,
         env,
         config,
+        key: (key_id.to_owned(), secret.to_owned()),
+    }
+}
+
+/// alice with a virtual device enabled through the double (as the console would), its
+/// seed stored with `mfad totp add` and `mfa_serial` in the profile: what `mfad mfa
+/// enroll` leaves, without waiting for the first session's code step.
+pub fn alice_enrolled() -> Enrolment {
+    let enrolment = alice_without_mfa();
+    let (key_id, secret) = &enrolment.key;
+    let as_alice = |body: &str| {
+        let script = format!(
+            "import boto3\niam = boto3.client('iam', endpoint_url='{}', region_name='us-east-1', aws_access_key_id='{key_id}', aws_secret_access_key='{secret}')\n{body}\n",
+            enrolment.sts.url
+        );
+        let output = std::process::Command::new("python3")
+            .args(["-c", &script])
+            .output()
+            .unwrap();
+        assert_success(&output);
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let seed = as_alice(
+        "d = iam.create_virtual_mfa_device(VirtualMFADeviceName='alice')['VirtualMFADevice']\n\
+         print(d['Base32StringSeed'].decode())",
+    );
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let codes = [now - 30, now].map(|t| enrolment.sts.device_code_at(SERIAL, t));
+    as_alice(&format!(
+        "iam.enable_mfa_device(UserName='alice', SerialNumber='{SERIAL}', AuthenticationCode1='{}', AuthenticationCode2='{}')",
+        codes[0], codes[1]
+    ));
+    assert_success(
+        &enrolment
+            .env
+            .run(&["totp", "add", SERIAL], &format!("{}\n", seed.trim())),
+    );
+    let config = enrolment.config.replace(
+        &format!("credential_process = {MFAD} process dev\r\n"),
+        &format!("credential_process = {MFAD} process dev\r\nmfa_serial = {SERIAL}\r\n"),
+    );
+    enrolment.env.write_config(&config);
+    Enrolment {
+        config,
+        ..enrolment
     }
 }
 
 /// Run boto3 against moto (any key: moto does not check signatures) and return stdout.
-fn moto_python(moto: &moto::Moto, body: &str) -> String {
+pub fn moto_python(moto: &moto::Moto, body: &str) -> String {
     let script = format!(
         "import boto3\niam = boto3.client('iam', endpoint_url='{}', region_name='us-east-1', aws_access_key_id='AKIAADMIN', aws_secret_access_key='admin')\n{body}\n",
         moto.url
@@ -57,14 +107,14 @@ fn moto_python(moto: &moto::Moto, body: &str) -> String {
     String::from_utf8(output.stdout).unwrap()
 }
 
-fn virtual_devices_in_moto(moto: &moto::Moto) -> String {
+pub fn virtual_devices_in_moto(moto: &moto::Moto) -> String {
     moto_python(
         moto,
         "print(sorted(d['SerialNumber'] for d in iam.list_virtual_mfa_devices()['VirtualMFADevices']))",
     )
 }
 
-fn stderr(output: &std::process::Output) -> String {
+pub fn stderr(output: &std::process::Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
@@ -79,6 +129,7 @@ fn enroll_takes_a_user_from_no_mfa_to_a_session_the_aws_cli_uses() {
         sts,
         env,
         config,
+        ..
     } = alice_without_mfa();
     let enrolled = env.run(&["mfa", "enroll", "dev"], "");
     assert_success(&enrolled);
@@ -186,6 +237,7 @@ fn a_failure_after_the_device_exists_deletes_it_and_keeps_nothing() {
         sts,
         env,
         config,
+        ..
     } = alice_without_mfa();
 
     // IAM refuses to enable it: the device is deleted, nothing stored or written.
@@ -276,4 +328,151 @@ fn throttling_and_a_role_profile_are_refused_before_anything_is_created() {
         stderr(&role)
     );
     assert_eq!(virtual_devices_in_moto(&moto).trim(), "[]");
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+#[test]
+#[cfg_attr(
+    not(feature = "system-tests"),
+    ignore = "needs moto, boto3 and a Secret Service: run tests/run.sh"
+)]
+fn resync_sends_two_consecutive_codes_from_the_seed_or_typed() {
+    let Enrolment {
+        moto: _moto,
+        sts,
+        env,
+        ..
+    } = alice_enrolled();
+    let derived = env.run(&["mfa", "resync", "dev"], "");
+    assert_success(&derived);
+    assert!(
+        String::from_utf8_lossy(&derived.stdout).contains("resynchronised"),
+        "{}",
+        stderr(&derived)
+    );
+    assert_eq!(sts.counts().rejected_device_codes, 0);
+
+    // Typed codes that are not consecutive current ones: AWS's refusal, in words.
+    let wrong = env.run(&["mfa", "resync", "dev", "--ask"], "000000\n111111\n");
+    assert!(!wrong.status.success());
+    assert!(
+        stderr(&wrong).contains("AWS did not accept the two codes")
+            && stderr(&wrong).contains("two consecutive ones"),
+        "{}",
+        stderr(&wrong)
+    );
+    assert_eq!(sts.counts().rejected_device_codes, 1);
+
+    // Typed from the phone: the previous and the current code.
+    let now = unix_now();
+    let typed = format!(
+        "{}\n{}\n",
+        sts.device_code_at(SERIAL, now - 30),
+        sts.device_code_at(SERIAL, now)
+    );
+    assert_success(&env.run(&["mfa", "resync", "dev", "--ask"], &typed));
+    assert_eq!(
+        sts.counts()
+            .iam_calls
+            .iter()
+            .filter(|a| *a == "ResyncMFADevice")
+            .count(),
+        3
+    );
+}
+
+#[test]
+#[cfg_attr(
+    not(feature = "system-tests"),
+    ignore = "needs moto, boto3 and a Secret Service: run tests/run.sh"
+)]
+fn remove_takes_the_device_away_with_the_mfa_session_and_forgets_it() {
+    let Enrolment {
+        moto,
+        sts,
+        env,
+        config,
+        ..
+    } = alice_enrolled();
+    // An enforce-MFA policy acts on alice (the double refuses what it denies), and one
+    // is attached to her group in moto, where mfad can read it.
+    sts.enforce_mfa_for(USER);
+    moto_python(
+        &moto,
+        "import json\n\
+         doc = json.dumps({'Version': '2012-10-17', 'Statement': [{'Effect': 'Deny', 'NotAction': 'iam:EnableMFADevice', 'Resource': '*', 'Condition': {'BoolIfExists': {'aws:MultiFactorAuthPresent': 'false'}}}]})\n\
+         arn = iam.create_policy(PolicyName='require-mfa', PolicyDocument=doc)['Policy']['Arn']\n\
+         iam.create_group(GroupName='developers')\n\
+         iam.add_user_to_group(GroupName='developers', UserName='alice')\n\
+         iam.attach_group_policy(GroupName='developers', PolicyArn=arn)",
+    );
+
+    // Without a terminal and without --yes nothing is removed.
+    let unconfirmed = env.run(&["mfa", "remove", "dev"], "");
+    assert!(!unconfirmed.status.success());
+    assert!(
+        stderr(&unconfirmed).contains("not confirmed; nothing was changed")
+            && stderr(&unconfirmed).contains("--yes"),
+        "{}",
+        stderr(&unconfirmed)
+    );
+    assert_eq!(
+        virtual_devices_in_moto(&moto).trim(),
+        format!("['{SERIAL}']")
+    );
+    assert_eq!(std::fs::read_to_string(env.config_path()).unwrap(), config);
+
+    // IAM throttles the deactivation: an error, and still nothing changed.
+    sts.fail_iam("DeactivateMFADevice", 400, "Throttling", "Rate exceeded");
+    let throttled = env.run(&["mfa", "remove", "dev", "--yes"], "");
+    assert!(!throttled.status.success());
+    assert!(
+        stderr(&throttled).contains("throttling"),
+        "{}",
+        stderr(&throttled)
+    );
+    assert_eq!(sts.devices_of(USER), [SERIAL]);
+    assert_eq!(std::fs::read_to_string(env.config_path()).unwrap(), config);
+    assert_success(&env.run(&["totp", "code", SERIAL], ""));
+    sts.clear_iam_faults();
+
+    let removed = env.run(&["mfa", "remove", "dev", "--yes"], "");
+    assert_success(&removed);
+    let said = String::from_utf8_lossy(&removed.stdout);
+    assert!(
+        said.contains("warning: the enforce-MFA policy arn:aws:iam::123456789012:policy/require-mfa through group developers applies to alice")
+            && said.contains(&format!("removed {SERIAL}")),
+        "{said}"
+    );
+    // The device went away with calls signed by the MFA session, none denied.
+    let counts = sts.counts();
+    assert!(counts.denied_without_mfa.is_empty(), "{counts:?}");
+    assert!(
+        counts.iam_calls_with_mfa.ends_with(&[
+            "DeactivateMFADevice".to_owned(),
+            "DeleteVirtualMFADevice".to_owned()
+        ]),
+        "{counts:?}"
+    );
+    assert_eq!(virtual_devices_in_moto(&moto).trim(), "[]");
+    assert!(sts.devices_of(USER).is_empty());
+    // The seed, the mfa_serial line (byte for byte) and the sessions are gone.
+    assert!(!env.run(&["totp", "code", SERIAL], "").status.success());
+    let without_line = config.replace(&format!("mfa_serial = {SERIAL}\r\n"), "");
+    assert_eq!(
+        std::fs::read_to_string(env.config_path()).unwrap(),
+        without_line
+    );
+    let status = env.run(&["status", "--json"], "");
+    assert!(
+        !String::from_utf8_lossy(&status.stdout).contains("\"dev\""),
+        "{}",
+        String::from_utf8_lossy(&status.stdout)
+    );
 }

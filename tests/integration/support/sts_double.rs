@@ -51,6 +51,12 @@ pub struct Counts {
     /// consecutive current ones.
     pub rejected_device_codes: usize,
     pub bad_signatures: usize,
+    /// IAM actions signed with an MFA session, in order.
+    pub iam_calls_with_mfa: Vec<String>,
+    /// IAM actions refused because an enforced user made them without MFA.
+    pub denied_without_mfa: Vec<String>,
+    /// Calls refused because their key was too new (IAM's eventual consistency).
+    pub not_yet_valid: usize,
     /// The long-term key ids that signed each GetSessionToken, in order.
     pub session_token_signers: Vec<String>,
 }
@@ -82,6 +88,8 @@ struct IssuedSession {
     /// The IAM user it was issued to (GetSessionToken) or the role session ARN.
     arn: String,
     expiration: SystemTime,
+    /// Issued with an MFA code (or assumed with such a session).
+    mfa: bool,
 }
 
 #[derive(Default)]
@@ -109,6 +117,14 @@ struct State {
     created_seeds: HashMap<String, TotpSecret>,
     /// IAM action -> the error answered instead of passing it on
     iam_faults: HashMap<String, (u16, String)>,
+    /// Users on whom an enforce-MFA policy acts: IAM actions beyond self-service need
+    /// an MFA session.
+    enforced: HashSet<String>,
+    /// How many calls a key created through the double fails before IAM's eventual
+    /// consistency lets it through.
+    new_key_delay: u32,
+    /// access key id -> calls it still fails
+    fresh_keys: HashMap<String, u32>,
 }
 
 pub struct StsDouble {
@@ -202,6 +218,22 @@ impl StsDouble {
             action.to_owned(),
             (status, error_xml("Sender", code, message)),
         );
+    }
+
+    /// Act as if an enforce-MFA policy applied to `user`.
+    pub fn enforce_mfa_for(&self, user: &str) {
+        self.state.lock().unwrap().enforced.insert(user.to_owned());
+    }
+
+    /// Keys created from now on fail their first `calls` calls, as new IAM keys do
+    /// for a few seconds.
+    pub fn delay_new_keys(&self, calls: u32) {
+        self.state.lock().unwrap().new_key_delay = calls;
+    }
+
+    /// Whether the double (like IAM) still accepts this long-term key.
+    pub fn knows_key(&self, access_key_id: &str) -> bool {
+        self.state.lock().unwrap().users.contains_key(access_key_id)
     }
 
     pub fn clear_iam_faults(&self) {
@@ -347,9 +379,25 @@ async fn serve_connection(stream: TcpStream, state: Arc<Mutex<State>>) {
 
 const STS_ACTIONS: [&str; 3] = ["GetSessionToken", "AssumeRole", "GetCallerIdentity"];
 
+/// What an enforce-MFA policy lets a user do without MFA (mfad's policy document).
+const SELF_SERVICE: [&str; 10] = [
+    "ChangePassword",
+    "CreateVirtualMFADevice",
+    "DeleteVirtualMFADevice",
+    "EnableMFADevice",
+    "GetAccountPasswordPolicy",
+    "GetMFADevice",
+    "GetUser",
+    "ListMFADevices",
+    "ListVirtualMFADevices",
+    "ResyncMFADevice",
+];
+
 /// An IAM action: the signature checked, the codes of EnableMFADevice and
 /// ResyncMFADevice checked against the device's seed (two consecutive codes, the second
-/// within a step of now), then passed on to moto; what moto answered is remembered.
+/// within a step of now), what an enforce-MFA policy denies refused, then passed on to
+/// moto (ResyncMFADevice, which moto lacks, answered here); what moto answered is
+/// remembered.
 async fn iam_gate(
     request: &HttpRequest,
     action: &str,
@@ -359,13 +407,32 @@ async fn iam_gate(
     let params = form(&request.body);
     {
         let mut state = state.lock().unwrap();
-        if let Err(response) = verify_signature(request, &state) {
-            state.counts.bad_signatures += 1;
-            return response;
-        }
+        let signer = match verify_signature(request, &state) {
+            Ok(signer) => signer,
+            Err(response) => {
+                state.counts.bad_signatures += 1;
+                return response;
+            }
+        };
         state.counts.iam_calls.push(action.to_owned());
         if let Some(fault) = state.iam_faults.get(action) {
             return fault.clone();
+        }
+        let (user, with_mfa) = match &signer {
+            Signer::User(key) => (state.users[key].name.clone(), false),
+            Signer::Session(key) => {
+                let session = &state.issued[key];
+                let user = session.arn.rsplit_once(":user/").map(|(_, u)| u.to_owned());
+                (user.unwrap_or_default(), session.mfa)
+            }
+        };
+        if with_mfa {
+            state.counts.iam_calls_with_mfa.push(action.to_owned());
+        } else if state.enforced.contains(&user) && !SELF_SERVICE.contains(&action) {
+            state.counts.denied_without_mfa.push(action.to_owned());
+            return access_denied(&format!(
+                "User: arn:aws:iam::{ACCOUNT}:user/{user} is not authorized to perform: iam:{action} with an explicit deny in an identity-based policy"
+            ));
         }
         if matches!(action, "EnableMFADevice" | "ResyncMFADevice") {
             let serial = params.get("SerialNumber").cloned().unwrap_or_default();
@@ -400,6 +467,25 @@ async fn iam_gate(
                     ),
                 );
             }
+            // moto has no ResyncMFADevice (it answers 500): the double answers it for
+            // a device it knows enabled for the user.
+            if action == "ResyncMFADevice" {
+                let user = params.get("UserName").cloned().unwrap_or_default();
+                let enabled = state
+                    .users
+                    .values()
+                    .any(|u| u.name == user && u.devices.contains_key(&serial));
+                return match enabled {
+                    true => (
+                        200,
+                        "<ResyncMFADeviceResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\">\n  <ResponseMetadata>\n    <RequestId>7a62c49f-347e-4fc4-9331-6e8eEXAMPLE</RequestId>\n  </ResponseMetadata>\n</ResyncMFADeviceResponse>\n".to_owned(),
+                    ),
+                    false => (
+                        404,
+                        error_xml("Sender", "NoSuchEntity", &format!("MFA device {serial} is not enabled for {user}")),
+                    ),
+                };
+            }
         }
     }
     let (status, body) = forward(upstream, request).await;
@@ -430,6 +516,27 @@ fn remember(state: &mut State, action: &str, params: &HashMap<String, String>, b
         "DeactivateMFADevice" => {
             for known in state.users.values_mut() {
                 known.devices.remove(&serial);
+            }
+        }
+        "CreateAccessKey" => {
+            let id = xml_field(body, "AccessKeyId");
+            let mut known = state
+                .users
+                .values()
+                .find(|u| u.name == user)
+                .cloned()
+                .unwrap_or_else(|| User {
+                    name: user.clone(),
+                    secret: String::new(),
+                    devices: BTreeMap::new(),
+                });
+            known.secret = xml_field(body, "SecretAccessKey");
+            state.fresh_keys.insert(id.clone(), state.new_key_delay);
+            state.users.insert(id, known);
+        }
+        "DeleteAccessKey" => {
+            if let Some(id) = params.get("AccessKeyId") {
+                state.users.remove(id);
             }
         }
         _ => {}
@@ -609,6 +716,21 @@ fn handle(request: &HttpRequest, state: &Arc<Mutex<State>>) -> (u16, String) {
             return response;
         }
     };
+    if let Signer::User(key) = &signer
+        && let Some(left) = state.fresh_keys.get_mut(key)
+        && *left > 0
+    {
+        *left -= 1;
+        state.counts.not_yet_valid += 1;
+        return (
+            403,
+            error_xml(
+                "Sender",
+                "InvalidClientTokenId",
+                "The security token included in the request is invalid.",
+            ),
+        );
+    }
     let action = params.get("Action").map(String::as_str).unwrap_or("");
     match action {
         "GetSessionToken" => get_session_token(&mut state, &signer, &params),
@@ -634,7 +756,7 @@ fn next_id(state: &mut State, prefix: &str) -> String {
     format!("{prefix}{:08}{:08X}", state.next_id, nanos)
 }
 
-fn issue(state: &mut State, arn: String, lifetime: Duration) -> (String, IssuedSession) {
+fn issue(state: &mut State, arn: String, lifetime: Duration, mfa: bool) -> (String, IssuedSession) {
     let key = next_id(state, "ASIADOUBLE");
     let session = IssuedSession {
         secret: format!("secret-{}", next_id(state, "")),
@@ -644,6 +766,7 @@ fn issue(state: &mut State, arn: String, lifetime: Duration) -> (String, IssuedS
         expiration: UNIX_EPOCH
             + Duration::from_secs(now_secs(state.skew_secs))
             + state.session_lifetime.unwrap_or(lifetime),
+        mfa,
     };
     (key, session)
 }
@@ -706,7 +829,8 @@ fn get_session_token(
         state.accepted_codes.get_mut(serial).unwrap().insert(code);
     }
     let arn = format!("arn:aws:iam::{ACCOUNT}:user/{}", user.name);
-    let (key, session) = issue(state, arn, Duration::from_secs(duration));
+    let with_mfa = params.contains_key("SerialNumber");
+    let (key, session) = issue(state, arn, Duration::from_secs(duration), with_mfa);
     let xml = format!(
         "<GetSessionTokenResponse xmlns=\"{XMLNS}\">\n  <GetSessionTokenResult>\n    {}\n  </GetSessionTokenResult>\n  <ResponseMetadata>\n    <RequestId>58c5dbae-abef-11e0-8cfe-09039844ac7d</RequestId>\n  </ResponseMetadata>\n</GetSessionTokenResponse>\n",
         credentials_xml(&key, &session)
@@ -723,6 +847,10 @@ fn assume_role(
 ) -> (u16, String) {
     state.counts.assume_role += 1;
     let from_session_token = matches!(signer, Signer::Session(_));
+    let with_mfa = match signer {
+        Signer::Session(key) => state.issued[key].mfa,
+        Signer::User(_) => false,
+    };
     let role_arn = params.get("RoleArn").cloned().unwrap_or_default();
     let session_name = params.get("RoleSessionName").cloned().unwrap_or_default();
     let duration: u64 = params
@@ -756,7 +884,7 @@ fn assume_role(
     }
     let role_name = role_arn.rsplit('/').next().unwrap_or("role").to_owned();
     let arn = format!("arn:aws:sts::{ACCOUNT}:assumed-role/{role_name}/{session_name}");
-    let (key, session) = issue(state, arn.clone(), Duration::from_secs(duration));
+    let (key, session) = issue(state, arn.clone(), Duration::from_secs(duration), with_mfa);
     let xml = format!(
         "<AssumeRoleResponse xmlns=\"{XMLNS}\">\n  <AssumeRoleResult>\n    <AssumedRoleUser>\n      <Arn>{arn}</Arn>\n      <AssumedRoleId>AROADOUBLE:{session_name}</AssumedRoleId>\n    </AssumedRoleUser>\n    {}\n  </AssumeRoleResult>\n  <ResponseMetadata>\n    <RequestId>c6104cbe-af31-11e0-8154-cbc7ccf896c7</RequestId>\n  </ResponseMetadata>\n</AssumeRoleResponse>\n",
         credentials_xml(&key, &session)

@@ -1,106 +1,32 @@
-//! `mfad mfa enroll|list PROFILE`: the MFA devices of the IAM user behind a profile.
-//!
-//! Enrolment is a short transaction against IAM: create the virtual device, enable it
-//! with two consecutive codes, keep its seed, name it in the profile, fetch a first
-//! session. Whatever fails after the device exists undoes what was done before it, so no
-//! orphan device, stray secret or dangling `mfa_serial` is left behind.
+//! `mfad mfa enroll PROFILE`: a short transaction against IAM. Create the virtual device,
+//! enable it with two consecutive codes, keep its seed, name it in the profile, fetch a
+//! first session. Whatever fails after the device exists undoes what was done before it,
+//! so no orphan device, stray secret or dangling `mfa_serial` is left behind.
 
-use super::read_secret;
-use crate::cli::MfaCommand;
+use super::{Account, connect, derived_codes, serials, typed_codes, unix_now};
 use crate::client::{Client, Start};
-use crate::config::{self, CallerEnv, IamAccess, KeySource, edit};
-use crate::failure::{Failure, FailureKind};
-use crate::iam::{Device, Iam, IamError, User};
+use crate::config::{IamAccess, edit};
+use crate::failure::Failure;
+use crate::iam::{IamError, NewDevice, User};
 use crate::messages;
 use crate::mfa::totp::TotpSecret;
-use crate::mfa::used::{Step, UsedCodes};
-use crate::paths::{self, DaemonPaths};
+use crate::paths::DaemonPaths;
 use crate::protocol::Request;
-use crate::store::{LongTermKey, Store};
 use crate::timefmt::{from_epoch_secs, rfc3339};
 use crate::tty::Terminal;
 use secrecy::{ExposeSecret, SecretString};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 /// How many MFA devices AWS lets one IAM user have.
 const MAX_DEVICES: usize = 8;
 
-pub fn run(command: &MfaCommand) -> Result<(), Failure> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(Failure::internal)?;
-    match command {
-        MfaCommand::Enroll {
-            profile,
-            device_name,
-            no_store,
-            additional,
-            show_secret,
-        } => runtime.block_on(enroll(
-            profile,
-            &Enrolment {
-                device_name: device_name.clone(),
-                store_seed: !no_store,
-                additional: *additional,
-                show_secret: *show_secret,
-            },
-        )),
-        MfaCommand::List { profile, json } => runtime.block_on(list(profile, *json)),
-    }
+pub struct Enrolment {
+    pub device_name: Option<String>,
+    pub store_seed: bool,
+    pub additional: bool,
+    pub show_secret: bool,
 }
 
-impl From<IamError> for Failure {
-    fn from(error: IamError) -> Self {
-        let remedy = error.remedy();
-        Failure::new(FailureKind::Iam, error.to_string(), remedy)
-    }
-}
-
-/// The IAM user of a profile, reached with its long-term key.
-struct Account {
-    access: IamAccess,
-    store: Store,
-    iam: Iam,
-    user: User,
-}
-
-async fn connect(profile: &str) -> Result<Account, Failure> {
-    let env: CallerEnv = std::env::vars().collect();
-    let access = config::iam_access(profile, &env)?;
-    let store = super::store::for_this_shell()?;
-    let key: LongTermKey = match &access.key {
-        KeySource::Store { profile } => store
-            .load_key(profile)?
-            .ok_or_else(|| messages::no_key_stored(profile))?,
-        KeySource::Static { key, .. } => key.clone(),
-    };
-    let iam = Iam::new(&access.iam, &access.network, &key).await?;
-    let user = iam.user().await?;
-    Ok(Account {
-        access,
-        store,
-        iam,
-        user,
-    })
-}
-
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
-// --- enroll --------------------------------------------------------------------------
-
-struct Enrolment {
-    device_name: Option<String>,
-    store_seed: bool,
-    additional: bool,
-    show_secret: bool,
-}
-
-async fn enroll(profile: &str, options: &Enrolment) -> Result<(), Failure> {
+pub async fn run(profile: &str, options: &Enrolment) -> Result<(), Failure> {
     let account = connect(profile).await?;
     let user = &account.user;
     let devices = account.iam.devices(&user.name).await?;
@@ -140,7 +66,7 @@ async fn enroll(profile: &str, options: &Enrolment) -> Result<(), Failure> {
 async fn finish_enrolment(
     account: &Account,
     options: &Enrolment,
-    device: &crate::iam::NewDevice,
+    device: &NewDevice,
     undo: &mut Undo<'_>,
 ) -> Result<(), Failure> {
     let (user, serial, profile) = (&account.user, &device.serial, &account.access.profile);
@@ -230,28 +156,6 @@ fn show_qr_code(uri: &SecretString, show_secret: bool) -> Result<(), Failure> {
     Ok(())
 }
 
-/// The previous and the current code, derived at once: no waiting for a new step. Both
-/// are recorded as used, so that no later session sends them again.
-fn derived_codes(totp: &TotpSecret, serial: &str) -> [SecretString; 2] {
-    let (now, period) = (unix_now(), totp.period());
-    let used = UsedCodes::kept_in(paths::used_codes_file());
-    [now.saturating_sub(period), now].map(|at| {
-        let code = totp.code_at(at);
-        used.claim(serial, &code, Step { at, period });
-        SecretString::from(code)
-    })
-}
-
-fn typed_codes(serial: &str) -> Result<[SecretString; 2], Failure> {
-    let mut stdin = std::io::stdin().lock();
-    let mut ask = |prompt: &str| {
-        read_secret(&mut stdin, prompt)?.ok_or_else(|| messages::no_codes_typed(serial))
-    };
-    let first = ask("A code from the authenticator app: ")?;
-    let second = ask("The next code (wait for it to change): ")?;
-    Ok([first, second])
-}
-
 fn set_mfa_serial(access: &IamAccess, serial: &str) -> Result<(), Failure> {
     let header = edit::header_of(&access.profile);
     crate::credfile::edit(&access.config, &header, |text| {
@@ -274,7 +178,7 @@ fn first_session(profile: &str, totp: &TotpSecret) -> Result<u64, Failure> {
             profile: Some(profile.to_owned()),
         });
     }
-    Ok(super::process::fetch(profile)?.expiration)
+    Ok(crate::commands::process::fetch(profile)?.expiration)
 }
 
 /// What enrolment did so far, undone in reverse when a later step fails.
@@ -331,70 +235,4 @@ impl<'a> Undo<'a> {
         }
         messages::enrolment_undone(failure, serial, &left)
     }
-}
-
-fn serials(devices: &[Device]) -> Vec<String> {
-    devices.iter().map(|d| d.serial.clone()).collect()
-}
-
-// --- list ----------------------------------------------------------------------------
-
-#[derive(serde::Serialize)]
-struct Listed {
-    serial: String,
-    enabled: String,
-    kind: &'static str,
-    used_by_profile: bool,
-    secret_in_mfad: bool,
-}
-
-async fn list(profile: &str, json: bool) -> Result<(), Failure> {
-    let account = connect(profile).await?;
-    let devices = account.iam.devices(&account.user.name).await?;
-    let mut listed = Vec::new();
-    for device in devices {
-        let security_key = device.is_security_key();
-        listed.push(Listed {
-            used_by_profile: account.access.mfa_serial.as_deref() == Some(&device.serial),
-            secret_in_mfad: !security_key && account.store.load_totp(&device.serial)?.is_some(),
-            kind: if security_key {
-                "security key (console only)"
-            } else {
-                "virtual"
-            },
-            serial: device.serial,
-            enabled: device.enabled,
-        });
-    }
-    if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&listed).map_err(Failure::internal)?
-        );
-        return Ok(());
-    }
-    if listed.is_empty() {
-        println!(
-            "IAM user {} has no MFA device; set one up with `mfad mfa enroll {profile}`",
-            account.user.name
-        );
-        return Ok(());
-    }
-    println!("MFA devices of IAM user {}:", account.user.name);
-    for device in &listed {
-        let mut notes = vec![device.kind.to_owned()];
-        if device.used_by_profile {
-            notes.push(format!("used by profile {profile}"));
-        }
-        if device.secret_in_mfad {
-            notes.push("seed held by mfad".into());
-        }
-        println!(
-            "  {}  enabled {}  ({})",
-            device.serial,
-            device.enabled,
-            notes.join(", ")
-        );
-    }
-    Ok(())
 }

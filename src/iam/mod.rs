@@ -1,9 +1,20 @@
-//! The only place that calls AWS IAM (through aws-sdk-iam): the MFA devices of the user
-//! behind a profile. The commands in `commands::mfa` decide what to call and in what order;
-//! this module makes each call and says in words what a refusal means.
+//! The only place that calls AWS IAM (through aws-sdk-iam). The commands (`mfa`, `audit`,
+//! `policy`, `rotate`) decide what to call and in what order; this module makes each call
+//! and says in words what a refusal means. One submodule per kind of thing: MFA devices,
+//! access keys, managed policies, and the account-wide reads of an audit.
 //!
-//! Calls that carry MFA codes (enable) run with the SDK's retries off: a retried
-//! request would present the same codes again.
+//! All calls run with the SDK's retries off: a retried request would present the same
+//! MFA codes again, and the commands say what to do about throttling themselves.
+
+mod account;
+mod devices;
+mod keys;
+mod policies;
+
+pub use account::{AccountSummary, ReportState};
+pub use devices::{Device, NewDevice};
+pub use keys::AccessKeyInfo;
+pub use policies::PolicyVersionInfo;
 
 use crate::config::StsEndpoint;
 use crate::network::{Network, NetworkError};
@@ -12,7 +23,7 @@ use aws_sdk_iam::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_iam::error::{ProvideErrorMetadata, SdkError};
 use aws_smithy_types::retry::RetryConfig;
 use aws_smithy_types::timeout::TimeoutConfig;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::ExposeSecret;
 use std::time::Duration;
 
 /// How long one IAM call may take, connection included.
@@ -52,7 +63,7 @@ impl IamError {
     pub fn remedy(&self) -> String {
         match self {
             Self::Denied { action, .. } => format!(
-                "the user needs iam:{action} on its own MFA devices (an enforce-MFA policy allows this self-service action without MFA)"
+                "the user needs iam:{action}; an enforce-MFA policy allows only self-service actions (set up a device, change a password) without an MFA session"
             ),
             Self::CodesRejected { .. } => {
                 "the codes must be two consecutive ones, the second the current: wait for a new code and type it and the one after it".into()
@@ -72,27 +83,6 @@ impl IamError {
             Self::Network(error) => error.remedy(),
         }
     }
-}
-
-/// An MFA device of a user, as IAM lists it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Device {
-    pub serial: String,
-    /// When it was enabled, RFC 3339.
-    pub enabled: String,
-}
-
-impl Device {
-    /// Security keys (FIDO) work in the console only, never for API sessions.
-    pub fn is_security_key(&self) -> bool {
-        self.serial.contains(":u2f/")
-    }
-}
-
-/// A virtual device just created: its serial and its seed (base32).
-pub struct NewDevice {
-    pub serial: String,
-    pub seed: SecretString,
 }
 
 /// The IAM user behind a long-term key.
@@ -117,7 +107,8 @@ pub struct Iam {
 }
 
 impl Iam {
-    pub async fn new(
+    /// IAM signed with a long-term key.
+    pub async fn with_key(
         endpoint: &StsEndpoint,
         network: &Network,
         key: &LongTermKey,
@@ -129,6 +120,32 @@ impl Iam {
             None,
             "mfad-long-term-key",
         );
+        Self::new(endpoint, network, credentials).await
+    }
+
+    /// IAM signed with an MFA session the daemon handed out (what an enforce-MFA policy
+    /// asks for everything beyond self-service).
+    pub async fn with_session(
+        endpoint: &StsEndpoint,
+        network: &Network,
+        session: &crate::protocol::Credentials,
+    ) -> Result<Self, IamError> {
+        let credentials = Credentials::new(
+            session.access_key_id.clone(),
+            session.secret_access_key.expose_secret().to_owned(),
+            Some(session.session_token.expose_secret().to_owned()),
+            None,
+            "mfad-mfa-session",
+        );
+        Self::new(endpoint, network, credentials).await
+    }
+
+    /// IAM signed with any credentials: a session, or what a profile's provider gave.
+    pub async fn new(
+        endpoint: &StsEndpoint,
+        network: &Network,
+        credentials: Credentials,
+    ) -> Result<Self, IamError> {
         let mut config = aws_sdk_iam::Config::builder()
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new(endpoint.region.clone()))
@@ -162,11 +179,7 @@ impl Iam {
             .send()
             .await
             .map_err(|e| self.classify("GetUser", e))?;
-        let user = output.user.ok_or_else(|| IamError::Refused {
-            action: "GetUser",
-            code: "EmptyResponse".into(),
-            message: "GetUser returned no user".into(),
-        })?;
+        let user = output.user.ok_or_else(|| empty("GetUser", "user"))?;
         if !user.arn.contains(":user/") {
             return Err(IamError::NotAUser { arn: user.arn });
         }
@@ -176,99 +189,7 @@ impl Iam {
         })
     }
 
-    pub async fn devices(&self, user: &str) -> Result<Vec<Device>, IamError> {
-        let output = self
-            .client
-            .list_mfa_devices()
-            .user_name(user)
-            .send()
-            .await
-            .map_err(|e| self.classify("ListMFADevices", e))?;
-        Ok(output
-            .mfa_devices
-            .into_iter()
-            .map(|device| Device {
-                serial: device.serial_number,
-                enabled: device
-                    .enable_date
-                    .fmt(aws_smithy_types::date_time::Format::DateTime)
-                    .unwrap_or_default(),
-            })
-            .collect())
-    }
-
-    pub async fn create_virtual_device(&self, name: &str) -> Result<NewDevice, IamError> {
-        let output = self
-            .client
-            .create_virtual_mfa_device()
-            .virtual_mfa_device_name(name)
-            .send()
-            .await
-            .map_err(|e| match self.classify("CreateVirtualMFADevice", e) {
-                IamError::Refused { code, .. } if code == "EntityAlreadyExists" => {
-                    IamError::NameTaken { name: name.into() }
-                }
-                other => other,
-            })?;
-        let device = output.virtual_mfa_device.ok_or_else(|| IamError::Refused {
-            action: "CreateVirtualMFADevice",
-            code: "EmptyResponse".into(),
-            message: "no device in the answer".into(),
-        })?;
-        let seed = device
-            .base32_string_seed
-            .map(|blob| String::from_utf8_lossy(blob.as_ref()).into_owned())
-            .filter(|seed| !seed.is_empty())
-            .ok_or_else(|| IamError::Refused {
-                action: "CreateVirtualMFADevice",
-                code: "EmptyResponse".into(),
-                message: "no seed in the answer".into(),
-            })?;
-        Ok(NewDevice {
-            serial: device.serial_number,
-            seed: SecretString::from(seed),
-        })
-    }
-
-    pub async fn enable(
-        &self,
-        user: &str,
-        serial: &str,
-        codes: [&SecretString; 2],
-    ) -> Result<(), IamError> {
-        self.client
-            .enable_mfa_device()
-            .user_name(user)
-            .serial_number(serial)
-            .authentication_code1(codes[0].expose_secret())
-            .authentication_code2(codes[1].expose_secret())
-            .send()
-            .await
-            .map_err(|e| self.classify_codes("EnableMFADevice", serial, e))?;
-        Ok(())
-    }
-
-    pub async fn deactivate(&self, user: &str, serial: &str) -> Result<(), IamError> {
-        self.client
-            .deactivate_mfa_device()
-            .user_name(user)
-            .serial_number(serial)
-            .send()
-            .await
-            .map_err(|e| self.classify("DeactivateMFADevice", e))?;
-        Ok(())
-    }
-
-    pub async fn delete_virtual_device(&self, serial: &str) -> Result<(), IamError> {
-        self.client
-            .delete_virtual_mfa_device()
-            .serial_number(serial)
-            .send()
-            .await
-            .map_err(|e| self.classify("DeleteVirtualMFADevice", e))?;
-        Ok(())
-    }
-
+    /// Turn an SDK error of a call that carried two codes into what it means.
     fn classify_codes<E: ProvideErrorMetadata + std::error::Error + 'static>(
         &self,
         action: &'static str,
@@ -319,5 +240,27 @@ impl Iam {
                 reason: self.network.redact(&crate::failure::in_words(&other)),
             },
         }
+    }
+}
+
+/// An answer without the part the call is for.
+fn empty(action: &'static str, what: &str) -> IamError {
+    IamError::Refused {
+        action,
+        code: "EmptyResponse".into(),
+        message: format!("no {what} in the answer"),
+    }
+}
+
+/// A time as IAM gave it, RFC 3339 ("" when absent).
+fn rfc3339(time: Option<&aws_smithy_types::DateTime>) -> String {
+    time.and_then(|t| t.fmt(aws_smithy_types::date_time::Format::DateTime).ok())
+        .unwrap_or_default()
+}
+
+impl From<IamError> for crate::failure::Failure {
+    fn from(error: IamError) -> Self {
+        let remedy = error.remedy();
+        Self::new(crate::failure::FailureKind::Iam, error.to_string(), remedy)
     }
 }
