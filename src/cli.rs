@@ -77,6 +77,35 @@ pub enum Command {
         #[command(subcommand)]
         command: MfaCommand,
     },
+    /// Audit the account's MFA: the root user, users without MFA, old or unused access keys,
+    /// devices nobody holds, and whether a deny-without-MFA policy applies. Exit status
+    /// 0: nothing found, 1: findings, 2: could not audit
+    Audit {
+        /// The profile whose credentials read the account (any profile; default: the
+        /// SDKs' chain)
+        #[arg(long)]
+        profile: Option<String>,
+        /// Print JSON instead of a table
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the enforce-MFA policy (everything denied without MFA but setting up a device),
+    /// or with --apply create or update it in the account and attach it
+    #[command(group(clap::ArgGroup::new("target").args(["group", "user"]).requires("apply")))]
+    Policy {
+        /// Create or update the customer managed policy mfad-enforce-mfa and attach it
+        #[arg(long, requires = "target")]
+        apply: bool,
+        /// The group to attach it to
+        #[arg(long)]
+        group: Option<String>,
+        /// The user to attach it to
+        #[arg(long)]
+        user: Option<String>,
+        /// The profile whose credentials write it (any profile; default: the SDKs' chain)
+        #[arg(long)]
+        profile: Option<String>,
+    },
     /// Print shell completions for mfad
     Completions {
         #[arg(value_enum)]

@@ -11,6 +11,7 @@
 //!
 //! The README carries the architecture map; keep both true.
 
+pub mod audit;
 pub mod bounded;
 pub mod cli;
 pub mod client;

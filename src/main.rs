@@ -44,6 +44,24 @@ fn main() -> ExitCode {
         Command::Mfa { command } => {
             commands::mfa::run(command).map_err(|failure| format!("mfad mfa: {failure}"))
         }
+        Command::Audit { profile, json } => {
+            return commands::audit::run(profile.as_deref(), *json);
+        }
+        Command::Policy {
+            apply,
+            group,
+            user,
+            profile,
+        } => {
+            use commands::policy::Target;
+            let target = match (group, user) {
+                (Some(group), _) => Some(Target::Group(group.clone())),
+                (None, Some(user)) => Some(Target::User(user.clone())),
+                (None, None) => None,
+            };
+            commands::policy::run(target.filter(|_| *apply), profile.as_deref())
+                .map_err(|failure| format!("mfad policy: {failure}"))
+        }
         Command::Completions { shell } => {
             use clap::CommandFactory;
             clap_complete::generate(*shell, &mut Cli::command(), "mfad", &mut std::io::stdout());

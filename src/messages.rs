@@ -517,3 +517,32 @@ pub fn device_not_deleted(serial: &str, error: impl Display) -> Failure {
         ),
     )
 }
+
+// --- Audit and policy --------------------------------------------------------------
+
+pub fn no_credentials(profile: &str, reason: impl Display) -> Failure {
+    Failure::new(
+        FailureKind::Config,
+        format!("no credentials for profile {profile} ({reason})"),
+        "name a profile that has credentials with --profile (any profile: static keys, credential_process, a role or SSO), or set AWS_PROFILE",
+    )
+}
+
+pub fn report_not_ready(waited: Duration) -> Failure {
+    Failure::new(
+        FailureKind::Iam,
+        format!(
+            "IAM did not finish the credential report within {}s",
+            waited.as_secs()
+        ),
+        "run `mfad audit` again in a minute: IAM keeps generating it",
+    )
+}
+
+pub fn report_unreadable(reason: impl Display) -> Failure {
+    Failure::new(
+        FailureKind::Iam,
+        format!("the credential report cannot be read ({reason})"),
+        "run `mfad audit` again; if it persists, report it with the report's header line",
+    )
+}

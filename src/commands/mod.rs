@@ -1,10 +1,13 @@
 //! One module per command; each returns a [`Failure`] for main to print.
 
 pub mod add;
+pub mod any_profile;
+pub mod audit;
 pub mod daemon;
 pub mod exec;
 pub mod logout;
 pub mod mfa;
+pub mod policy;
 pub mod process;
 pub mod prompt;
 pub mod status;

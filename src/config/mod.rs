@@ -723,6 +723,15 @@ pub fn iam_access(profile: &str, env: &CallerEnv) -> Result<IamAccess, ConfigErr
     })
 }
 
+/// Where IAM is for any profile (mfad's or not) and how to reach it: what `mfad audit`
+/// and `mfad policy` call with the profile's own credentials.
+pub fn iam_service(profile: &str, env: &CallerEnv) -> Result<(StsEndpoint, Network), ConfigError> {
+    let files = AwsFiles::load(env)?;
+    let mut iam = service_endpoint(&files, profile, env, "iam");
+    iam.region = DEFAULT_REGION.to_owned();
+    Ok((iam.clone(), sts_network(&files, profile, env, &iam)))
+}
+
 /// The proxy and CA bundle for a profile's STS (or IAM) calls.
 fn sts_network(files: &AwsFiles, profile: &str, env: &CallerEnv, sts: &StsEndpoint) -> Network {
     let settings = files.profile(profile).unwrap_or_default();

@@ -176,3 +176,31 @@ fn arns(attached: Option<Vec<aws_sdk_iam::types::AttachedPolicy>>) -> Vec<String
         .filter_map(|p| p.policy_arn)
         .collect()
 }
+
+impl Iam {
+    /// The ARN of the customer managed policy named `name`, if the account has one.
+    pub async fn local_policy_arn(&self, name: &str) -> Result<Option<String>, IamError> {
+        let mut marker = None;
+        loop {
+            let output = self
+                .client
+                .list_policies()
+                .scope(aws_sdk_iam::types::PolicyScopeType::Local)
+                .set_marker(marker)
+                .send()
+                .await
+                .map_err(|e| self.classify("ListPolicies", e))?;
+            let found = output
+                .policies
+                .unwrap_or_default()
+                .into_iter()
+                .find(|p| p.policy_name.as_deref() == Some(name))
+                .and_then(|p| p.arn);
+            match (found, output.marker) {
+                (Some(arn), _) => return Ok(Some(arn)),
+                (None, Some(next)) if output.is_truncated => marker = Some(next),
+                (None, _) => return Ok(None),
+            }
+        }
+    }
+}

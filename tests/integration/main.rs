@@ -9,6 +9,7 @@
 
 mod support;
 
+mod audit;
 mod clients;
 mod codes;
 mod credfile_edits;
