@@ -77,6 +77,9 @@ pub enum Command {
         #[command(subcommand)]
         command: MfaCommand,
     },
+    /// Replace the long-term access key of PROFILE: a new key made with the MFA session,
+    /// proven, stored, then the old one deleted. Sessions made with the old key stay valid
+    Rotate { profile: String },
     /// Audit the account's MFA: the root user, users without MFA, old or unused access keys,
     /// devices nobody holds, and whether a deny-without-MFA policy applies. Exit status
     /// 0: nothing found, 1: findings, 2: could not audit

@@ -44,6 +44,8 @@ fn main() -> ExitCode {
         Command::Mfa { command } => {
             commands::mfa::run(command).map_err(|failure| format!("mfad mfa: {failure}"))
         }
+        Command::Rotate { profile } => commands::rotate::run(profile)
+            .map_err(|failure| format!("mfad rotate {profile}: {failure}")),
         Command::Audit { profile, json } => {
             return commands::audit::run(profile.as_deref(), *json);
         }

@@ -546,3 +546,76 @@ pub fn report_unreadable(reason: impl Display) -> Failure {
         "run `mfad audit` again; if it persists, report it with the report's header line",
     )
 }
+
+// --- Rotation ----------------------------------------------------------------------
+
+pub fn rotate_needs_stored_key(profile: &str, source: &str) -> Failure {
+    Failure::new(
+        FailureKind::Config,
+        format!(
+            "profile {profile} takes its key from profile {source}'s static keys, which mfad does not write"
+        ),
+        format!(
+            "store the key in mfad first with `mfad add {profile}` (and remove it from the credentials file), then rotate"
+        ),
+    )
+}
+
+pub fn two_keys_already(user: &str, stored: &str, ids: &[String]) -> Failure {
+    let others: Vec<&str> = ids
+        .iter()
+        .map(String::as_str)
+        .filter(|id| *id != stored)
+        .collect();
+    Failure::new(
+        FailureKind::Iam,
+        format!(
+            "IAM user {user} already has two access keys ({}), the most AWS allows; mfad holds {stored}",
+            ids.join(", ")
+        ),
+        format!(
+            "delete the one mfad does not hold if nothing uses it: `aws iam delete-access-key --user-name {user} --access-key-id {}`",
+            others.first().copied().unwrap_or("ID")
+        ),
+    )
+}
+
+pub fn new_key_is_someone_else(arn: &str, expected: &str) -> Failure {
+    Failure::new(
+        FailureKind::Iam,
+        format!("the new key belongs to {arn}, not to {expected}"),
+        "check the profile's endpoint_url settings for STS and IAM: they must be the same account",
+    )
+}
+
+pub fn new_key_never_worked(waited: Duration, error: impl Display) -> Failure {
+    Failure::new(
+        FailureKind::Iam,
+        format!(
+            "the new key could not be proven to work (within {}s: {error})",
+            waited.as_secs()
+        ),
+        "run `mfad rotate PROFILE` again later",
+    )
+}
+
+/// Rotation failed after the new key was created: the old key is kept, the new deleted
+/// (or named, to delete by hand).
+pub fn rotation_undone(
+    failure: Failure,
+    old: &str,
+    new: &str,
+    not_deleted: Option<impl Display>,
+) -> Failure {
+    let undone = match not_deleted {
+        None => format!("the old key {old} is kept and the new key {new} was deleted again"),
+        Some(error) => format!(
+            "the old key {old} is kept; the new key {new} could not be deleted ({error}): `aws iam delete-access-key --access-key-id {new}`"
+        ),
+    };
+    Failure::new(
+        failure.kind,
+        failure.message,
+        format!("{}; {undone}", failure.remedy),
+    )
+}

@@ -69,6 +69,14 @@ pub enum Request {
     Forget {
         profile: Option<String>,
     },
+    /// `mfad rotate` replaced the long-term key `old_key_id` with `new_key_id` (whose
+    /// secret is in the store already): keep the sessions the old key made.
+    KeyRotated {
+        old_key_id: String,
+        new_key_id: String,
+        #[serde(serialize_with = "expose")]
+        new_secret: SecretString,
+    },
     /// When the session last handed out for a profile expires (`mfad prompt`).
     Peek {
         profile: String,

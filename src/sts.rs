@@ -324,6 +324,28 @@ impl Sts for AwsSts {
     }
 }
 
+/// `sts:GetCallerIdentity` with a long-term key: the ARN it belongs to. `mfad rotate`
+/// proves a new key with it (the daemon's renewals go through [`Sts`]).
+pub async fn caller_identity(route: Route<'_>, key: &LongTermKey) -> Result<String, StsError> {
+    let credentials = Credentials::new(
+        key.access_key_id.clone(),
+        key.secret_access_key.expose_secret().to_owned(),
+        None,
+        None,
+        "mfad-long-term-key",
+    );
+    let output = client(route, credentials, RetryConfig::disabled())
+        .await?
+        .get_caller_identity()
+        .send()
+        .await
+        .map_err(|e| classify(e, route, "", &key.access_key_id))?;
+    output.arn.ok_or_else(|| StsError::Refused {
+        code: "EmptyResponse".into(),
+        message: "GetCallerIdentity returned no ARN".into(),
+    })
+}
+
 /// The role a session assumes.
 #[derive(Debug, Clone)]
 pub struct RoleRequest<'a> {

@@ -1,5 +1,6 @@
 //! One module per command; each returns a [`Failure`] for main to print.
 
+pub mod account;
 pub mod add;
 pub mod any_profile;
 pub mod audit;
@@ -10,6 +11,7 @@ pub mod mfa;
 pub mod policy;
 pub mod process;
 pub mod prompt;
+pub mod rotate;
 pub mod status;
 pub mod store;
 pub mod totp;

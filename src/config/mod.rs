@@ -669,6 +669,8 @@ pub struct IamAccess {
     pub key: KeySource,
     /// IAM is global: its calls are signed for us-east-1 whatever the profile's region.
     pub iam: StsEndpoint,
+    /// The profile's STS (what `mfad rotate` proves a new key against).
+    pub sts: StsEndpoint,
     pub network: Network,
     pub mfa_serial: Option<String>,
     pub config: PathBuf,
@@ -716,6 +718,7 @@ pub fn iam_access(profile: &str, env: &CallerEnv) -> Result<IamAccess, ConfigErr
     Ok(IamAccess {
         profile: profile.to_owned(),
         key,
+        sts: service_endpoint(&files, profile, env, "sts"),
         network: sts_network(&files, profile, env, &iam),
         iam,
         mfa_serial: settings.get("mfa_serial").map(|s| s.value.clone()),

@@ -39,6 +39,34 @@ impl SessionKey {
         self == other || matches!(self, Self::Role { source, .. } if source.built_on(other))
     }
 
+    /// The same key with another long-term key at its root (after `mfad rotate`).
+    pub fn with_long_term_key(&self, id: &str) -> SessionKey {
+        match self {
+            Self::Mfa {
+                mfa_serial,
+                endpoint,
+                ..
+            } => Self::Mfa {
+                access_key_id: id.to_owned(),
+                mfa_serial: mfa_serial.clone(),
+                endpoint: endpoint.clone(),
+            },
+            Self::Role {
+                source,
+                role_arn,
+                session_name,
+                external_id,
+                endpoint,
+            } => Self::Role {
+                source: Box::new(source.with_long_term_key(id)),
+                role_arn: role_arn.clone(),
+                session_name: session_name.clone(),
+                external_id: external_id.clone(),
+                endpoint: endpoint.clone(),
+            },
+        }
+    }
+
     /// The session a role is assumed with; `None` for an MFA session.
     pub fn source(&self) -> Option<&SessionKey> {
         match self {

@@ -27,6 +27,7 @@ pub mod loops;
 pub mod peek;
 pub mod persist;
 pub mod recipe;
+pub mod rekey;
 pub mod renewal;
 pub mod saved;
 pub mod server;

@@ -47,6 +47,22 @@ impl Recipe {
         }
     }
 
+    /// The recipe of the same session under its new key, renewed with the new long-term
+    /// key (after `mfad rotate`).
+    pub fn rekeyed(self, key: SessionKey, long_term: &LongTermKey) -> Self {
+        match self {
+            Self::Mfa(mut request) => {
+                request.key = key;
+                request.long_term = long_term.clone();
+                Self::Mfa(request)
+            }
+            Self::Role(mut recipe) => {
+                recipe.key = key;
+                Self::Role(recipe)
+            }
+        }
+    }
+
     /// The profile whose settings define the session, and the caller environment they
     /// are resolved in (what a restarted daemon needs to build the recipe again).
     pub fn origin(&self) -> (&str, &CallerEnv) {

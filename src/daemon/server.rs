@@ -3,11 +3,12 @@
 
 use super::connection::{Connection, REQUEST_TIMEOUT};
 use super::state::Daemon;
-use super::{credentials, logout, peek, status};
+use super::{credentials, logout, peek, rekey, status};
 use crate::failure::Failure;
 use crate::messages;
 use crate::peer;
 use crate::protocol::{self, Request, Response};
+use crate::store::LongTermKey;
 use crate::vocab::CallerEnv;
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -215,6 +216,17 @@ async fn answer(
             Response::Done {
                 message: "forgot the cached keys".into(),
             }
+        }
+        Request::KeyRotated {
+            old_key_id,
+            new_key_id,
+            new_secret,
+        } => {
+            let new = LongTermKey {
+                access_key_id: new_key_id,
+                secret_access_key: new_secret,
+            };
+            rekey::handle(daemon, &old_key_id, &new).await
         }
         Request::Ping => Response::Pong {
             pid: std::process::id(),

@@ -11,6 +11,7 @@ use super::key::SessionKey;
 use super::recipe::Recipe;
 use crate::failure::{Failure, FailureKind};
 use crate::mfa::askers::Askers;
+use crate::store::LongTermKey;
 use crate::sts::TemporaryCredentials;
 use crate::vocab::{CodeSource, MIN_LEFT_TO_HAND_OUT};
 use std::collections::{BTreeSet, HashMap};
@@ -343,6 +344,35 @@ impl Sessions {
             slot.profiles.iter().cloned().collect(),
             slot.recipe.clone()?,
         ))
+    }
+
+    /// Move the sessions made with the long-term key `old_id` (and the roles built on
+    /// them) under `new`: they stay valid when the key that made them is deleted. Returns
+    /// each key moved, old and new.
+    pub fn rekey(&self, old_id: &str, new: &LongTermKey) -> Vec<(SessionKey, SessionKey)> {
+        let mut slots = self.slots.lock().unwrap();
+        let old_keys: Vec<SessionKey> = slots
+            .keys()
+            .filter(|key| key.root().0 == old_id)
+            .cloned()
+            .collect();
+        let mut moved = Vec::new();
+        for old in old_keys {
+            let new_key = old.with_long_term_key(&new.access_key_id);
+            let mut slot = slots.remove(&old).expect("listed above");
+            slot.recipe = slot
+                .recipe
+                .take()
+                .map(|recipe| recipe.rekeyed(new_key.clone(), new));
+            slots.insert(new_key.clone(), slot);
+            moved.push((old, new_key));
+        }
+        for key in self.handed_out.lock().unwrap().values_mut() {
+            if let Some((_, new_key)) = moved.iter().find(|(old, _)| old == key) {
+                *key = new_key.clone();
+            }
+        }
+        moved
     }
 
     /// Put back a session a previous daemon saved, unless a session is already there.

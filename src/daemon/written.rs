@@ -145,6 +145,15 @@ impl WrittenProfiles {
         }
     }
 
+    /// Follow sessions moved to a new key (`Sessions::rekey`).
+    pub fn rekey(&self, moved: &[(SessionKey, SessionKey)]) {
+        for binding in self.bindings.lock().unwrap().values_mut() {
+            if let Some((_, new_key)) = moved.iter().find(|(old, _)| *old == binding.key) {
+                binding.key = new_key.clone();
+            }
+        }
+    }
+
     /// The sections kept with a session, and the profile of each.
     pub fn kept_with(&self, key: &SessionKey) -> Vec<(WriteTarget, String)> {
         self.bindings

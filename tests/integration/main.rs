@@ -27,6 +27,7 @@ mod profiles;
 mod prompt;
 mod remedies;
 mod roles;
+mod rotate;
 mod rust_sdk;
 mod security;
 mod service;

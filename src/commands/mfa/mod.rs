@@ -7,16 +7,15 @@ mod list;
 mod remove;
 mod resync;
 
+use super::account::{Account, connect};
 use super::read_secret;
 use crate::cli::MfaCommand;
-use crate::config::{self, CallerEnv, IamAccess, KeySource};
 use crate::failure::Failure;
-use crate::iam::{Device, Iam, User};
+use crate::iam::Device;
 use crate::messages;
 use crate::mfa::totp::TotpSecret;
 use crate::mfa::used::{Step, UsedCodes};
 use crate::paths;
-use crate::store::{LongTermKey, Store};
 use secrecy::SecretString;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -41,60 +40,6 @@ pub fn run(command: &MfaCommand) -> Result<(), Failure> {
         MfaCommand::List { profile, json } => runtime.block_on(list::run(profile, *json)),
         MfaCommand::Resync { profile, ask } => runtime.block_on(resync::run(profile, *ask)),
         MfaCommand::Remove { profile, yes } => runtime.block_on(remove::run(profile, *yes)),
-    }
-}
-
-/// The IAM user of a profile, reached with its long-term key.
-struct Account {
-    access: IamAccess,
-    store: Store,
-    iam: Iam,
-    user: User,
-}
-
-async fn connect(profile: &str) -> Result<Account, Failure> {
-    let env: CallerEnv = std::env::vars().collect();
-    let access = config::iam_access(profile, &env)?;
-    let store = super::store::for_this_shell()?;
-    let key: LongTermKey = match &access.key {
-        KeySource::Store { profile } => store
-            .load_key(profile)?
-            .ok_or_else(|| messages::no_key_stored(profile))?,
-        KeySource::Static { key, .. } => key.clone(),
-    };
-    let iam = Iam::with_key(&access.iam, &access.network, &key).await?;
-    let user = iam.user().await?;
-    Ok(Account {
-        access,
-        store,
-        iam,
-        user,
-    })
-}
-
-impl Account {
-    /// The device the profile names in `mfa_serial`, which must be one of the user's,
-    /// and the user's other devices.
-    async fn profile_device(&self) -> Result<(Device, Vec<Device>), Failure> {
-        let serial = self
-            .access
-            .mfa_serial
-            .clone()
-            .ok_or_else(|| messages::no_device_named(&self.access.profile))?;
-        let (named, others): (Vec<Device>, Vec<Device>) = self
-            .iam
-            .devices(&self.user.name)
-            .await?
-            .into_iter()
-            .partition(|d| d.serial == serial);
-        match named.into_iter().next() {
-            Some(device) => Ok((device, others)),
-            None => Err(messages::not_a_device_of(
-                &self.access.profile,
-                &serial,
-                &self.user.name,
-            )),
-        }
     }
 }
 
