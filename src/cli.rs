@@ -444,6 +444,46 @@ pub fn examples(command: &str) -> &'static [(&'static str, &'static str)] {
             "mfad completions bash > ~/.local/share/bash-completion/completions/mfad",
             "bash completions.",
         )],
+        "mfad-mfa" | "mfad-mfa-enroll" | "mfad-mfa-list" | "mfad-mfa-resync"
+        | "mfad-mfa-remove" => &[
+            (
+                "mfad mfa enroll dev",
+                "From no MFA to a first session: create, enable and store a virtual device, set mfa_serial.",
+            ),
+            (
+                "mfad mfa list dev",
+                "The user's devices and which one dev uses.",
+            ),
+            (
+                "mfad mfa resync dev",
+                "When AWS rejects the device's codes as out of step.",
+            ),
+            (
+                "mfad mfa remove dev",
+                "Deactivate and delete the device, after confirmation.",
+            ),
+        ],
+        "mfad-rotate" => &[(
+            "mfad rotate dev && aws sts get-caller-identity --profile dev",
+            "A new access key for dev; the session in use stays valid.",
+        )],
+        "mfad-audit" => &[
+            (
+                "mfad audit --profile admin",
+                "Findings most severe first, each with its remedy.",
+            ),
+            (
+                "mfad audit --profile admin --json > audit.json || test $? -eq 1",
+                "In CI: fail only when the audit could not be done (exit 2).",
+            ),
+        ],
+        "mfad-policy" => &[
+            ("mfad policy > enforce-mfa.json", "The policy document."),
+            (
+                "mfad policy --apply --group developers --profile admin",
+                "Create or update mfad-enforce-mfa and attach it to a group.",
+            ),
+        ],
         _ => &[],
     }
 }
