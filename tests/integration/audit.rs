@@ -228,6 +228,24 @@ fn an_audit_that_cannot_be_done_exits_2_naming_the_permission() {
         stderr(&unknown)
     );
 
+    sts.fail_iam(
+        "CreatePolicy",
+        403,
+        "AccessDenied",
+        "User: arn:aws:iam::123456789012:user/admin is not authorized to perform: iam:CreatePolicy",
+    );
+    let denied = env.run(
+        &["policy", "--apply", "--user", "bob", "--profile", "admin"],
+        "",
+    );
+    assert!(!denied.status.success());
+    assert!(
+        stderr(&denied).contains("the user needs iam:CreatePolicy"),
+        "{}",
+        stderr(&denied)
+    );
+    sts.clear_iam_faults();
+
     let no_target = env.run(&["policy", "--apply"], "");
     assert!(!no_target.status.success());
     assert!(

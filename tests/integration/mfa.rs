@@ -476,3 +476,63 @@ fn remove_takes_the_device_away_with_the_mfa_session_and_forgets_it() {
         String::from_utf8_lossy(&status.stdout)
     );
 }
+
+#[test]
+#[cfg_attr(
+    not(feature = "system-tests"),
+    ignore = "needs moto, boto3 and a Secret Service: run tests/run.sh"
+)]
+fn a_role_profile_and_a_missing_device_are_refused_by_every_command() {
+    let Enrolment {
+        moto: _moto,
+        sts,
+        env,
+        config,
+        ..
+    } = alice_without_mfa();
+    let with_role = format!(
+        "{config}\n[profile admin]\nmfad_role_arn = arn:aws:iam::123456789012:role/admin\nmfad_source_profile = dev\n"
+    );
+    env.write_config(&with_role);
+    for command in [
+        &["mfa", "resync", "admin"][..],
+        &["mfa", "remove", "admin", "--yes"],
+        &["mfa", "list", "admin"],
+        &["rotate", "admin"],
+    ] {
+        let refused = env.run(command, "");
+        assert!(!refused.status.success(), "{command:?}");
+        assert!(
+            stderr(&refused).contains("no IAM user of its own"),
+            "{command:?}: {}",
+            stderr(&refused)
+        );
+    }
+    // dev has a key but no device yet: resync, remove and rotate say how to get one.
+    for command in [
+        &["mfa", "resync", "dev"][..],
+        &["mfa", "remove", "dev", "--yes"],
+        &["rotate", "dev"],
+    ] {
+        let refused = env.run(command, "");
+        assert!(!refused.status.success(), "{command:?}");
+        assert!(
+            stderr(&refused).contains("names no MFA device")
+                && stderr(&refused).contains("mfad mfa enroll dev"),
+            "{command:?}: {}",
+            stderr(&refused)
+        );
+    }
+    // Nothing was created or changed along the way.
+    let calls = sts.counts().iam_calls;
+    assert!(
+        calls
+            .iter()
+            .all(|a| matches!(a.as_str(), "GetUser" | "ListMFADevices")),
+        "{calls:?}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(env.config_path()).unwrap(),
+        with_role
+    );
+}
