@@ -333,6 +333,10 @@ pub const PROFILE_KEYS: ManSection = ManSection {
             "AssumeRole's session name (default mfad-NAME) and external id.",
         ),
         (
+            "mfad_source_identity, mfad_session_tags, mfad_transitive_tag_keys",
+            "AssumeRole's source identity, session tags (key=value,key=value) and the tag keys that pass on to chained roles (key,key).",
+        ),
+        (
             "mfad_role_duration",
             "The role session's lifetime (at most 1h when assumed with an MFA session).",
         ),

@@ -126,6 +126,9 @@ pub struct Credentials {
     pub expiration: u64,
     /// The region of the profile (or the caller's environment), if one is set.
     pub region: Option<String>,
+    /// The account the credentials act in (from the role ARN or the MFA device's ARN).
+    #[serde(default)]
+    pub account_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -231,6 +234,7 @@ mod tests {
             session_token: SecretString::from("FQoGZXIvYXdzEJr"),
             expiration: 1_795_000_000,
             region: None,
+            account_id: Some("123456789012".into()),
         };
         let line = encode(&Response::Credentials(creds));
         let back: Response = decode(&line).unwrap().unwrap();

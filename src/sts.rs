@@ -5,7 +5,7 @@
 //! and a retried request would present it a second time and fail as if it were wrong. The
 //! renewal logic retries, when it must, with a fresh code.
 
-use crate::config::StsEndpoint;
+use crate::config::{RoleOptions, StsEndpoint};
 use crate::network::{Network, NetworkError};
 use crate::settings::StsTimeouts;
 use crate::store::LongTermKey;
@@ -311,6 +311,11 @@ impl Sts for AwsSts {
                 .role_arn(role.role_arn)
                 .role_session_name(role.session_name)
                 .set_external_id(role.external_id.map(str::to_owned))
+                .set_source_identity(role.options.source_identity.clone())
+                .set_tags(session_tags(role.options)?)
+                .set_transitive_tag_keys(
+                    Some(role.options.transitive_tag_keys.clone()).filter(|k| !k.is_empty()),
+                )
                 .duration_seconds(role.duration.as_secs() as i32)
                 .send()
                 .await
@@ -352,7 +357,29 @@ pub struct RoleRequest<'a> {
     pub role_arn: &'a str,
     pub session_name: &'a str,
     pub external_id: Option<&'a str>,
+    pub options: &'a RoleOptions,
     pub duration: Duration,
+}
+
+fn session_tags(options: &RoleOptions) -> Result<Option<Vec<aws_sdk_sts::types::Tag>>, StsError> {
+    if options.session_tags.is_empty() {
+        return Ok(None);
+    }
+    options
+        .session_tags
+        .iter()
+        .map(|(key, value)| {
+            aws_sdk_sts::types::Tag::builder()
+                .key(key)
+                .value(value)
+                .build()
+                .map_err(|e| StsError::Refused {
+                    code: "InvalidTag".into(),
+                    message: e.to_string(),
+                })
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(Some)
 }
 
 fn temporary(

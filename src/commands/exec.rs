@@ -34,6 +34,9 @@ fn variables(credentials: &Credentials) -> Vec<(&'static str, String)> {
             rfc3339(from_epoch_secs(credentials.expiration)),
         ),
     ];
+    if let Some(account) = &credentials.account_id {
+        vars.push(("AWS_ACCOUNT_ID", account.clone()));
+    }
     if let Some(region) = &credentials.region {
         vars.push(("AWS_REGION", region.clone()));
         vars.push(("AWS_DEFAULT_REGION", region.clone()));

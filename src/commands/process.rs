@@ -21,6 +21,9 @@ struct ProcessOutput<'a> {
     secret_access_key: &'a str,
     session_token: &'a str,
     expiration: String,
+    /// The AWS CLI uses it for account-based endpoints.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    account_id: Option<&'a str>,
 }
 
 pub fn run(profile: &str) -> Result<(), Failure> {
@@ -31,6 +34,7 @@ pub fn run(profile: &str) -> Result<(), Failure> {
         secret_access_key: credentials.secret_access_key.expose_secret(),
         session_token: credentials.session_token.expose_secret(),
         expiration: rfc3339(from_epoch_secs(credentials.expiration)),
+        account_id: credentials.account_id.as_deref(),
     };
     let mut json = serde_json::to_vec(&output).map_err(Failure::internal)?;
     json.push(b'\n');

@@ -8,6 +8,9 @@
 
 pub mod edit;
 mod ini;
+mod role_options;
+
+pub use role_options::RoleOptions;
 
 pub use ini::{IniFile, SyntaxError};
 
@@ -295,6 +298,8 @@ pub struct RolePlan {
     pub role_arn: String,
     pub session_name: String,
     pub external_id: Option<String>,
+    /// Source identity and session tags.
+    pub options: RoleOptions,
     pub duration: Duration,
     /// Set when the asked duration was capped to the 1 h limit of chained roles.
     pub note: Option<String>,
@@ -490,6 +495,7 @@ fn role_plan(
         role_arn: role_arn.value.clone(),
         session_name,
         external_id: settings.get("mfad_external_id").map(|s| s.value.clone()),
+        options: RoleOptions::parse(settings)?,
         duration,
         note,
         sts,

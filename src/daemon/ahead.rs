@@ -41,7 +41,7 @@ pub fn look_once(daemon: &Arc<Daemon>) {
                 // A renewal ahead of time never opens a dialog nobody expects.
                 renewal::start(daemon, recipe.on_the_desktop(false), flight);
             }
-            Due::Announce { key, profile, left } => announce(daemon, key, profile, left),
+            Due::Announce { key, profile, left } => announce(daemon, *key, profile, left),
         }
     }
 }

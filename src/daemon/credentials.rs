@@ -89,6 +89,7 @@ async fn credentials(
         session_token: session.credentials.session_token.clone(),
         expiration: epoch_secs(session.credentials.expiration),
         region: plan.region,
+        account_id: key.account_id(),
     })
 }
 
@@ -159,6 +160,7 @@ async fn obtain(
                 role_arn: role.role_arn.clone(),
                 session_name: role.session_name.clone(),
                 external_id: role.external_id.clone(),
+                options: role.options.clone(),
                 endpoint: role.sts.clone(),
             };
             let start = |flight: Arc<Flight>| {

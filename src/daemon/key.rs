@@ -1,6 +1,6 @@
 //! What identifies a cached session.
 
-use crate::config::StsEndpoint;
+use crate::config::{RoleOptions, StsEndpoint};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -17,6 +17,9 @@ pub enum SessionKey {
         role_arn: String,
         session_name: String,
         external_id: Option<String>,
+        /// Absent from keys saved before there were options, so they still match.
+        #[serde(default, skip_serializing_if = "RoleOptions::is_empty")]
+        options: RoleOptions,
         endpoint: StsEndpoint,
     },
 }
@@ -39,6 +42,19 @@ impl SessionKey {
         self == other || matches!(self, Self::Role { source, .. } if source.built_on(other))
     }
 
+    /// The account the credentials act in: a role's account, else the MFA device's
+    /// (the user's own). `None` if the ARN is not well formed.
+    pub fn account_id(&self) -> Option<String> {
+        let arn = match self {
+            Self::Mfa { mfa_serial, .. } => mfa_serial,
+            Self::Role { role_arn, .. } => role_arn,
+        };
+        arn.split(':')
+            .nth(4)
+            .filter(|account| account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()))
+            .map(str::to_owned)
+    }
+
     /// The same key with another long-term key at its root (after `mfad rotate`).
     pub fn with_long_term_key(&self, id: &str) -> SessionKey {
         match self {
@@ -56,12 +72,14 @@ impl SessionKey {
                 role_arn,
                 session_name,
                 external_id,
+                options,
                 endpoint,
             } => Self::Role {
                 source: Box::new(source.with_long_term_key(id)),
                 role_arn: role_arn.clone(),
                 session_name: session_name.clone(),
                 external_id: external_id.clone(),
+                options: options.clone(),
                 endpoint: endpoint.clone(),
             },
         }
@@ -73,5 +91,44 @@ impl SessionKey {
             Self::Role { source, .. } => Some(source),
             Self::Mfa { .. } => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_account_is_the_roles_else_the_devices() {
+        let endpoint = StsEndpoint {
+            url: None,
+            region: "us-east-1".into(),
+        };
+        let mfa = SessionKey::Mfa {
+            access_key_id: "AKIAEXAMPLE".into(),
+            mfa_serial: "arn:aws:iam::123456789012:mfa/alice".into(),
+            endpoint: endpoint.clone(),
+        };
+        assert_eq!(mfa.account_id().as_deref(), Some("123456789012"));
+        let role = SessionKey::Role {
+            source: Box::new(mfa),
+            role_arn: "arn:aws:iam::210987654321:role/admin".into(),
+            session_name: "mfad-admin".into(),
+            external_id: None,
+            options: RoleOptions::default(),
+            endpoint,
+        };
+        assert_eq!(role.account_id().as_deref(), Some("210987654321"));
+        let odd = role.with_long_term_key("AKIANEW");
+        assert_eq!(odd.root().0, "AKIANEW");
+        let garbled = SessionKey::Mfa {
+            access_key_id: "AKIAEXAMPLE".into(),
+            mfa_serial: "not-an-arn".into(),
+            endpoint: StsEndpoint {
+                url: None,
+                region: "us-east-1".into(),
+            },
+        };
+        assert_eq!(garbled.account_id(), None);
     }
 }

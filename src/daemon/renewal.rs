@@ -92,6 +92,7 @@ pub async fn run_role(
         role_arn: &role.role_arn,
         session_name: &role.session_name,
         external_id: role.external_id.as_deref(),
+        options: &role.options,
         duration: role.duration,
     };
     let route = sts::Route {

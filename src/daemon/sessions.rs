@@ -105,7 +105,7 @@ pub enum Due {
     },
     /// Tell the person that this session, which needs them, ends soon.
     Announce {
-        key: SessionKey,
+        key: Box<SessionKey>,
         profile: String,
         left: Duration,
     },
@@ -216,7 +216,7 @@ impl Sessions {
                     slot.announced = true;
                     let profile = slot.profiles.iter().next().cloned().unwrap_or_default();
                     due.push(Due::Announce {
-                        key: key.clone(),
+                        key: Box::new(key.clone()),
                         profile,
                         left,
                     });
@@ -531,6 +531,7 @@ mod tests {
             role_arn: "arn:aws:iam::1:role/r".into(),
             session_name: "mfad-r".into(),
             external_id: None,
+            options: crate::config::RoleOptions::default(),
             endpoint: endpoint(),
         }
     }

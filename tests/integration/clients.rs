@@ -97,6 +97,10 @@ fn mfad_speaks_sts_wire_format_with_moto_server() {
     env.write_credentials(&alice_credentials());
     let creds = env.process("dev");
     assert_eq!(creds["Version"], 1);
+    assert_eq!(
+        creds["AccountId"], "123456789012",
+        "the MFA device's account"
+    );
     assert!(!creds["SessionToken"].as_str().unwrap().is_empty());
     let expiration = creds["Expiration"].as_str().unwrap();
     assert!(expiration.ends_with('Z'), "{expiration}");

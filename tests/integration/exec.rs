@@ -10,7 +10,7 @@ fn exec_sets_the_credentials_removes_the_profile_and_passes_the_exit_code() {
     let sts = double_with_alice(30);
     let env = alice_env(&sts, "");
     let output = env
-        .mfad(&["exec", "dev", "--", "sh", "-c", "echo $AWS_ACCESS_KEY_ID $AWS_CREDENTIAL_EXPIRATION $AWS_REGION $AWS_DEFAULT_REGION ${AWS_PROFILE-none} ${#AWS_SESSION_TOKEN}; exit 7"])
+        .mfad(&["exec", "dev", "--", "sh", "-c", "echo $AWS_ACCESS_KEY_ID $AWS_CREDENTIAL_EXPIRATION $AWS_REGION $AWS_DEFAULT_REGION ${AWS_PROFILE-none} ${#AWS_SESSION_TOKEN} $AWS_ACCOUNT_ID; exit 7"])
         .env("AWS_PROFILE", "dev")
         .output()
         .unwrap();
@@ -29,6 +29,7 @@ fn exec_sets_the_credentials_removes_the_profile_and_passes_the_exit_code() {
     );
     assert_eq!(&fields[2..5], ["us-east-1", "us-east-1", "none"]);
     assert_ne!(fields[5], "0");
+    assert_eq!(fields[6], "123456789012");
 }
 
 #[test]

@@ -206,3 +206,66 @@ fn a_role_the_trust_policy_refuses_is_named() {
     // The MFA session itself was fine and stays cached.
     assert_eq!(sts.counts().sessions_issued, 1);
 }
+
+#[test]
+fn source_identity_and_session_tags_reach_assume_role_and_bad_values_are_named() {
+    let sts = double_with_alice(30);
+    let env = TestEnv::new();
+    let script = code_script(&env, 30);
+    env.write_config(&role_config(
+        &sts.url,
+        &script,
+        &["admin"],
+        "mfad_source_identity = alice@example.com\nmfad_session_tags = team=platform, cost-center = 42 \nmfad_transitive_tag_keys = team",
+    ));
+    env.write_credentials(&alice_credentials());
+    let creds = env.process("admin");
+    assert_eq!(creds["AccountId"], "123456789012", "the role's account");
+    let call = &sts.counts().role_calls[0];
+    assert_eq!(call.source_identity.as_deref(), Some("alice@example.com"));
+    assert_eq!(
+        call.tags,
+        [
+            ("team".to_owned(), "platform".to_owned()),
+            ("cost-center".to_owned(), "42".to_owned())
+        ]
+    );
+    assert_eq!(call.transitive_tag_keys, ["team"]);
+
+    // A role without options sends none.
+    env.write_config(&role_config(&sts.url, &script, &["plain"], ""));
+    env.process("plain");
+    let plain = &sts.counts().role_calls[1];
+    assert!(plain.source_identity.is_none() && plain.tags.is_empty());
+
+    for (extra, said, line) in [
+        ("mfad_source_identity = a", "mfad_source_identity = a (", 14),
+        ("mfad_session_tags = team", "\"team\" is not key=value", 14),
+        (
+            "mfad_session_tags = aws:team=x",
+            "the prefix aws: is reserved",
+            14,
+        ),
+        (
+            "mfad_session_tags = team=a,Team=b",
+            "the key Team is given twice",
+            14,
+        ),
+        (
+            "mfad_session_tags = team=a\nmfad_transitive_tag_keys = project",
+            "project is not a key of mfad_session_tags",
+            15,
+        ),
+    ] {
+        env.write_config(&role_config(&sts.url, &script, &["bad"], extra));
+        let output = env.run(&["process", "bad"], "");
+        assert!(!output.status.success(), "{extra}");
+        let error = String::from_utf8_lossy(&output.stderr);
+        assert!(error.contains(said), "{extra}: {error}");
+        assert!(
+            error.contains(&format!("{}, line {line})", env.config_path().display())),
+            "{error}"
+        );
+    }
+    assert_eq!(sts.counts().assume_role, 2, "no bad value reached STS");
+}

@@ -72,6 +72,10 @@ pub struct RoleCall {
     pub session_name: String,
     pub external_id: Option<String>,
     pub duration: u64,
+    pub source_identity: Option<String>,
+    /// Tags.member.N.Key / .Value, in order.
+    pub tags: Vec<(String, String)>,
+    pub transitive_tag_keys: Vec<String>,
 }
 
 #[derive(Clone)]
@@ -865,6 +869,21 @@ fn assume_role(
         session_name: session_name.clone(),
         external_id: params.get("ExternalId").cloned(),
         duration,
+        source_identity: params.get("SourceIdentity").cloned(),
+        tags: (1..)
+            .map_while(|n| {
+                let key = params.get(&format!("Tags.member.{n}.Key"))?;
+                let value = params.get(&format!("Tags.member.{n}.Value"))?;
+                Some((key.clone(), value.clone()))
+            })
+            .collect(),
+        transitive_tag_keys: (1..)
+            .map_while(|n| {
+                params
+                    .get(&format!("TransitiveTagKeys.member.{n}"))
+                    .cloned()
+            })
+            .collect(),
     });
     if from_session_token && duration > 3600 {
         return (
