@@ -536,3 +536,44 @@ fn a_role_profile_and_a_missing_device_are_refused_by_every_command() {
         with_role
     );
 }
+
+#[test]
+#[cfg_attr(
+    not(feature = "system-tests"),
+    ignore = "needs moto, boto3 and a Secret Service: run tests/run.sh"
+)]
+fn the_device_limit_is_refused_before_anything_is_created() {
+    let Enrolment { moto, sts, env, .. } = alice_without_mfa();
+    // IAM's own refusal when the account or user is at its limit.
+    sts.fail_iam(
+        "CreateVirtualMFADevice",
+        409,
+        "LimitExceeded",
+        "Cannot exceed quota for VirtualMFADevicesPerAccount",
+    );
+    let refused = env.run(&["mfa", "enroll", "dev"], "");
+    assert!(!refused.status.success());
+    assert!(
+        stderr(&refused).contains("as many MFA devices as AWS allows")
+            && stderr(&refused).contains("AWS allows 8 per user"),
+        "{}",
+        stderr(&refused)
+    );
+    sts.clear_iam_faults();
+
+    // A user who has eight already is told before a device is created.
+    moto_python(
+        &moto,
+        "for n in range(8):\n    d = iam.create_virtual_mfa_device(VirtualMFADeviceName=f'alice-{n}')['VirtualMFADevice']\n    iam.enable_mfa_device(UserName='alice', SerialNumber=d['SerialNumber'], AuthenticationCode1='123456', AuthenticationCode2='234567')",
+    );
+    let full = env.run(&["mfa", "enroll", "dev", "--additional"], "");
+    assert!(!full.status.success());
+    assert!(stderr(&full).contains("alice has 8"), "{}", stderr(&full));
+    let created = sts
+        .counts()
+        .iam_calls
+        .iter()
+        .filter(|a| *a == "CreateVirtualMFADevice")
+        .count();
+    assert_eq!(created, 1, "only the refused attempt");
+}
