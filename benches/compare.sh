@@ -11,20 +11,7 @@
 # D-Bus session with a throwaway home.
 set -euo pipefail
 
-if [ -z "${MFAD_BENCH_INSIDE:-}" ]; then
-  cd "$(dirname "$0")/.."
-  cargo build --release --locked --quiet
-  work=$(mktemp -d)
-  trap 'rm -rf "$work"' EXIT
-  mkdir -p "$work/home/.aws" "$work/run"
-  chmod 700 "$work/run"
-  MFAD_BENCH_INSIDE=1 MFAD="$PWD/target/release/mfad" WORK="$work" \
-    HOME="$work/home" XDG_RUNTIME_DIR="$work/run" XDG_DATA_HOME="$work/home/.local/share" \
-    AWS_CONFIG_FILE="$work/home/.aws/config" AWS_SHARED_CREDENTIALS_FILE="$work/home/.aws/credentials" \
-    AWS_EC2_METADATA_DISABLED=true \
-    dbus-run-session -- "$0" "$@" 2> >(grep -v "Failed to set fd limit" >&2)
-  exit
-fi
+source "$(dirname "$0")/harness.sh"
 
 ACP=${ACP:-/opt/acp-venv/bin/aws-credential-process}
 # BASELINE=/path/to/an/older/mfad BASELINE_NAME=label: also time that build, side by side.
@@ -34,13 +21,6 @@ SLOW_RUNS=${SLOW_RUNS:-30}
 SERIAL=arn:aws:iam::123456789012:mfa/alice
 KEY_ID=AKIAIOSFODNN7EXAMPLE
 SECRET=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY
-
-echo -n bench | gnome-keyring-daemon --unlock --components=secrets >/dev/null
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-python3 -m moto.server -p "$port" >/dev/null 2>&1 &
-moto=$!
-trap 'kill $moto 2>/dev/null; "$MFAD" logout --all >/dev/null 2>&1 || true; kill "$(cat "$XDG_RUNTIME_DIR/mfad/agent.sock.lock" 2>/dev/null)" 2>/dev/null || true' EXIT
-until python3 -c "import socket; socket.create_connection(('127.0.0.1', $port))" 2>/dev/null; do sleep 0.1; done
 
 cat >"$AWS_CONFIG_FILE" <<CONFIG
 [profile dev]

@@ -9,31 +9,12 @@
 # Everything runs on 127.0.0.1 in a private D-Bus session with a throwaway home.
 set -euo pipefail
 
-if [ -z "${MFAD_BENCH_INSIDE:-}" ]; then
-  cd "$(dirname "$0")/.."
-  cargo build --release --locked --quiet
-  work=$(mktemp -d)
-  trap 'rm -rf "$work"' EXIT
-  mkdir -p "$work/home/.aws" "$work/run"
-  chmod 700 "$work/run"
-  MFAD_BENCH_INSIDE=1 MFAD="$PWD/target/release/mfad" WORK="$work" \
-    HOME="$work/home" XDG_RUNTIME_DIR="$work/run" XDG_DATA_HOME="$work/home/.local/share" \
-    AWS_CONFIG_FILE="$work/home/.aws/config" AWS_SHARED_CREDENTIALS_FILE="$work/home/.aws/credentials" \
-    AWS_EC2_METADATA_DISABLED=true \
-    dbus-run-session -- "$0" "$@" 2> >(grep -v "Failed to set fd limit" >&2)
-  exit
-fi
+source "$(dirname "$0")/harness.sh"
 
 ENROLLS=${ENROLLS:-5}
 USERS=${USERS:-1000}
 AUDIT_RUNS=${AUDIT_RUNS:-10}
 
-echo -n bench | gnome-keyring-daemon --unlock --components=secrets >/dev/null
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-python3 -m moto.server -p "$port" >/dev/null 2>&1 &
-moto=$!
-trap 'kill $moto 2>/dev/null; kill "$(cat "$XDG_RUNTIME_DIR/mfad/agent.sock.lock" 2>/dev/null)" 2>/dev/null || true' EXIT
-until python3 -c "import socket; socket.create_connection(('127.0.0.1', $port))" 2>/dev/null; do sleep 0.1; done
 export MOTO="http://127.0.0.1:$port"
 
 echo "== mfad mfa enroll, $ENROLLS users, each from no MFA to a first session"

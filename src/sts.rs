@@ -265,14 +265,7 @@ impl Sts for AwsSts {
         duration: Duration,
     ) -> BoxFuture<'a, Result<TemporaryCredentials, StsError>> {
         Box::pin(async move {
-            let credentials = Credentials::new(
-                key.access_key_id.clone(),
-                key.secret_access_key.expose_secret().to_owned(),
-                None,
-                None,
-                "mfad-long-term-key",
-            );
-            let output = client(route, credentials, RetryConfig::disabled())
+            let output = client(route, key.sdk_credentials(), RetryConfig::disabled())
                 .await?
                 .get_session_token()
                 .serial_number(serial)
@@ -332,14 +325,7 @@ impl Sts for AwsSts {
 /// `sts:GetCallerIdentity` with a long-term key: the ARN it belongs to. `mfad rotate`
 /// proves a new key with it (the daemon's renewals go through [`Sts`]).
 pub async fn caller_identity(route: Route<'_>, key: &LongTermKey) -> Result<String, StsError> {
-    let credentials = Credentials::new(
-        key.access_key_id.clone(),
-        key.secret_access_key.expose_secret().to_owned(),
-        None,
-        None,
-        "mfad-long-term-key",
-    );
-    let output = client(route, credentials, RetryConfig::disabled())
+    let output = client(route, key.sdk_credentials(), RetryConfig::disabled())
         .await?
         .get_caller_identity()
         .send()

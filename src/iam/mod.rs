@@ -113,14 +113,7 @@ impl Iam {
         network: &Network,
         key: &LongTermKey,
     ) -> Result<Self, IamError> {
-        let credentials = Credentials::new(
-            key.access_key_id.clone(),
-            key.secret_access_key.expose_secret().to_owned(),
-            None,
-            None,
-            "mfad-long-term-key",
-        );
-        Self::new(endpoint, network, credentials).await
+        Self::new(endpoint, network, key.sdk_credentials()).await
     }
 
     /// IAM signed with an MFA session the daemon handed out (what an enforce-MFA policy

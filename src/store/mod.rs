@@ -30,6 +30,17 @@ pub struct LongTermKey {
 }
 
 impl LongTermKey {
+    /// The key as the AWS SDKs take it (STS and IAM sign with it).
+    pub fn sdk_credentials(&self) -> aws_credential_types::Credentials {
+        aws_credential_types::Credentials::new(
+            self.access_key_id.clone(),
+            self.secret_access_key.expose_secret().to_owned(),
+            None,
+            None,
+            "mfad-long-term-key",
+        )
+    }
+
     /// `AKIA…WXYZ`: enough to tell keys apart in status output.
     pub fn short_id(&self) -> String {
         short_key_id(&self.access_key_id)

@@ -377,14 +377,7 @@ fn resync_sends_two_consecutive_codes_from_the_seed_or_typed() {
         sts.device_code_at(SERIAL, now)
     );
     assert_success(&env.run(&["mfa", "resync", "dev", "--ask"], &typed));
-    assert_eq!(
-        sts.counts()
-            .iam_calls
-            .iter()
-            .filter(|a| *a == "ResyncMFADevice")
-            .count(),
-        3
-    );
+    assert_eq!(sts.counts().iam_calls_of("ResyncMFADevice"), 3);
 }
 
 #[test]
@@ -569,11 +562,6 @@ fn the_device_limit_is_refused_before_anything_is_created() {
     let full = env.run(&["mfa", "enroll", "dev", "--additional"], "");
     assert!(!full.status.success());
     assert!(stderr(&full).contains("alice has 8"), "{}", stderr(&full));
-    let created = sts
-        .counts()
-        .iam_calls
-        .iter()
-        .filter(|a| *a == "CreateVirtualMFADevice")
-        .count();
+    let created = sts.counts().iam_calls_of("CreateVirtualMFADevice");
     assert_eq!(created, 1, "only the refused attempt");
 }

@@ -14,10 +14,10 @@ fn alice_keys(moto: &moto::Moto) -> Vec<String> {
 }
 
 fn process_key_id(env: &TestEnv) -> String {
-    let output = env.run(&["process", "dev"], "");
-    assert_success(&output);
-    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-    json["AccessKeyId"].as_str().unwrap().to_owned()
+    env.process("dev")["AccessKeyId"]
+        .as_str()
+        .unwrap()
+        .to_owned()
 }
 
 #[test]
@@ -152,12 +152,7 @@ fn a_failed_rotation_keeps_the_old_key_and_deletes_the_new_one() {
     assert_eq!(sts.counts().session_token_signers.last(), Some(&old_key));
 
     // Two keys: refused, naming both, nothing created.
-    let created_before = sts
-        .counts()
-        .iam_calls
-        .iter()
-        .filter(|a| *a == "CreateAccessKey")
-        .count();
+    let created_before = sts.counts().iam_calls_of("CreateAccessKey");
     let two = env.run(&["rotate", "dev"], "");
     assert!(!two.status.success());
     assert!(
@@ -167,11 +162,6 @@ fn a_failed_rotation_keeps_the_old_key_and_deletes_the_new_one() {
         "{}",
         stderr(&two)
     );
-    let created_after = sts
-        .counts()
-        .iam_calls
-        .iter()
-        .filter(|a| *a == "CreateAccessKey")
-        .count();
+    let created_after = sts.counts().iam_calls_of("CreateAccessKey");
     assert_eq!(created_before, created_after);
 }

@@ -61,6 +61,13 @@ pub struct Counts {
     pub session_token_signers: Vec<String>,
 }
 
+impl Counts {
+    /// How many times an IAM action was called.
+    pub fn iam_calls_of(&self, action: &str) -> usize {
+        self.iam_calls.iter().filter(|a| *a == action).count()
+    }
+}
+
 /// One AssumeRole call as the double saw it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RoleCall {

@@ -1,0 +1,26 @@
+# Sourced by the benchmark scripts. First pass: build mfad in release mode and run the
+# calling script again inside a private D-Bus session with a throwaway home (MFAD, WORK,
+# HOME, XDG_*, AWS_* set). Second pass: unlock gnome-keyring and start moto server on a
+# free port of 127.0.0.1 ($port, pid $moto); on exit, logs out, stops the daemon and moto.
+
+if [ -z "${MFAD_BENCH_INSIDE:-}" ]; then
+  cd "$(dirname "$0")/.."
+  cargo build --release --locked --quiet
+  work=$(mktemp -d)
+  trap 'rm -rf "$work"' EXIT
+  mkdir -p "$work/home/.aws" "$work/run"
+  chmod 700 "$work/run"
+  MFAD_BENCH_INSIDE=1 MFAD="$PWD/target/release/mfad" WORK="$work" \
+    HOME="$work/home" XDG_RUNTIME_DIR="$work/run" XDG_DATA_HOME="$work/home/.local/share" \
+    AWS_CONFIG_FILE="$work/home/.aws/config" AWS_SHARED_CREDENTIALS_FILE="$work/home/.aws/credentials" \
+    AWS_EC2_METADATA_DISABLED=true \
+    dbus-run-session -- "$0" "$@" 2> >(grep -v "Failed to set fd limit" >&2)
+  exit
+fi
+
+echo -n bench | gnome-keyring-daemon --unlock --components=secrets >/dev/null
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+python3 -m moto.server -p "$port" >/dev/null 2>&1 &
+moto=$!
+trap 'kill $moto 2>/dev/null; "$MFAD" logout --all >/dev/null 2>&1 || true; kill "$(cat "$XDG_RUNTIME_DIR/mfad/agent.sock.lock" 2>/dev/null)" 2>/dev/null || true' EXIT
+until python3 -c "import socket; socket.create_connection(('127.0.0.1', $port))" 2>/dev/null; do sleep 0.1; done
