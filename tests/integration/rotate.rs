@@ -35,6 +35,13 @@ fn rotate_replaces_the_key_with_the_mfa_session_and_keeps_the_sessions() {
     } = alice_enrolled();
     sts.enforce_mfa_for(USER);
     sts.delay_new_keys(2);
+    // The daemon starts here, logging at trace: the new key passes through it.
+    let first = env
+        .mfad(&["process", "dev"])
+        .env("MFAD_LOG", "trace")
+        .output()
+        .unwrap();
+    assert_success(&first);
     let session_before = process_key_id(&env);
 
     let rotated = env.run(&["rotate", "dev"], "");
@@ -62,6 +69,14 @@ fn rotate_replaces_the_key_with_the_mfa_session_and_keeps_the_sessions() {
     assert_eq!(counts.not_yet_valid, 2);
     assert_eq!(counts.sessions_issued, 1);
     assert!(!sts.knows_key(&old_key) && sts.knows_key(&new_key));
+    let new_secret = sts.secret_of(&new_key).unwrap();
+    let log = env.daemon_log();
+    assert!(log.contains("KeyRotated"), "the request was logged: {log}");
+    assert!(
+        !log.contains(&new_secret)
+            && !String::from_utf8_lossy(&rotated.stderr).contains(&new_secret),
+        "the new key's secret reached the log or stderr"
+    );
 
     // The cached session stays in use: no new code, the AWS CLI served from it, status
     // naming the new key.

@@ -242,6 +242,12 @@ impl StsDouble {
         self.state.lock().unwrap().new_key_delay = calls;
     }
 
+    /// The secret of a long-term key the double knows.
+    pub fn secret_of(&self, access_key_id: &str) -> Option<String> {
+        let state = self.state.lock().unwrap();
+        state.users.get(access_key_id).map(|u| u.secret.clone())
+    }
+
     /// Whether the double (like IAM) still accepts this long-term key.
     pub fn knows_key(&self, access_key_id: &str) -> bool {
         self.state.lock().unwrap().users.contains_key(access_key_id)
