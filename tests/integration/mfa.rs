@@ -565,3 +565,42 @@ fn the_device_limit_is_refused_before_anything_is_created() {
     let created = sts.counts().iam_calls_of("CreateVirtualMFADevice");
     assert_eq!(created, 1, "only the refused attempt");
 }
+
+#[test]
+#[cfg_attr(
+    not(feature = "system-tests"),
+    ignore = "needs moto, boto3 and a Secret Service: run tests/run.sh"
+)]
+fn the_qr_code_is_shown_on_the_terminal_and_not_on_stdout() {
+    let Enrolment {
+        moto: _moto,
+        sts: _sts,
+        env,
+        ..
+    } = alice_without_mfa();
+    let mut command = env.mfad(&["mfa", "enroll", "dev"]);
+    let mut terminal = pty::Pty::attach(&mut command);
+    command
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = command.spawn().unwrap();
+    assert!(terminal.expect(
+        "Scan this with your authenticator app",
+        std::time::Duration::from_secs(30)
+    ));
+    let output = child.wait_with_output().unwrap();
+    assert_success(&output);
+    // The pty hands out bytes; a full block is three of them in UTF-8.
+    let block: String = "█".bytes().map(char::from).collect();
+    assert!(
+        terminal.expect(&block, std::time::Duration::from_secs(5)),
+        "{}",
+        terminal.seen
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        !stdout.contains('█') && !stdout.contains("Scan this"),
+        "{stdout}"
+    );
+}
