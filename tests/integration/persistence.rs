@@ -9,14 +9,6 @@ fn status_json(env: &TestEnv) -> serde_json::Value {
     serde_json::from_slice(&env.run(&["status", "--json"], "").stdout).unwrap()
 }
 
-/// Kill the daemon as a crash would, and wait until it is gone.
-fn kill_daemon(env: &TestEnv) {
-    let pid = env.daemon_pid().expect("a daemon runs");
-    // SAFETY: kill has no memory effects.
-    unsafe { libc::kill(pid, libc::SIGKILL) };
-    assert!(wait_until(Duration::from_secs(5), || !pid_alive(pid)));
-}
-
 fn files_containing(dir: &std::path::Path, needle: &str) -> Vec<String> {
     let mut found = Vec::new();
     for entry in std::fs::read_dir(dir).unwrap().flatten() {
@@ -57,7 +49,7 @@ fn sessions_from_the_file_store_outlive_a_kill_and_logout_all_restores_nothing()
         "{status}"
     );
 
-    kill_daemon(&env);
+    env.kill_daemon();
     let again = env.process("dev");
     assert_eq!(again["AccessKeyId"], first["AccessKeyId"]);
     assert_eq!(env.process("stored")["AccessKeyId"], stored["AccessKeyId"]);
@@ -99,7 +91,7 @@ fn sessions_from_the_file_store_outlive_a_kill_and_logout_all_restores_nothing()
     env.write_credentials(&alice_credentials());
 
     assert_success(&env.run(&["logout", "--all"], ""));
-    kill_daemon(&env);
+    env.kill_daemon();
     let fresh = env.process("dev");
     assert_ne!(fresh["AccessKeyId"], first["AccessKeyId"]);
     assert_eq!(
@@ -269,7 +261,7 @@ fn fifty_callers_at_a_restart_get_the_restored_session() {
     let sts = double_with_alice(2);
     let env = alice_env_with_file_store(&sts, 2, "");
     let first = env.process("dev");
-    kill_daemon(&env);
+    env.kill_daemon();
     for caller in callers(&env, 50) {
         let output = caller.wait_with_output().unwrap();
         assert_success(&output);
@@ -288,7 +280,7 @@ fn the_aws_cli_and_boto3_are_served_from_restored_sessions() {
     let sts = double_with_alice(2);
     let env = alice_env_with_file_store(&sts, 2, "");
     env.process("dev");
-    kill_daemon(&env);
+    env.kill_daemon();
     let cli = env
         .command(AWS_CLI_V2)
         .args([
@@ -326,7 +318,7 @@ fn sessions_in_the_secret_service_outlive_a_kill_too() {
     let sts = double_with_alice(2);
     let env = alice_env_with_totp(&sts, 2, "");
     let first = env.process("dev");
-    kill_daemon(&env);
+    env.kill_daemon();
     assert_eq!(env.process("dev")["AccessKeyId"], first["AccessKeyId"]);
     assert_eq!(sts.counts().get_session_token, 1);
 }

@@ -270,10 +270,8 @@ fn killing_the_daemon_while_it_writes_leaves_a_valid_file() {
         while !caught && std::time::Instant::now() < deadline {
             caught = std::path::Path::new(&temporary).exists();
         }
-        if let Some(pid) = env.daemon_pid() {
-            // SAFETY: kill has no memory effects.
-            unsafe { libc::kill(pid, libc::SIGKILL) };
-            wait_until(Duration::from_secs(5), || !pid_alive(pid));
+        if env.daemon_pid().is_some() {
+            env.kill_daemon();
         }
         interrupted += usize::from(caught);
         let _ = client.wait();

@@ -468,10 +468,26 @@ impl TestEnv {
 
     pub fn stop_daemon(&self) {
         if let Some(pid) = self.daemon_pid() {
-            // SAFETY: kill has no memory effects.
-            unsafe { libc::kill(pid, libc::SIGTERM) };
-            wait_until(Duration::from_secs(5), || !pid_alive(pid));
+            self.signal_and_wait_until_gone(pid, libc::SIGTERM);
         }
+    }
+
+    /// Kill the daemon as a crash would, and wait until it is gone.
+    pub fn kill_daemon(&self) {
+        let pid = self.daemon_pid().expect("a daemon runs");
+        assert!(self.signal_and_wait_until_gone(pid, libc::SIGKILL));
+    }
+
+    /// Whether the daemon ended within 5 s. The leader thread turns zombie before the
+    /// other threads let go of the shared file table; until then the listening socket
+    /// still accepts, and the next caller would be reset, so wait for the socket too.
+    fn signal_and_wait_until_gone(&self, pid: i32, signal: libc::c_int) -> bool {
+        // SAFETY: kill has no memory effects.
+        unsafe { libc::kill(pid, signal) };
+        let socket = self.socket();
+        wait_until(Duration::from_secs(5), || {
+            !pid_alive(pid) && std::os::unix::net::UnixStream::connect(&socket).is_err()
+        })
     }
 }
 
