@@ -47,9 +47,23 @@ pub enum Command {
     /// Run a command with PROFILE's credentials in its environment
     Exec {
         profile: String,
+        /// Give the command a local credential endpoint (AWS_CONTAINER_CREDENTIALS_FULL_URI
+        /// and a random AWS_CONTAINER_AUTHORIZATION_TOKEN) instead of static keys, so its
+        /// SDKs refresh by themselves through renewals
+        #[arg(long)]
+        server: bool,
         /// The command and its arguments, after --
         #[arg(last = true, required = true, value_name = "COMMAND")]
         command: Vec<OsString>,
+    },
+    /// Serve PROFILE's credentials on 127.0.0.1 for containers and other hosts' SDKs
+    /// (the ECS container credentials protocol); prints the two variables that point an
+    /// SDK at it as KEY=value lines (for `docker run --env-file`), then serves until stopped
+    Serve {
+        profile: String,
+        /// The port on 127.0.0.1 (default: any free port)
+        #[arg(long, default_value_t = 0)]
+        port: u16,
     },
     /// Print PROFILE's credentials as variable assignments for eval
     Env {

@@ -19,6 +19,7 @@ pub mod commands;
 pub mod config;
 pub mod credfile;
 pub mod daemon;
+pub mod endpoint;
 pub mod enforce;
 pub mod failure;
 pub mod iam;

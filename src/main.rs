@@ -28,10 +28,24 @@ fn main() -> ExitCode {
         Command::Status { json } => {
             commands::status::run(*json).map_err(|failure| format!("mfad status: {failure}"))
         }
-        Command::Exec { profile, command } => Err(format!(
+        Command::Exec {
+            profile,
+            server: false,
+            command,
+        } => Err(format!(
             "mfad exec {profile}: {}",
             commands::exec::exec(profile, command)
         )),
+        Command::Exec {
+            profile,
+            server: true,
+            command,
+        } => match commands::serve::exec(profile, command) {
+            Ok(exit) => return exit,
+            Err(failure) => Err(format!("mfad exec --server {profile}: {failure}")),
+        },
+        Command::Serve { profile, port } => commands::serve::serve(profile, *port)
+            .map_err(|failure| format!("mfad serve {profile}: {failure}")),
         Command::Env { profile, shell } => commands::exec::env(profile, *shell)
             .map_err(|failure| format!("mfad env {profile}: {failure}")),
         Command::Prompt { profile, format } => {

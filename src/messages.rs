@@ -413,6 +413,24 @@ pub fn cannot_run(program: &str, error: impl Display) -> Failure {
     )
 }
 
+// --- the local credential endpoint (`mfad exec --server`, `mfad serve`) -------------
+
+pub fn endpoint_not_bound(error: impl Display) -> Failure {
+    Failure::new(
+        FailureKind::Internal,
+        format!("cannot listen on 127.0.0.1 for the credential endpoint: {error}"),
+        "check that the loopback interface is up (`ip addr show lo`)",
+    )
+}
+
+pub fn port_not_bound(port: u16, error: impl Display) -> Failure {
+    Failure::new(
+        FailureKind::Config,
+        format!("cannot listen on 127.0.0.1:{port}: {error}"),
+        "choose another --port, or stop what listens there",
+    )
+}
+
 // --- MFA devices (`mfad mfa`) ----------------------------------------------------------
 
 pub fn already_enrolled(profile: &str, user: &str, serials: &[String]) -> Failure {

@@ -15,7 +15,7 @@ use std::process::Command;
 pub const EXEC_VAR: &str = "MFAD_EXEC";
 
 /// Variables that would make tools pick a profile instead of the credentials given.
-const REMOVED: &[&str] = &["AWS_PROFILE", "AWS_DEFAULT_PROFILE"];
+pub(super) const REMOVED: &[&str] = &["AWS_PROFILE", "AWS_DEFAULT_PROFILE"];
 
 /// The variables a command gets for a profile's credentials.
 fn variables(credentials: &Credentials) -> Vec<(&'static str, String)> {

@@ -12,6 +12,7 @@ pub mod policy;
 pub mod process;
 pub mod prompt;
 pub mod rotate;
+pub mod serve;
 pub mod status;
 pub mod store;
 pub mod totp;

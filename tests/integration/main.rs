@@ -15,6 +15,7 @@ mod codes;
 mod credfile_edits;
 mod daemon;
 mod desktop;
+mod endpoint;
 mod errors;
 mod exec;
 mod install;

@@ -59,6 +59,8 @@ pub struct Counts {
     pub not_yet_valid: usize,
     /// The long-term key ids that signed each GetSessionToken, in order.
     pub session_token_signers: Vec<String>,
+    /// The key ids that signed each GetCallerIdentity, in order.
+    pub caller_identity_signers: Vec<String>,
 }
 
 impl Counts {
@@ -931,6 +933,8 @@ fn get_caller_identity(state: &mut State, signer: &Signer) -> (u16, String) {
         Signer::User(key) => format!("arn:aws:iam::{ACCOUNT}:user/{}", state.users[key].name),
         Signer::Session(key) => state.issued[key].arn.clone(),
     };
+    let (Signer::User(key) | Signer::Session(key)) = signer;
+    state.counts.caller_identity_signers.push(key.clone());
     let xml = format!(
         "<GetCallerIdentityResponse xmlns=\"{XMLNS}\">\n  <GetCallerIdentityResult>\n    <Arn>{arn}</Arn>\n    <UserId>AIDADOUBLE</UserId>\n    <Account>{ACCOUNT}</Account>\n  </GetCallerIdentityResult>\n  <ResponseMetadata>\n    <RequestId>01234567-89ab-cdef-0123-456789abcdef</RequestId>\n  </ResponseMetadata>\n</GetCallerIdentityResponse>\n"
     );
