@@ -65,6 +65,19 @@ pub enum Command {
         #[arg(long, default_value_t = 0)]
         port: u16,
     },
+    /// Open the AWS console signed in with PROFILE: a role profile signs in with its role
+    /// session; a profile without a role as its IAM user through GetFederationToken, which
+    /// carries no MFA. The sign-in URL is a credential: it is never logged
+    Login {
+        profile: String,
+        /// Print the sign-in URL instead of opening a browser (anyone who opens it within
+        /// 15 minutes is signed in)
+        #[arg(long)]
+        print: bool,
+        /// The console page to land on (default: the console home in the profile's region)
+        #[arg(long, value_name = "URL")]
+        destination: Option<String>,
+    },
     /// Print PROFILE's credentials as variable assignments for eval
     Env {
         profile: String,

@@ -31,6 +31,7 @@ pub mod paths;
 pub mod peer;
 pub mod protocol;
 pub mod settings;
+pub mod signin;
 pub mod store;
 pub mod sts;
 pub mod timefmt;

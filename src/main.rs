@@ -44,6 +44,12 @@ fn main() -> ExitCode {
             Ok(exit) => return exit,
             Err(failure) => Err(format!("mfad exec --server {profile}: {failure}")),
         },
+        Command::Login {
+            profile,
+            print,
+            destination,
+        } => commands::login::run(profile, *print, destination.as_deref())
+            .map_err(|failure| format!("mfad login {profile}: {failure}")),
         Command::Serve { profile, port } => commands::serve::serve(profile, *port)
             .map_err(|failure| format!("mfad serve {profile}: {failure}")),
         Command::Env { profile, shell } => commands::exec::env(profile, *shell)

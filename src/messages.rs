@@ -431,6 +431,32 @@ pub fn port_not_bound(port: u16, error: impl Display) -> Failure {
     )
 }
 
+// --- the console sign-in (`mfad login`) ------------------------------------------------
+
+pub fn signin_failed(endpoint: &str, reason: &str) -> Failure {
+    Failure::new(
+        FailureKind::StsUnavailable,
+        format!("the console sign-in endpoint {endpoint} gave no sign-in token: {reason}"),
+        "check the network (and HTTPS_PROXY) and run the command again",
+    )
+}
+
+pub fn browser_not_opened(opener: &str, reason: impl Display) -> Failure {
+    Failure::new(
+        FailureKind::Internal,
+        format!("could not open a browser with {opener}: {reason}"),
+        "run `mfad login PROFILE --print` and open the URL yourself",
+    )
+}
+
+pub fn federation_refused(profile: &str, reason: impl Display) -> Failure {
+    Failure::new(
+        FailureKind::Sts,
+        format!("AWS refused a federation token for the user of {profile}: {reason}"),
+        "the user needs sts:GetFederationToken; or sign in with a role profile (mfad_role_arn)",
+    )
+}
+
 // --- MFA devices (`mfad mfa`) ----------------------------------------------------------
 
 pub fn already_enrolled(profile: &str, user: &str, serials: &[String]) -> Failure {

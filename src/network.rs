@@ -13,6 +13,7 @@ use aws_smithy_runtime_api::client::http::{HttpConnectorSettings, SharedHttpConn
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use rustls::pki_types::{CertificateDer, pem::PemObject};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// The network settings of a profile's STS calls.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -142,6 +143,22 @@ impl Network {
         })?
     }
 
+    /// A bare HTTPS connector through the proxy and trusting the CA bundle, for requests
+    /// that are not SDK calls (the console sign-in endpoint).
+    pub fn connector(
+        &self,
+        connect_timeout: Duration,
+    ) -> Result<SharedHttpConnector, NetworkError> {
+        let settings = HttpConnectorSettings::builder()
+            .connect_timeout(connect_timeout)
+            .build();
+        Ok(CallerHttpClient {
+            tls: self.tls_context()?,
+            proxy: self.proxy_config()?,
+        }
+        .connector(settings, None))
+    }
+
     fn tls_context(&self) -> Result<TlsContext, NetworkError> {
         let Some(path) = &self.ca_bundle else {
             return Ok(TlsContext::default());
@@ -222,10 +239,20 @@ impl HttpClient for CallerHttpClient {
         settings: &HttpConnectorSettings,
         components: &RuntimeComponents,
     ) -> SharedHttpConnector {
+        self.connector(settings.clone(), components.sleep_impl())
+    }
+}
+
+impl CallerHttpClient {
+    fn connector(
+        &self,
+        settings: HttpConnectorSettings,
+        sleep: Option<aws_sdk_sts::config::SharedAsyncSleep>,
+    ) -> SharedHttpConnector {
         let mut builder = Connector::builder()
-            .connector_settings(settings.clone())
+            .connector_settings(settings)
             .proxy_config(self.proxy.clone());
-        if let Some(sleep) = components.sleep_impl() {
+        if let Some(sleep) = sleep {
             builder = builder.sleep_impl(sleep);
         }
         let connector = builder

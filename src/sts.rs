@@ -337,6 +337,35 @@ pub async fn caller_identity(route: Route<'_>, key: &LongTermKey) -> Result<Stri
     })
 }
 
+/// Allows everything the user may do: a federated user's permissions are those of the
+/// IAM user cut down to the policy passed, and without one it may do nothing.
+const FEDERATION_POLICY: &str =
+    r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
+
+/// `sts:GetFederationToken` with a long-term key, for a console sign-in (`mfad login`).
+/// It cannot be called with an MFA session, so what it returns carries no MFA.
+pub async fn federation_token(
+    route: Route<'_>,
+    key: &LongTermKey,
+    name: &str,
+) -> Result<TemporaryCredentials, StsError> {
+    let output = client(route, key.sdk_credentials(), RetryConfig::standard())
+        .await?
+        .get_federation_token()
+        .name(name)
+        .policy(FEDERATION_POLICY)
+        .send()
+        .await
+        .map_err(|e| classify(e, route, "", &key.access_key_id))?;
+    output
+        .credentials
+        .ok_or_else(|| StsError::Refused {
+            code: "EmptyResponse".into(),
+            message: "GetFederationToken returned no credentials".into(),
+        })
+        .and_then(temporary)
+}
+
 /// The role a session assumes.
 #[derive(Debug, Clone)]
 pub struct RoleRequest<'a> {

@@ -6,6 +6,7 @@ pub mod any_profile;
 pub mod audit;
 pub mod daemon;
 pub mod exec;
+pub mod login;
 pub mod logout;
 pub mod mfa;
 pub mod policy;

@@ -741,6 +741,40 @@ pub fn iam_service(profile: &str, env: &CallerEnv) -> Result<(StsEndpoint, Netwo
     Ok((iam.clone(), sts_network(&files, profile, env, &iam)))
 }
 
+/// What a console sign-in needs of a profile (`mfad login`).
+#[derive(Debug, Clone)]
+pub struct LoginTarget {
+    /// The role the profile assumes; without one the sign-in is as the IAM user.
+    pub role_arn: Option<String>,
+    /// The role's or the MFA device's ARN, which names the partition.
+    pub arn: Option<String>,
+    pub region: Option<String>,
+    /// How the sign-in endpoint (always HTTPS) is reached.
+    pub network: Network,
+}
+
+pub fn login_target(profile: &str, env: &CallerEnv) -> Result<LoginTarget, ConfigError> {
+    let files = AwsFiles::load(env)?;
+    let settings = files
+        .profile(profile)
+        .ok_or_else(|| ConfigError::UnknownProfile {
+            profile: profile.to_owned(),
+            config: files.config.path.to_path_buf(),
+        })?;
+    let setting = |key: &str| settings.get(key).map(|s| s.value.clone());
+    let var = |name: &str| env.get(name).filter(|v| !v.is_empty()).cloned();
+    let role_arn = setting("mfad_role_arn");
+    let ca_bundle = setting("ca_bundle").map(|path| expand_home(env, &path));
+    Ok(LoginTarget {
+        arn: role_arn.clone().or_else(|| setting("mfa_serial")),
+        role_arn,
+        region: var("AWS_REGION")
+            .or_else(|| var("AWS_DEFAULT_REGION"))
+            .or_else(|| setting("region")),
+        network: Network::resolve(env, ca_bundle, true),
+    })
+}
+
 /// The proxy and CA bundle for a profile's STS (or IAM) calls.
 fn sts_network(files: &AwsFiles, profile: &str, env: &CallerEnv, sts: &StsEndpoint) -> Network {
     let settings = files.profile(profile).unwrap_or_default();

@@ -20,6 +20,7 @@ mod errors;
 mod exec;
 mod install;
 mod layers;
+mod login;
 mod man;
 mod mfa;
 mod network;

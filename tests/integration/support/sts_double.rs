@@ -61,6 +61,19 @@ pub struct Counts {
     pub session_token_signers: Vec<String>,
     /// The key ids that signed each GetCallerIdentity, in order.
     pub caller_identity_signers: Vec<String>,
+    /// Every GetFederationToken: the federated user's name and the policy passed.
+    pub federation_tokens: Vec<(String, Option<String>)>,
+    /// Every sign-in token the federation endpoint gave out.
+    pub signin_tokens: Vec<SigninGrant>,
+}
+
+/// A sign-in token given out by the double's federation endpoint (`/federation`), and
+/// the session it signs in as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SigninGrant {
+    pub token: String,
+    pub arn: String,
+    pub mfa: bool,
 }
 
 impl Counts {
@@ -368,6 +381,9 @@ async fn serve_connection(stream: TcpStream, state: Arc<Mutex<State>>) {
             .unwrap_or_default();
         let upstream = state.lock().unwrap().iam_upstream.clone();
         let (status, body) = match upstream {
+            _ if request.method == "GET" && request.path.starts_with("/federation?") => {
+                federation(&request, &state)
+            }
             Some(upstream) if !STS_ACTIONS.contains(&action.as_str()) => {
                 iam_gate(&request, &action, &state, &upstream).await
             }
@@ -396,7 +412,12 @@ async fn serve_connection(stream: TcpStream, state: Arc<Mutex<State>>) {
     }
 }
 
-const STS_ACTIONS: [&str; 3] = ["GetSessionToken", "AssumeRole", "GetCallerIdentity"];
+const STS_ACTIONS: [&str; 4] = [
+    "GetSessionToken",
+    "AssumeRole",
+    "GetCallerIdentity",
+    "GetFederationToken",
+];
 
 /// What an enforce-MFA policy lets a user do without MFA (mfad's policy document).
 const SELF_SERVICE: [&str; 10] = [
@@ -755,6 +776,7 @@ fn handle(request: &HttpRequest, state: &Arc<Mutex<State>>) -> (u16, String) {
         "GetSessionToken" => get_session_token(&mut state, &signer, &params),
         "AssumeRole" => assume_role(&mut state, &signer, &params),
         "GetCallerIdentity" => get_caller_identity(&mut state, &signer),
+        "GetFederationToken" => get_federation_token(&mut state, &signer, &params),
         other => (
             400,
             error_xml(
@@ -925,6 +947,64 @@ fn assume_role(
     );
     state.issued.insert(key, session);
     (200, xml)
+}
+
+/// Only an IAM user's long-term key may ask; the session is the federated user's, without MFA.
+fn get_federation_token(
+    state: &mut State,
+    signer: &Signer,
+    params: &HashMap<String, String>,
+) -> (u16, String) {
+    let Signer::User(_) = signer else {
+        return access_denied("Cannot call GetFederationToken with session credentials");
+    };
+    let name = params.get("Name").cloned().unwrap_or_default();
+    state
+        .counts
+        .federation_tokens
+        .push((name.clone(), params.get("Policy").cloned()));
+    let arn = format!("arn:aws:sts::{ACCOUNT}:federated-user/{name}");
+    let (key, session) = issue(state, arn, Duration::from_secs(12 * 3600), false);
+    let xml = format!(
+        "<GetFederationTokenResponse xmlns=\"{XMLNS}\">\n  <GetFederationTokenResult>\n    {}\n    <FederatedUser>\n      <Arn>arn:aws:sts::{ACCOUNT}:federated-user/{name}</Arn>\n      <FederatedUserId>{ACCOUNT}:{name}</FederatedUserId>\n    </FederatedUser>\n  </GetFederationTokenResult>\n  <ResponseMetadata>\n    <RequestId>c6104cbe-af31-11e0-8154-cbc7ccf896c7</RequestId>\n  </ResponseMetadata>\n</GetFederationTokenResponse>\n",
+        credentials_xml(&key, &session)
+    );
+    state.issued.insert(key, session);
+    (200, xml)
+}
+
+/// The console's federation endpoint: `getSigninToken` for a session the double issued
+/// and that has not ended, as JSON; anything else 400.
+fn federation(request: &HttpRequest, state: &Arc<Mutex<State>>) -> (u16, String) {
+    let mut state = state.lock().unwrap();
+    let query = request.path.split_once('?').map_or("", |(_, q)| q);
+    let params = url_decode_pairs(query);
+    if params.get("Action").map(String::as_str) != Some("getSigninToken") {
+        return (400, "{\"message\":\"unknown action\"}".into());
+    }
+    let session: serde_json::Value = params
+        .get("Session")
+        .and_then(|s| serde_json::from_str(s).ok())
+        .unwrap_or_default();
+    let field = |name: &str| session[name].as_str().unwrap_or_default().to_owned();
+    let now = UNIX_EPOCH + Duration::from_secs(now_secs(state.skew_secs));
+    let grant = match state.issued.get(&field("sessionId")) {
+        Some(issued)
+            if issued.secret == field("sessionKey")
+                && issued.token == field("sessionToken")
+                && issued.expiration > now =>
+        {
+            (issued.arn.clone(), issued.mfa)
+        }
+        _ => return (400, "{\"message\":\"invalid session\"}".into()),
+    };
+    let token = format!("signin-{}", next_id(&mut state, ""));
+    state.counts.signin_tokens.push(SigninGrant {
+        token: token.clone(),
+        arn: grant.0,
+        mfa: grant.1,
+    });
+    (200, format!("{{\"SigninToken\":\"{token}\"}}"))
 }
 
 fn get_caller_identity(state: &mut State, signer: &Signer) -> (u16, String) {
