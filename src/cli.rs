@@ -368,6 +368,10 @@ pub const PROFILE_KEYS: ManSection = ManSection {
             "The role session's lifetime (at most 1h when assumed with an MFA session).",
         ),
         (
+            "mfad_wrap_process",
+            "Instead of the above: a command that prints credential_process JSON; the daemon runs it once for all concurrent callers and keeps its output until 15 minutes before its Expiration.",
+        ),
+        (
             "mfad_write_profile",
             "Keep this section of the shared credentials file current with the profile's credentials.",
         ),
@@ -440,10 +444,33 @@ pub fn examples(command: &str) -> &'static [(&'static str, &'static str)] {
             ),
             ("mfad logout --all", "Drop every session."),
         ],
-        "mfad-exec" => &[(
-            "mfad exec dev -- terraform apply",
-            "Run a command with the credentials of dev in its environment.",
-        )],
+        "mfad-exec" => &[
+            (
+                "mfad exec dev -- aws s3 ls",
+                "Run a command with the credentials of dev in its environment.",
+            ),
+            (
+                "mfad exec --server admin -- terraform apply",
+                "For a command that may outlive the session: its SDKs fetch fresh credentials from a local endpoint whenever they need them.",
+            ),
+        ],
+        "mfad-serve" => &[
+            (
+                "(umask 077; mfad serve admin --port 9911 > \"$XDG_RUNTIME_DIR/admin.env\")",
+                "Serve admin's credentials on 127.0.0.1:9911 and keep the two variables for containers in a private file.",
+            ),
+            (
+                "docker run --rm --network host --env-file \"$XDG_RUNTIME_DIR/admin.env\" amazon/aws-cli sts get-caller-identity",
+                "A container whose SDK refreshes from it.",
+            ),
+        ],
+        "mfad-login" => &[
+            ("mfad login admin", "Open the console as the role of admin."),
+            (
+                "mfad login dev --print --destination https://console.aws.amazon.com/s3/home",
+                "Print the sign-in URL (a credential for 15 minutes) for the S3 console instead.",
+            ),
+        ],
         "mfad-env" => &[
             (
                 "eval \"$(mfad env dev)\"",

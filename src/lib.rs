@@ -37,3 +37,4 @@ pub mod sts;
 pub mod timefmt;
 pub mod tty;
 pub mod vocab;
+pub mod wrap;

@@ -431,6 +431,24 @@ pub fn port_not_bound(port: u16, error: impl Display) -> Failure {
     )
 }
 
+// --- wrapped helpers (`mfad_wrap_process`) -------------------------------------------
+
+pub fn wrap_process_failed(command: &str, what: &str) -> Failure {
+    Failure::new(
+        FailureKind::StsUnavailable,
+        format!("mfad_wrap_process `{command}` {what}"),
+        "run the command yourself to see what it says, and fix it or mfad_wrap_process",
+    )
+}
+
+pub fn wrap_process_loop(profile: &str) -> Failure {
+    Failure::new(
+        FailureKind::Config,
+        format!("the mfad_wrap_process of {profile} asks mfad for {profile} itself"),
+        "point mfad_wrap_process at the helper itself, not at mfad process of the same profile",
+    )
+}
+
 // --- the console sign-in (`mfad login`) ------------------------------------------------
 
 pub fn signin_failed(endpoint: &str, reason: &str) -> Failure {

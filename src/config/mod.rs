@@ -279,16 +279,29 @@ pub enum CredentialPlan {
     Session(SessionPlan),
     /// A role assumed with the credentials of `source` (an MFA session, or another role).
     Role(RolePlan),
+    /// `mfad_wrap_process`: another helper's output, run by the daemon and cached.
+    Wrapped(WrapPlan),
 }
 
 impl CredentialPlan {
-    /// The MFA session at the root of the chain.
-    pub fn session(&self) -> &SessionPlan {
+    /// The MFA session at the root of the chain, if the credentials come from one.
+    pub fn session(&self) -> Option<&SessionPlan> {
         match self {
-            Self::Session(session) => session,
+            Self::Session(session) => Some(session),
             Self::Role(role) => role.source.session(),
+            Self::Wrapped(_) => None,
         }
     }
+}
+
+/// A credential helper the daemon runs for a profile.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct WrapPlan {
+    pub profile: String,
+    pub command: String,
+    /// The config file that says so: the same profile name in another file is another
+    /// helper.
+    pub config: PathBuf,
 }
 
 #[derive(Debug, Clone)]
@@ -348,9 +361,34 @@ fn resolve_in(
     profile: &str,
     env: &CallerEnv,
 ) -> Result<ProfilePlan, ConfigError> {
-    let credentials = credential_plan(files, profile, env, &mut Vec::new())?;
     let settings = files.profile(profile).unwrap_or_default();
+    let credentials = match settings.get("mfad_wrap_process") {
+        Some(command) if command.value.trim().is_empty() => {
+            return Err(ConfigError::BadValue {
+                setting: "mfad_wrap_process",
+                value: command.value.clone(),
+                path: command.path.to_path_buf(),
+                line: command.line,
+                reason: "a command that prints credential_process JSON".into(),
+            });
+        }
+        Some(command) => CredentialPlan::Wrapped(WrapPlan {
+            profile: profile.to_owned(),
+            command: command.value.clone(),
+            config: files.config.path.to_path_buf(),
+        }),
+        None => credential_plan(files, profile, env, &mut Vec::new())?,
+    };
     let write_profile = match settings.get("mfad_write_profile") {
+        Some(out) if matches!(credentials, CredentialPlan::Wrapped(_)) => {
+            return Err(ConfigError::BadValue {
+                setting: "mfad_write_profile",
+                value: out.value.clone(),
+                path: out.path.to_path_buf(),
+                line: out.line,
+                reason: "not kept for a profile with mfad_wrap_process; remove one of them".into(),
+            });
+        }
         Some(out) => Some(write_target(profile, out, env)?),
         None => None,
     };
@@ -820,13 +858,13 @@ mod tests {
     const SERIAL: &str = "arn:aws:iam::123456789012:mfa/alice";
 
     fn resolve_session(profile: &str, env: &CallerEnv) -> Result<SessionPlan, ConfigError> {
-        resolve(profile, env).map(|plan| plan.credentials.session().clone())
+        resolve(profile, env).map(|plan| plan.credentials.session().unwrap().clone())
     }
 
     fn role_of(plan: &ProfilePlan) -> &RolePlan {
         match &plan.credentials {
             CredentialPlan::Role(role) => role,
-            CredentialPlan::Session(_) => panic!("expected a role"),
+            _ => panic!("expected a role"),
         }
     }
 
@@ -977,7 +1015,7 @@ mod tests {
         assert_eq!(role.sts.region, "eu-west-1");
         assert_eq!(admin.region.as_deref(), Some("eu-west-1"));
         assert!(
-            matches!(admin.credentials.session().key, KeySource::Store { ref profile } if profile == "dev")
+            matches!(admin.credentials.session().unwrap().key, KeySource::Store { ref profile } if profile == "dev")
         );
 
         let audit = resolve("audit", &files.env(&[])).unwrap();
@@ -987,7 +1025,7 @@ mod tests {
         assert!(
             matches!(&*role.source, CredentialPlan::Role(inner) if inner.role_arn.ends_with("admin"))
         );
-        assert_eq!(audit.credentials.session().mfa_serial, SERIAL);
+        assert_eq!(audit.credentials.session().unwrap().mfa_serial, SERIAL);
     }
 
     #[test]
@@ -1008,7 +1046,7 @@ mod tests {
                 .contains("at most 1h (role chaining); asked for 8h")
         );
         assert!(
-            matches!(ops.credentials.session().key, KeySource::Store { ref profile } if profile == "ops")
+            matches!(ops.credentials.session().unwrap().key, KeySource::Store { ref profile } if profile == "ops")
         );
         let err = resolve("bad", &files.env(&[])).unwrap_err();
         assert!(

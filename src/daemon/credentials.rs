@@ -13,7 +13,7 @@ use super::state::Daemon;
 use super::stores::Asking;
 use crate::bounded::{self, FILE_TIME_LIMIT};
 use crate::config::KeySource;
-use crate::config::{self, CredentialPlan};
+use crate::config::{self, CredentialPlan, WrapPlan};
 use crate::failure::{Failure, FailureKind};
 use crate::messages;
 use crate::mfa::askers::Askers;
@@ -22,6 +22,7 @@ use crate::notify::Event;
 use crate::protocol::{Caller, Credentials, Request, Response};
 use crate::store::LongTermKey;
 use crate::timefmt::epoch_secs;
+use crate::wrap;
 use std::sync::Arc;
 use tokio::sync::{mpsc, watch};
 
@@ -59,6 +60,9 @@ async fn credentials(
     caller: &Caller,
 ) -> Result<Credentials, Stop> {
     let plan = resolve(profile, caller).await?;
+    if let CredentialPlan::Wrapped(helper) = &plan.credentials {
+        return Ok(wrapped(daemon, helper, profile, caller, plan.region).await?);
+    }
     restore_saved(daemon, connection, caller).await?;
     let (key, session) = obtain(daemon, connection, &plan.credentials, profile, caller).await?;
     if let Some(target) = &plan.write_profile
@@ -90,6 +94,33 @@ async fn credentials(
         expiration: epoch_secs(session.credentials.expiration),
         region: plan.region,
         account_id: key.account_id(),
+    })
+}
+
+/// A wrapped helper's credentials, its run shared with the callers asking at the same
+/// time and its output kept until 15 minutes before it expires.
+async fn wrapped(
+    daemon: &Daemon,
+    helper: &WrapPlan,
+    profile: &str,
+    caller: &Caller,
+    region: Option<String>,
+) -> Result<Credentials, Failure> {
+    if wrap::is_loop(profile, &caller.env) {
+        return Err(messages::wrap_process_loop(profile));
+    }
+    let timeout = daemon.settings.sts_timeouts.call;
+    let wrapped = daemon
+        .wrapped
+        .credentials(helper, &caller.env, timeout, daemon.now().wall)
+        .await?;
+    Ok(Credentials {
+        access_key_id: wrapped.access_key_id.clone(),
+        secret_access_key: wrapped.secret_access_key.clone(),
+        session_token: wrapped.session_token.clone(),
+        expiration: epoch_secs(wrapped.expiration),
+        region,
+        account_id: wrapped.account_id.clone(),
     })
 }
 
@@ -152,6 +183,10 @@ async fn obtain(
             .await?;
             Ok((key, session))
         }
+        CredentialPlan::Wrapped(_) => Err(Failure::internal(
+            "a wrapped helper's credentials cannot be the source of a role",
+        )
+        .into()),
         CredentialPlan::Role(role) => {
             let (source_key, source) =
                 Box::pin(obtain(daemon, connection, &role.source, profile, caller)).await?;

@@ -6,7 +6,8 @@ use super::state::Daemon;
 use crate::protocol::Response;
 
 pub async fn handle(daemon: &Daemon, profile: Option<&str>) -> Response {
-    let (dropped, profiles) = daemon.sessions.logout(profile);
+    let (dropped, mut profiles) = daemon.sessions.logout(profile);
+    profiles.extend(daemon.wrapped.forget(profile));
     daemon.forget_keys(profile);
     persist::forget(daemon, &dropped).await;
     let failures = daemon.written.remove_for(&dropped).await;

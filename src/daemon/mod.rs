@@ -35,6 +35,7 @@ pub mod sessions;
 pub mod state;
 pub mod status;
 pub mod stores;
+pub mod wrapped;
 pub mod written;
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ use super::loops::LoopGuard;
 use super::saved::Saved;
 use super::sessions::Sessions;
 use super::stores::{Asking, Stores};
+use super::wrapped::WrappedHelpers;
 use super::written::WrittenProfiles;
 use crate::bounded::{self, Stalled};
 use crate::config::KeySource;
@@ -46,6 +47,8 @@ pub struct Daemon {
     pub stores: Stores,
     /// Sessions saved in the store, to outlive the daemon.
     pub saved: Saved,
+    /// The output of `mfad_wrap_process` helpers.
+    pub wrapped: WrappedHelpers,
     /// Long-term keys read from the secret store, per profile (a D-Bus round trip saved
     /// on every request). `mfad add` and `mfad logout` clear an entry.
     store_keys: Mutex<HashMap<String, LongTermKey>>,
@@ -95,6 +98,7 @@ impl Daemon {
             sts,
             stores,
             saved: Saved::default(),
+            wrapped: WrappedHelpers::default(),
             store_keys: Mutex::default(),
         }
     }

@@ -35,3 +35,4 @@ mod security;
 mod service;
 mod sessions;
 mod store;
+mod wrap;
