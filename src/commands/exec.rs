@@ -34,6 +34,13 @@ fn variables(credentials: &Credentials) -> Vec<(&'static str, String)> {
             rfc3339(from_epoch_secs(credentials.expiration)),
         ),
     ];
+    vars.extend(context(credentials));
+    vars
+}
+
+/// The variables besides the keys: the account and the region, which do not change.
+pub(super) fn context(credentials: &Credentials) -> Vec<(&'static str, String)> {
+    let mut vars = Vec::new();
     if let Some(account) = &credentials.account_id {
         vars.push(("AWS_ACCOUNT_ID", account.clone()));
     }

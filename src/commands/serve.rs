@@ -1,12 +1,11 @@
 //! `mfad exec --server PROFILE -- CMD…` and `mfad serve PROFILE`: a local credential
 //! endpoint instead of static keys, so commands that outlive a session keep working.
 
-use super::exec::{EXEC_VAR, REMOVED};
+use super::exec::{EXEC_VAR, REMOVED, context};
 use super::process;
 use crate::endpoint::{Endpoint, TOKEN_VAR, URI_VAR};
 use crate::failure::Failure;
 use crate::messages;
-use crate::protocol::Credentials;
 use secrecy::ExposeSecret;
 use std::ffi::OsString;
 use std::io::Write;
@@ -101,19 +100,6 @@ pub fn serve(profile: &str, port: u16) -> Result<(), Failure> {
     endpoint
         .serve(move || process::fetch(&profile))
         .map_err(Failure::internal)
-}
-
-/// The variables besides the endpoint's: the region and the account, which do not change.
-fn context(credentials: &Credentials) -> Vec<(&'static str, String)> {
-    let mut vars = Vec::new();
-    if let Some(account) = &credentials.account_id {
-        vars.push(("AWS_ACCOUNT_ID", account.clone()));
-    }
-    if let Some(region) = &credentials.region {
-        vars.push(("AWS_REGION", region.clone()));
-        vars.push(("AWS_DEFAULT_REGION", region.clone()));
-    }
-    vars
 }
 
 /// Signals held back from mfad's threads, waited for by one of them.

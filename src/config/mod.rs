@@ -170,6 +170,15 @@ impl AwsFiles {
         })
     }
 
+    /// The settings of a profile that must exist.
+    fn known_profile(&self, name: &str) -> Result<BTreeMap<String, Setting>, ConfigError> {
+        self.profile(name)
+            .ok_or_else(|| ConfigError::UnknownProfile {
+                profile: name.to_owned(),
+                config: self.config.path.to_path_buf(),
+            })
+    }
+
     /// The settings of a profile: its config section merged with its credentials
     /// section, the credentials file winning as in the SDKs. `None` if neither has it.
     pub fn profile(&self, name: &str) -> Option<BTreeMap<String, Setting>> {
@@ -433,12 +442,7 @@ fn credential_plan(
     env: &CallerEnv,
     chain: &mut Vec<String>,
 ) -> Result<CredentialPlan, ConfigError> {
-    let settings = files
-        .profile(name)
-        .ok_or_else(|| ConfigError::UnknownProfile {
-            profile: name.to_owned(),
-            config: files.config.path.to_path_buf(),
-        })?;
+    let settings = files.known_profile(name)?;
     chain.push(name.to_owned());
     let sts = sts_endpoint(files, name, env);
     let network = sts_network(files, name, env, &sts);
@@ -451,13 +455,7 @@ fn credential_plan(
                     chain: chain.clone(),
                 });
             }
-            let source_settings =
-                files
-                    .profile(source_name)
-                    .ok_or_else(|| ConfigError::UnknownProfile {
-                        profile: source_name.to_owned(),
-                        config: files.config.path.to_path_buf(),
-                    })?;
+            let source_settings = files.known_profile(source_name)?;
             match static_key(source_name, &source_settings)? {
                 Some(key) => {
                     let key = KeySource::Static {
@@ -725,12 +723,7 @@ pub struct IamAccess {
 /// a role is refused: it has no IAM user of its own.
 pub fn iam_access(profile: &str, env: &CallerEnv) -> Result<IamAccess, ConfigError> {
     let files = AwsFiles::load(env)?;
-    let settings = files
-        .profile(profile)
-        .ok_or_else(|| ConfigError::UnknownProfile {
-            profile: profile.to_owned(),
-            config: files.config.path.to_path_buf(),
-        })?;
+    let settings = files.known_profile(profile)?;
     if let Some(role) = settings.get("mfad_role_arn") {
         return Err(ConfigError::NotAUser {
             profile: profile.to_owned(),
@@ -793,12 +786,7 @@ pub struct LoginTarget {
 
 pub fn login_target(profile: &str, env: &CallerEnv) -> Result<LoginTarget, ConfigError> {
     let files = AwsFiles::load(env)?;
-    let settings = files
-        .profile(profile)
-        .ok_or_else(|| ConfigError::UnknownProfile {
-            profile: profile.to_owned(),
-            config: files.config.path.to_path_buf(),
-        })?;
+    let settings = files.known_profile(profile)?;
     let setting = |key: &str| settings.get(key).map(|s| s.value.clone());
     let var = |name: &str| env.get(name).filter(|v| !v.is_empty()).cloned();
     let role_arn = setting("mfad_role_arn");

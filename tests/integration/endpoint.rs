@@ -204,7 +204,9 @@ fn a_wrong_or_missing_token_gets_403_and_is_logged_without_the_token() {
     let (child, vars) = serve(&env);
     let uri = &vars["AWS_CONTAINER_CREDENTIALS_FULL_URI"];
     let token = &vars["AWS_CONTAINER_AUTHORIZATION_TOKEN"];
-    let wrong = format!("{}0", &token[..token.len() - 1]);
+    // The same token but its last digit, which must differ.
+    let last = if token.ends_with('0') { '1' } else { '0' };
+    let wrong = format!("{}{last}", &token[..token.len() - 1]);
     let sessions = sts.counts().sessions_issued;
     let (status, body) = get(uri, Some(&wrong));
     assert_eq!(status, 403, "{body}");
