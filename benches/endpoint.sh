@@ -35,11 +35,16 @@ source "$WORK/endpoint.env"
 set +a
 
 echo "== from the shell (hyperfine, $RUNS runs each)"
-hyperfine --shell=none --warmup 20 --runs "$RUNS" --export-markdown "$WORK/shell.md" \
+hyperfine --shell=none --warmup 20 --runs "$RUNS" --export-json "$WORK/shell.json" \
   -n 'curl on the endpoint (mfad serve)' \
   "curl -sf -H 'Authorization: $AWS_CONTAINER_AUTHORIZATION_TOKEN' $AWS_CONTAINER_CREDENTIALS_FULL_URI" \
   -n 'mfad process dev' "$MFAD process dev" >/dev/null
-cat "$WORK/shell.md"
+python3 - "$WORK/shell.json" <<'PY'
+import json, sys
+for result in json.load(open(sys.argv[1]))["results"]:
+    times = sorted(t * 1000 for t in result["times"])
+    print(f"| {result['command']} | {result['median'] * 1000:.2f} ms | {times[len(times) // 20]:.2f}–{times[-len(times) // 20 - 1]:.2f} ms |")
+PY
 
 echo
 echo "== inside botocore ($REFRESHES refreshes each, medians)"
