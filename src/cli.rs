@@ -295,6 +295,10 @@ pub const ENVIRONMENT: ManSection = ManSection {
             "The proxy of STS calls (lower case first); its password never appears in logs or messages.",
         ),
         (
+            "MFAD_SIGNIN_URL",
+            "The federation endpoint mfad login uses instead of the partition's (a proxy, a test double).",
+        ),
+        (
             "DISPLAY, WAYLAND_DISPLAY, DBUS_SESSION_BUS_ADDRESS",
             "The desktop a code is asked on, and the session bus of notifications and the Secret Service.",
         ),
