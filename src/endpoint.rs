@@ -26,6 +26,8 @@ use zeroize::Zeroize;
 const MAX_REQUEST_BYTES: usize = 8 * 1024;
 /// How long a caller may take to send its request.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long to wait after a failed accept before the next.
+const ACCEPT_RETRY: Duration = Duration::from_millis(100);
 /// Connections served at once; more are answered 503 at once.
 pub const MAX_CONNECTIONS: usize = 64;
 
@@ -58,7 +60,7 @@ impl Endpoint {
     }
 
     /// Answer requests until the process ends, each with what `fetch` returns.
-    pub fn serve<F>(self, fetch: F) -> io::Result<()>
+    pub fn serve<F>(self, fetch: F)
     where
         F: Fn() -> Result<Credentials, Failure> + Send + Sync + 'static,
     {
@@ -67,8 +69,12 @@ impl Endpoint {
             fetch,
             in_flight: AtomicUsize::new(0),
         });
-        for stream in self.listener.incoming() {
-            let Ok(stream) = stream else { continue };
+        loop {
+            let Ok((stream, _)) = self.listener.accept() else {
+                // Out of file descriptors, say: wait for connections to end rather than spin.
+                std::thread::sleep(ACCEPT_RETRY);
+                continue;
+            };
             if shared.in_flight.fetch_add(1, Ordering::SeqCst) >= MAX_CONNECTIONS {
                 shared.in_flight.fetch_sub(1, Ordering::SeqCst);
                 let _ = answer(&stream, 503, &message_body("too many requests at once"));
@@ -80,7 +86,6 @@ impl Endpoint {
                 shared.in_flight.fetch_sub(1, Ordering::SeqCst);
             });
         }
-        Ok(())
     }
 }
 

@@ -97,9 +97,8 @@ pub fn serve(profile: &str, port: u16) -> Result<(), Failure> {
     drop(stdout);
     eprintln!("mfad: serving the credentials of {profile} on {uri} until stopped");
     let profile = profile.to_owned();
-    endpoint
-        .serve(move || process::fetch(&profile))
-        .map_err(Failure::internal)
+    endpoint.serve(move || process::fetch(&profile));
+    Ok(())
 }
 
 /// Signals held back from mfad's threads, waited for by one of them.

@@ -401,14 +401,10 @@ fn resolve_in(
         Some(out) => Some(write_target(profile, out, env)?),
         None => None,
     };
-    let var = |name: &str| env.get(name).filter(|v| !v.is_empty()).cloned();
-    let region = var("AWS_REGION")
-        .or_else(|| var("AWS_DEFAULT_REGION"))
-        .or_else(|| settings.get("region").map(|s| s.value.clone()));
     Ok(ProfilePlan {
         credentials,
         write_profile,
-        region,
+        region: region(&settings, env),
     })
 }
 
@@ -678,10 +674,7 @@ fn service_endpoint(
     let settings = files.profile(profile).unwrap_or_default();
     let setting = |key: &str| settings.get(key).map(|s| s.value.clone());
     let var = |name: &str| env.get(name).filter(|v| !v.is_empty()).cloned();
-    let region = var("AWS_REGION")
-        .or_else(|| var("AWS_DEFAULT_REGION"))
-        .or_else(|| setting("region"))
-        .unwrap_or_else(|| DEFAULT_REGION.to_owned());
+    let region = region(&settings, env).unwrap_or_else(|| DEFAULT_REGION.to_owned());
     let truthy = |v: Option<String>| v.is_some_and(|v| v.eq_ignore_ascii_case("true"));
     let ignore_configured = truthy(var("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"))
         || truthy(setting("ignore_configured_endpoint_urls"));
@@ -788,29 +781,38 @@ pub fn login_target(profile: &str, env: &CallerEnv) -> Result<LoginTarget, Confi
     let files = AwsFiles::load(env)?;
     let settings = files.known_profile(profile)?;
     let setting = |key: &str| settings.get(key).map(|s| s.value.clone());
-    let var = |name: &str| env.get(name).filter(|v| !v.is_empty()).cloned();
     let role_arn = setting("mfad_role_arn");
-    let ca_bundle = setting("ca_bundle").map(|path| expand_home(env, &path));
     Ok(LoginTarget {
         arn: role_arn.clone().or_else(|| setting("mfa_serial")),
         role_arn,
-        region: var("AWS_REGION")
-            .or_else(|| var("AWS_DEFAULT_REGION"))
-            .or_else(|| setting("region")),
-        network: Network::resolve(env, ca_bundle, true),
+        region: region(&settings, env),
+        network: network(&settings, env, true),
     })
+}
+
+/// The region of a profile's calls: the caller's `AWS_REGION`, `AWS_DEFAULT_REGION`, then
+/// the profile's `region`, as in the SDKs.
+fn region(settings: &BTreeMap<String, Setting>, env: &CallerEnv) -> Option<String> {
+    let var = |name: &str| env.get(name).filter(|v| !v.is_empty()).cloned();
+    var("AWS_REGION")
+        .or_else(|| var("AWS_DEFAULT_REGION"))
+        .or_else(|| settings.get("region").map(|s| s.value.clone()))
 }
 
 /// The proxy and CA bundle for a profile's STS (or IAM) calls.
 fn sts_network(files: &AwsFiles, profile: &str, env: &CallerEnv, sts: &StsEndpoint) -> Network {
-    let settings = files.profile(profile).unwrap_or_default();
-    let ca_bundle = settings
-        .get("ca_bundle")
-        .map(|s| expand_home(env, &s.value));
     let https = !sts
         .url
         .as_deref()
         .is_some_and(|url| url.to_ascii_lowercase().starts_with("http://"));
+    network(&files.profile(profile).unwrap_or_default(), env, https)
+}
+
+/// The proxy (for the scheme) and the CA bundle, `AWS_CA_BUNDLE` before `ca_bundle`.
+fn network(settings: &BTreeMap<String, Setting>, env: &CallerEnv, https: bool) -> Network {
+    let ca_bundle = settings
+        .get("ca_bundle")
+        .map(|s| expand_home(env, &s.value));
     Network::resolve(env, ca_bundle, https)
 }
 

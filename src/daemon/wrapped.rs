@@ -99,7 +99,11 @@ async fn run(
         .map(Arc::new);
     {
         let mut slots = slots.lock().unwrap();
+        // A logout during the run forgot it: keep nothing.
+        let still_ours = matches!(slots.get(&plan),
+            Some(Slot::Running(outcome)) if outcome.same_channel(&done.subscribe()));
         match &result {
+            _ if !still_ours => {}
             Ok(wrapped) if fresh(wrapped, now) => {
                 tracing::info!("ran the mfad_wrap_process of {}", plan.profile);
                 slots.insert(plan, Slot::Ready(wrapped.clone()));
@@ -114,4 +118,53 @@ async fn run(
         }
     }
     let _ = done.send(Some(result));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(command: &str) -> WrapPlan {
+        WrapPlan {
+            profile: "wrapped".into(),
+            command: command.into(),
+            config: "/config".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn output_forgotten_by_a_logout_during_the_run_is_not_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let go = dir.path().join("go");
+        let json = r#"{"Version":1,"AccessKeyId":"A","SecretAccessKey":"s","SessionToken":"t","Expiration":"2999-01-01T00:00:00Z"}"#;
+        // The helper answers once the test lets it.
+        let plan = plan(&format!(
+            "while [ ! -e {go} ]; do sleep 0.01; done; echo '{json}'",
+            go = go.display()
+        ));
+        let helpers = Arc::new(WrappedHelpers::default());
+        let now = SystemTime::now();
+        let asking = {
+            let (helpers, plan) = (helpers.clone(), plan.clone());
+            tokio::spawn(async move {
+                helpers
+                    .credentials(&plan, &CallerEnv::default(), Duration::from_secs(10), now)
+                    .await
+            })
+        };
+        while helpers.slots.lock().unwrap().is_empty() {
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(helpers.forget(Some("wrapped")), ["wrapped"]);
+        std::fs::write(&go, "").unwrap();
+        assert_eq!(asking.await.unwrap().unwrap().access_key_id, "A");
+        assert!(helpers.slots.lock().unwrap().is_empty(), "nothing kept");
+
+        // Without a logout it is kept.
+        helpers
+            .credentials(&plan, &CallerEnv::default(), Duration::from_secs(10), now)
+            .await
+            .unwrap();
+        assert_eq!(helpers.slots.lock().unwrap().len(), 1);
+    }
 }

@@ -111,7 +111,8 @@ fn the_rust_sdk_refreshes_from_mfad_serve_through_a_renewal() {
     let sts = double_with_alice(1);
     let env = renewing_env(&sts);
     let (child, vars) = serve(&env);
-    // SAFETY: nextest runs each test in its own process; nothing else reads it meanwhile.
+    let _env = PROCESS_ENV.lock().unwrap_or_else(|e| e.into_inner());
+    // SAFETY: see PROCESS_ENV.
     unsafe {
         for (name, value) in &vars {
             std::env::set_var(name, value);
@@ -263,26 +264,7 @@ fn the_endpoint_listens_on_loopback_only() {
 fn exec_server_passes_termination_on_and_exits_as_the_command_does() {
     let sts = double_with_alice(30);
     let env = alice_env(&sts, "");
-    let mut child = env
-        .mfad(&[
-            "exec",
-            "--server",
-            "dev",
-            "--",
-            "sh",
-            "-c",
-            "sleep 30 & pid=$!; trap 'kill $pid; exit 42' TERM; echo ready; wait",
-        ])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut ready = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut ready)
-        .unwrap();
-    // SAFETY: kill has no memory effects.
-    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-    assert_eq!(child.wait().unwrap().code(), Some(42));
+    crate::exec::termination_reaches_the_command(&env, &["exec", "--server", "dev", "--"]);
     let killed = env
         .mfad(&["exec", "--server", "dev", "--", "sh", "-c", "kill -KILL $$"])
         .output()

@@ -57,20 +57,11 @@ fn the_aws_cli_runs_under_exec_with_the_session() {
     assert!(String::from_utf8_lossy(&output.stdout).contains("user/alice"));
 }
 
-#[test]
-fn signals_reach_the_command() {
-    let sts = double_with_alice(30);
-    let env = alice_env(&sts, "");
-    env.process("dev");
+/// SIGTERM sent to `mfad <exec…> sh -c …` reaches the command, whose exit code mfad's is.
+pub fn termination_reaches_the_command(env: &TestEnv, exec: &[&str]) {
+    let script = "sleep 30 & pid=$!; trap 'kill $pid; exit 42' TERM; echo ready; wait";
     let mut child = env
-        .mfad(&[
-            "exec",
-            "dev",
-            "--",
-            "sh",
-            "-c",
-            "sleep 30 & pid=$!; trap 'kill $pid; exit 42' TERM; echo ready; wait",
-        ])
+        .mfad(&[exec, &["sh", "-c", script]].concat())
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
@@ -83,6 +74,14 @@ fn signals_reach_the_command() {
     // SAFETY: kill has no memory effects.
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
     assert_eq!(child.wait().unwrap().code(), Some(42));
+}
+
+#[test]
+fn signals_reach_the_command() {
+    let sts = double_with_alice(30);
+    let env = alice_env(&sts, "");
+    env.process("dev");
+    termination_reaches_the_command(&env, &["exec", "dev", "--"]);
 
     let mut child = env
         .mfad(&["exec", "dev", "--", "sleep", "30"])

@@ -113,15 +113,13 @@ fn without_print_the_url_goes_to_the_browser_opener_and_not_to_stdout() {
     std::fs::create_dir(&bin).unwrap();
     let opened = env.dir.path().join("opened");
     let opener = bin.join("xdg-open");
-    std::fs::write(
+    write_script(
         &opener,
-        format!(
+        &format!(
             "#!/bin/sh\nprintf '%s' \"$1\" > {}\nexit \"${{OPENER_EXIT:-0}}\"\n",
             opened.display()
         ),
-    )
-    .unwrap();
-    std::fs::set_permissions(&opener, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    );
     let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
     let output = env
         .mfad(&["login", "admin"])

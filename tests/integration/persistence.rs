@@ -455,16 +455,13 @@ fn without_a_terminal_the_passphrase_is_asked_through_pinentry_once() {
     let env = alice_env_with_file_store(&sts, 2, "");
     let pinentry = env.dir.path().join("pinentry");
     let asked = env.dir.path().join("asked");
-    std::fs::write(
+    write_script(
         &pinentry,
-        format!(
+        &format!(
             "#!/bin/sh\necho 'OK pinentry for tests'\nwhile read -r command rest; do\n  case $command in\n    SETDESC) echo \"$rest\" >> {asked}; echo OK;;\n    GETPIN) echo 'D {STORE_PASSPHRASE}'; echo OK;;\n    BYE) echo OK; exit 0;;\n    *) echo OK;;\n  esac\ndone\n",
             asked = asked.display()
         ),
-    )
-    .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&pinentry, std::fs::Permissions::from_mode(0o755)).unwrap();
+    );
     env.write_daemon_config(&format!(
         "store = \"file\"\n[prompt]\ndriver = \"pinentry\"\npinentry = \"{}\"\n",
         pinentry.display()

@@ -1,5 +1,5 @@
-//! The Rust SDK's own credential_process provider runs `mfad process`. One test in this
-//! binary: it sets the process environment the SDK reads.
+//! The Rust SDK's own credential_process provider runs `mfad process`. The test sets the
+//! process environment the SDK reads (holding `PROCESS_ENV`).
 
 use crate::support::*;
 use aws_config::BehaviorVersion;
@@ -15,7 +15,8 @@ fn rust_sdk_gets_an_mfa_session_through_credential_process() {
         &format!("mfa_process = {script}"),
     ));
     env.write_credentials(&alice_credentials());
-    // SAFETY: the only test in this binary; nothing else reads the environment concurrently.
+    let _env = PROCESS_ENV.lock().unwrap_or_else(|e| e.into_inner());
+    // SAFETY: see PROCESS_ENV.
     unsafe {
         std::env::set_var("AWS_CONFIG_FILE", env.config_path());
         std::env::set_var("AWS_SHARED_CREDENTIALS_FILE", env.credentials_path());

@@ -2,22 +2,19 @@
 //! concurrent callers, its output kept until 15 minutes before it expires.
 
 use crate::support::*;
-use std::os::unix::fs::PermissionsExt;
 
 /// A helper that counts its runs in `runs`, takes a moment, and prints credentials that
 /// last `lifetime` (a `date -d` offset); its path.
 fn counting_helper(env: &TestEnv, name: &str, lifetime: &str) -> String {
     let runs = env.dir.path().join(format!("{name}.runs"));
     let path = env.dir.path().join(format!("{name}.sh"));
-    std::fs::write(
+    write_script(
         &path,
-        format!(
+        &format!(
             "#!/bin/sh\necho run >> {runs}\nsleep 0.3\nn=$(wc -l < {runs} | tr -d ' ')\nprintf '{{\"Version\":1,\"AccessKeyId\":\"ASIAWRAPPED%s\",\"SecretAccessKey\":\"wrapped-secret\",\"SessionToken\":\"wrapped-token\",\"Expiration\":\"%s\",\"AccountId\":\"210987654321\"}}' \"$n\" \"$(date -u -d '+{lifetime}' +%Y-%m-%dT%H:%M:%SZ)\"\n",
             runs = runs.display()
         ),
-    )
-    .unwrap();
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    );
     path.display().to_string()
 }
 

@@ -536,27 +536,36 @@ pub fn fake_pinentry(env: &TestEnv, period: u64) -> String {
         "python3 {}/tests/integration/support/totp_code.py {SEED} {period} 1",
         env!("CARGO_MANIFEST_DIR")
     );
-    fs::write(
+    write_script(
         &path,
-        format!("#!/bin/sh\necho 'OK pinentry for tests'\nwhile read -r command rest; do\n  case $command in\n    GETPIN) echo \"D $({code})\"; echo OK;;\n    BYE) echo OK; exit 0;;\n    *) echo OK;;\n  esac\ndone\n"),
-    )
-    .unwrap();
-    fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).unwrap();
+        &format!(
+            "#!/bin/sh\necho 'OK pinentry for tests'\nwhile read -r command rest; do\n  case $command in\n    GETPIN) echo \"D $({code})\"; echo OK;;\n    BYE) echo OK; exit 0;;\n    *) echo OK;;\n  esac\ndone\n"
+        ),
+    );
     path.display().to_string()
+}
+
+/// Held by the tests that set this process's own environment for an SDK that reads it.
+/// nextest runs each test in a process of its own; plain `cargo test` runs them as threads
+/// of one, where the other tests read the environment only through std, which locks it.
+pub static PROCESS_ENV: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Write an executable script at `path`.
+pub fn write_script(path: &Path, text: &str) {
+    fs::write(path, text).unwrap();
+    fs::set_permissions(path, fs::Permissions::from_mode(0o755)).unwrap();
 }
 
 /// Write an `mfa_process` script that prints alice's current code; returns its command.
 pub fn code_script(env: &TestEnv, period: u64) -> String {
     let path = env.dir.path().join("code.sh");
-    fs::write(
+    write_script(
         &path,
-        format!(
+        &format!(
             "#!/bin/sh\nexec python3 {}/tests/integration/support/totp_code.py {SEED} {period}\n",
             env!("CARGO_MANIFEST_DIR")
         ),
-    )
-    .unwrap();
-    fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).unwrap();
+    );
     path.display().to_string()
 }
 
