@@ -135,6 +135,39 @@ pub async fn child_output(mut child: tokio::process::Child) -> io::Result<ChildO
     })
 }
 
+/// Run a person's command line through `sh -c` with `env` added, no stdin, and its
+/// stderr not read (it may hold anything, and mfad does not log it): what it printed on
+/// stdout (capped) when it exits 0 within `limit`; else what went wrong, in words.
+pub async fn shell_stdout<K, V>(
+    command: &str,
+    env: impl IntoIterator<Item = (K, V)>,
+    limit: Duration,
+) -> Result<Vec<u8>, String>
+where
+    K: AsRef<std::ffi::OsStr>,
+    V: AsRef<std::ffi::OsStr>,
+{
+    let child = tokio::process::Command::new("/bin/sh")
+        .arg("-c")
+        .arg(command)
+        .envs(env)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| format!("could not start ({e})"))?;
+    let mut output = tokio::time::timeout(limit, child_output(child))
+        .await
+        .map_err(|_| format!("did not finish within {}s", limit.as_secs_f64()))?
+        .map_err(|e| format!("failed ({e})"))?;
+    if !output.status.success() {
+        zeroize::Zeroize::zeroize(&mut output.stdout);
+        return Err(format!("exited with {}", output.status));
+    }
+    Ok(output.stdout)
+}
+
 /// Blocking work that did not finish in time.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Stalled {

@@ -13,9 +13,10 @@ use std::time::Duration;
 /// with the `renew_before` setting: how long before this mfad renews in the background.
 pub const MIN_LEFT_TO_HAND_OUT: Duration = Duration::from_secs(15 * 60);
 
-/// Set in the environment of an `mfa_process` command: the MFA serials whose renewal runs
-/// it. The client forwards it, so a request from the command for one of those sessions is
-/// refused as a loop instead of waiting for itself.
+/// Set in the environment of an `mfa_process` command (the MFA serials whose renewal runs
+/// it) and of an `mfad_wrap_process` helper (`wrap:PROFILE`). The client forwards it, so
+/// a request from the command for what it is run for is refused as a loop instead of
+/// waiting for itself.
 pub const INSIDE_VAR: &str = "MFAD_INSIDE";
 
 /// The allow-listed variables of a caller. Some may hold a secret (a proxy URL with a
@@ -71,6 +72,24 @@ impl CallerEnv {
             .get(name)
             .map(String::as_str)
             .filter(|v| !v.is_empty())
+    }
+
+    /// The environment of a helper run on this caller's behalf: [`INSIDE_VAR`] with `mark`
+    /// added to the marks of the helpers the caller itself runs inside.
+    pub fn inside(&self, mark: &str) -> Self {
+        let marks = match self.non_empty(INSIDE_VAR) {
+            Some(outer) => format!("{outer},{mark}"),
+            None => mark.to_owned(),
+        };
+        let mut env = self.clone();
+        env.insert(INSIDE_VAR.to_owned(), marks);
+        env
+    }
+
+    /// Whether this caller runs inside a helper that set `mark`.
+    pub fn is_inside(&self, mark: &str) -> bool {
+        self.non_empty(INSIDE_VAR)
+            .is_some_and(|marks| marks.split(',').any(|m| m == mark))
     }
 }
 

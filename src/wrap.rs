@@ -4,13 +4,11 @@
 
 use crate::failure::Failure;
 use crate::messages;
-use crate::vocab::{CallerEnv, INSIDE_VAR};
+use crate::vocab::CallerEnv;
 use aws_smithy_types::date_time::Format;
 use secrecy::SecretString;
 use serde::Deserialize;
-use std::process::Stdio;
 use std::time::{Duration, SystemTime};
-use tokio::process::Command;
 use zeroize::Zeroize;
 
 /// What a wrapped helper printed: temporary credentials only, as mfad hands out nothing
@@ -31,9 +29,7 @@ pub fn inside_mark(profile: &str) -> String {
 
 /// Whether this caller is the helper of `profile` asking for `profile` again.
 pub fn is_loop(profile: &str, caller_env: &CallerEnv) -> bool {
-    caller_env
-        .get(INSIDE_VAR)
-        .is_some_and(|inside| inside.split(',').any(|mark| mark == inside_mark(profile)))
+    caller_env.is_inside(&inside_mark(profile))
 }
 
 /// Run the helper through `sh -c` in the caller's environment, within `timeout`. What it
@@ -45,31 +41,12 @@ pub async fn run(
     timeout: Duration,
 ) -> Result<Wrapped, Failure> {
     let failed = |what: String| messages::wrap_process_failed(command, &what);
-    let inside = match caller_env.get(INSIDE_VAR).filter(|v| !v.is_empty()) {
-        Some(outer) => format!("{outer},{}", inside_mark(profile)),
-        None => inside_mark(profile),
-    };
-    let child = Command::new("/bin/sh")
-        .arg("-c")
-        .arg(command)
-        .envs(caller_env)
-        .env(INSIDE_VAR, inside)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .map_err(|e| failed(format!("could not start ({e})")))?;
-    let mut output = tokio::time::timeout(timeout, crate::bounded::child_output(child))
+    let env = caller_env.inside(&inside_mark(profile));
+    let mut stdout = crate::bounded::shell_stdout(command, &env, timeout)
         .await
-        .map_err(|_| failed(format!("did not finish within {}s", timeout.as_secs_f32())))?
-        .map_err(|e| failed(format!("failed ({e})")))?;
-    if !output.status.success() {
-        output.stdout.zeroize();
-        return Err(failed(format!("exited with {}", output.status)));
-    }
-    let parsed = parse(&output.stdout).map_err(|reason| failed(reason.to_owned()));
-    output.stdout.zeroize();
+        .map_err(failed)?;
+    let parsed = parse(&stdout).map_err(|reason| failed(reason.to_owned()));
+    stdout.zeroize();
     parsed
 }
 
@@ -112,6 +89,7 @@ fn parse(stdout: &[u8]) -> Result<Wrapped, &'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::vocab::INSIDE_VAR;
 
     #[test]
     fn credential_process_json_is_read_and_what_is_missing_is_named() {

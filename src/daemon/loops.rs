@@ -5,7 +5,7 @@
 
 use crate::failure::Failure;
 use crate::messages;
-use crate::vocab::{CallerEnv, INSIDE_VAR};
+use crate::vocab::CallerEnv;
 use std::collections::HashSet;
 use std::sync::Mutex;
 
@@ -17,10 +17,9 @@ pub struct LoopGuard {
 
 impl LoopGuard {
     /// Refuse a request for a session of `serial` that comes from a command run to renew
-    /// that same serial (its caller's [`INSIDE_VAR`] names it).
+    /// that same serial (its caller is inside that serial's helper).
     pub fn refuse_inner_request(&self, serial: &str, caller: &CallerEnv) -> Result<(), Failure> {
-        let inside = caller.non_empty(INSIDE_VAR).unwrap_or("");
-        if inside.split(',').any(|renewing| renewing == serial) {
+        if caller.is_inside(serial) {
             self.refused.lock().unwrap().insert(serial.to_owned());
             return Err(failure(serial));
         }
@@ -45,6 +44,7 @@ fn failure(serial: &str) -> Failure {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::vocab::INSIDE_VAR;
 
     #[test]
     fn a_request_from_inside_a_renewal_is_refused_and_explains_its_failure() {

@@ -3,11 +3,10 @@
 
 use crate::failure::Failure;
 use crate::messages;
-use crate::vocab::{CallerEnv, INSIDE_VAR};
+use crate::vocab::CallerEnv;
 use secrecy::SecretString;
-use std::process::Stdio;
 use std::time::Duration;
-use tokio::process::Command;
+use zeroize::Zeroize;
 
 /// A hardware token may wait for a touch; a command that takes longer has hung.
 pub const TIMEOUT: Duration = Duration::from_secs(60);
@@ -20,45 +19,27 @@ pub async fn run(
     caller_env: &CallerEnv,
 ) -> Result<SecretString, Failure> {
     let failed = |what: String| messages::mfa_process_failed(command, what);
-    let child = Command::new("/bin/sh")
-        .arg("-c")
-        .arg(command)
-        .envs(caller_env)
-        .env(INSIDE_VAR, inside(caller_env, serial))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .map_err(|e| failed(format!("could not start ({e})")))?;
-    let output = tokio::time::timeout(TIMEOUT, crate::bounded::child_output(child))
+    let mut stdout = crate::bounded::shell_stdout(command, &caller_env.inside(serial), TIMEOUT)
         .await
-        .map_err(|_| failed(format!("did not finish within {}s", TIMEOUT.as_secs())))?
-        .map_err(|e| failed(format!("failed ({e})")))?;
-    if !output.status.success() {
-        return Err(failed(format!("exited with {}", output.status)));
-    }
-    let printed = String::from_utf8_lossy(&output.stdout);
+        .map_err(failed)?;
+    let printed = String::from_utf8_lossy(&stdout);
     let code = printed.trim();
-    if !super::looks_like_code(code) {
-        return Err(failed(
+    let result = if super::looks_like_code(code) {
+        Ok(SecretString::from(code.to_owned()))
+    } else {
+        Err(failed(
             "printed something that is not a 6-digit code".into(),
-        ));
-    }
-    Ok(SecretString::from(code.to_owned()))
-}
-
-/// The serials being renewed, as seen by the command: the caller's, plus this one.
-fn inside(caller_env: &CallerEnv, serial: &str) -> String {
-    match caller_env.get(INSIDE_VAR).filter(|v| !v.is_empty()) {
-        Some(outer) => format!("{outer},{serial}"),
-        None => serial.to_owned(),
-    }
+        ))
+    };
+    drop(printed);
+    stdout.zeroize();
+    result
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::vocab::INSIDE_VAR;
     use secrecy::ExposeSecret;
 
     #[tokio::test]
