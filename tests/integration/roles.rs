@@ -6,6 +6,15 @@ use std::process::Stdio;
 
 const ADMIN: &str = "arn:aws:iam::123456789012:role/admin";
 
+/// A test environment with [`role_config`], codes from `mfa_process` and alice's key.
+fn role_env(sts: &sts_double::StsDouble, roles: &[&str], extra: &str) -> TestEnv {
+    let env = TestEnv::new();
+    let script = code_script(&env, 30);
+    env.write_config(&role_config(&sts.url, &script, roles, extra));
+    env.write_credentials(&alice_credentials());
+    env
+}
+
 /// dev: alice's MFA session; one role profile per name, each on dev.
 fn role_config(sts_url: &str, script: &str, roles: &[&str], extra: &str) -> String {
     let mut config = alice_profile("dev", sts_url, &format!("mfa_process = {script}"));
@@ -24,15 +33,7 @@ fn role_config(sts_url: &str, script: &str, roles: &[&str], extra: &str) -> Stri
 )]
 fn aws_cli_v2_and_boto3_use_a_role_through_credential_process() {
     let sts = double_with_alice(30);
-    let env = TestEnv::new();
-    let script = code_script(&env, 30);
-    env.write_config(&role_config(
-        &sts.url,
-        &script,
-        &["admin"],
-        "mfad_external_id = shared-secret-id",
-    ));
-    env.write_credentials(&alice_credentials());
+    let env = role_env(&sts, &["admin"], "mfad_external_id = shared-secret-id");
 
     let cli = env
         .command(AWS_CLI_V2)
@@ -87,11 +88,8 @@ fn aws_cli_v2_and_boto3_use_a_role_through_credential_process() {
 #[test]
 fn many_roles_share_one_mfa_session() {
     let sts = double_with_alice(30);
-    let env = TestEnv::new();
-    let script = code_script(&env, 30);
     let roles = ["admin", "audit", "deploy", "billing", "network"];
-    env.write_config(&role_config(&sts.url, &script, &roles, ""));
-    env.write_credentials(&alice_credentials());
+    let env = role_env(&sts, &roles, "");
     // Ten callers per role, all at once, on a cold cache.
     let children: Vec<_> = roles
         .iter()
@@ -142,15 +140,7 @@ fn many_roles_share_one_mfa_session() {
 #[test]
 fn a_role_asked_for_more_than_an_hour_gets_one_with_a_note() {
     let sts = double_with_alice(30);
-    let env = TestEnv::new();
-    let script = code_script(&env, 30);
-    env.write_config(&role_config(
-        &sts.url,
-        &script,
-        &["admin"],
-        "mfad_role_duration = 8h",
-    ));
-    env.write_credentials(&alice_credentials());
+    let env = role_env(&sts, &["admin"], "mfad_role_duration = 8h");
     env.process("admin");
     assert_eq!(sts.counts().role_calls[0].duration, 3600);
     let status = String::from_utf8(env.run(&["status"], "").stdout).unwrap();
@@ -163,10 +153,7 @@ fn a_role_asked_for_more_than_an_hour_gets_one_with_a_note() {
 #[test]
 fn logging_out_of_a_role_keeps_the_mfa_session_and_logging_out_of_it_drops_the_roles() {
     let sts = double_with_alice(30);
-    let env = TestEnv::new();
-    let script = code_script(&env, 30);
-    env.write_config(&role_config(&sts.url, &script, &["admin", "audit"], ""));
-    env.write_credentials(&alice_credentials());
+    let env = role_env(&sts, &["admin", "audit"], "");
     env.process("admin");
     env.process("audit");
     let out = env.run(&["logout", "admin"], "");
@@ -190,10 +177,7 @@ fn logging_out_of_a_role_keeps_the_mfa_session_and_logging_out_of_it_drops_the_r
 fn a_role_the_trust_policy_refuses_is_named() {
     let sts = double_with_alice(30);
     sts.deny_role(ADMIN);
-    let env = TestEnv::new();
-    let script = code_script(&env, 30);
-    env.write_config(&role_config(&sts.url, &script, &["admin"], ""));
-    env.write_credentials(&alice_credentials());
+    let env = role_env(&sts, &["admin"], "");
     let error = env.process_error("admin");
     assert!(
         error.starts_with(&format!("mfad process admin: AWS refused to assume {ADMIN} (AccessDenied: User: arn:aws:iam::123456789012:user/alice is not authorized")),
@@ -210,15 +194,13 @@ fn a_role_the_trust_policy_refuses_is_named() {
 #[test]
 fn source_identity_and_session_tags_reach_assume_role_and_bad_values_are_named() {
     let sts = double_with_alice(30);
-    let env = TestEnv::new();
-    let script = code_script(&env, 30);
-    env.write_config(&role_config(
-        &sts.url,
-        &script,
+    let env = role_env(
+        &sts,
         &["admin"],
         "mfad_source_identity = alice@example.com\nmfad_session_tags = team=platform, cost-center = 42 \nmfad_transitive_tag_keys = team",
-    ));
-    env.write_credentials(&alice_credentials());
+    );
+    // The profiles rewritten below use the same code script.
+    let script = code_script(&env, 30);
     let creds = env.process("admin");
     assert_eq!(creds["AccountId"], "123456789012", "the role's account");
     let call = &sts.counts().role_calls[0];
