@@ -135,9 +135,17 @@ pub async fn child_output(mut child: tokio::process::Child) -> io::Result<ChildO
     })
 }
 
-/// Run a person's command line through `sh -c` with `env` added, no stdin, and its
-/// stderr not read (it may hold anything, and mfad does not log it): what it printed on
-/// stdout (capped) when it exits 0 within `limit`; else what went wrong, in words.
+/// Run a person's command line (`passphrase_command`, `mfa_process`, a wrapped credential
+/// helper) through `sh -c` with `env` added, no stdin, and its stderr not read (it may hold
+/// anything, and mfad does not log it): what it printed on stdout (capped) when it exits 0
+/// within `limit`; else what went wrong, in words.
+///
+/// The command runs in a process group of its own, and that whole group is killed once
+/// the command has exited, timed out or been given up: a child it left in the background
+/// (`(sleep 130 &); cat pass`) neither delays the answer by holding stdout open nor
+/// outlives it, and `sleep 1000; echo x` is ended at `limit` with everything it started.
+/// Programs that are meant to outlive their caller (gpg-agent, a password manager's
+/// daemon) start their own session and are not touched.
 pub async fn shell_stdout<K, V>(
     command: &str,
     env: impl IntoIterator<Item = (K, V)>,
@@ -147,25 +155,85 @@ where
     K: AsRef<std::ffi::OsStr>,
     V: AsRef<std::ffi::OsStr>,
 {
-    let child = tokio::process::Command::new("/bin/sh")
+    let mut child = tokio::process::Command::new("/bin/sh")
         .arg("-c")
         .arg(command)
         .envs(env)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
+        .process_group(0)
         .kill_on_drop(true)
         .spawn()
         .map_err(|e| format!("could not start ({e})"))?;
-    let mut output = tokio::time::timeout(limit, child_output(child))
-        .await
-        .map_err(|_| format!("did not finish within {}s", limit.as_secs_f64()))?
-        .map_err(|e| format!("failed ({e})"))?;
-    if !output.status.success() {
-        zeroize::Zeroize::zeroize(&mut output.stdout);
-        return Err(format!("exited with {}", output.status));
+    let _group = child.id().map(ProcessGroup);
+    let mut printed = Vec::new();
+    let ran = tokio::time::timeout(limit, stdout_until_exit(&mut child, &mut printed)).await;
+    let outcome = match ran {
+        Err(_) => Err(format!("did not finish within {}s", limit.as_secs_f64())),
+        Ok(Err(e)) => Err(format!("failed ({e})")),
+        Ok(Ok(status)) if !status.success() => Err(format!("exited with {status}")),
+        Ok(Ok(_)) => return Ok(printed),
+    };
+    zeroize::Zeroize::zeroize(&mut printed);
+    outcome
+}
+
+/// Read what `child` prints until it exits (not until its stdout closes: a background
+/// child may hold that open for ever), then what it left in the pipe. At most
+/// [`MAX_CHILD_OUTPUT`] is kept; past that the pipe is closed, so a child printing without
+/// end dies of SIGPIPE.
+async fn stdout_until_exit(
+    child: &mut tokio::process::Child,
+    printed: &mut Vec<u8>,
+) -> io::Result<std::process::ExitStatus> {
+    use tokio::io::AsyncReadExt;
+    let mut stdout = child.stdout.take();
+    let mut chunk = [0u8; 4096];
+    let status = loop {
+        let Some(open) = stdout.as_mut() else {
+            break child.wait().await?;
+        };
+        tokio::select! {
+            read = open.read(&mut chunk) => match read? {
+                0 => stdout = None,
+                n => {
+                    printed.extend_from_slice(&chunk[..n]);
+                    if printed.len() as u64 >= MAX_CHILD_OUTPUT {
+                        printed.truncate(MAX_CHILD_OUTPUT as usize);
+                        stdout = None;
+                    }
+                }
+            },
+            status = child.wait() => break status?,
+        }
+    };
+    if let Some(open) = &stdout {
+        // Whatever the command wrote before it exited is in the pipe now: read it without
+        // waiting (tokio keeps the pipe non-blocking) until the pipe is empty.
+        use std::os::fd::AsFd;
+        while (printed.len() as u64) < MAX_CHILD_OUTPUT {
+            match rustix::io::read(open.as_fd(), &mut chunk) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => printed.extend_from_slice(&chunk[..n]),
+            }
+        }
+        printed.truncate(MAX_CHILD_OUTPUT as usize);
     }
-    Ok(output.stdout)
+    chunk.fill(0);
+    Ok(status)
+}
+
+/// A helper's process group, killed (whatever is left of it) when this is dropped.
+struct ProcessGroup(u32);
+
+impl Drop for ProcessGroup {
+    fn drop(&mut self) {
+        if let Some(group) = rustix::process::Pid::from_raw(self.0 as i32) {
+            // Nothing left of the group is what we want.
+            let _ = rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
+        }
+    }
 }
 
 /// Blocking work that did not finish in time.
@@ -253,6 +321,60 @@ mod tests {
                 .unwrap()
                 .is_none()
         );
+    }
+
+    /// Whether a process has ended (gone, or a zombie nobody reaped yet).
+    fn ended(pid: &str) -> bool {
+        match std::fs::read_to_string(format!("/proc/{}/stat", pid.trim())) {
+            Ok(stat) => stat
+                .rsplit(')')
+                .next()
+                .unwrap_or("")
+                .trim_start()
+                .starts_with('Z'),
+            Err(_) => true,
+        }
+    }
+
+    fn until(mut check: impl FnMut() -> bool) -> bool {
+        (0..500).any(|_| {
+            std::thread::sleep(Duration::from_millis(10));
+            check()
+        })
+    }
+
+    #[tokio::test]
+    async fn a_helper_is_answered_when_it_exits_and_its_background_children_end_with_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let pid_file = dir.path().join("pid");
+        // The background child holds stdout open for 30 s: waiting for the pipe to close
+        // would run into the 20 s limit.
+        let command = format!("(sleep 30 & echo $! > {}); echo pass", pid_file.display());
+        let printed = shell_stdout(&command, [("A", "B")], Duration::from_secs(20))
+            .await
+            .unwrap();
+        assert_eq!(printed, b"pass\n");
+        let pid = std::fs::read_to_string(&pid_file).unwrap();
+        assert!(
+            until(|| ended(&pid)),
+            "the background child {pid} outlived the helper"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_helper_that_overruns_is_killed_with_everything_it_started() {
+        let dir = tempfile::tempdir().unwrap();
+        let pid_file = dir.path().join("pid");
+        let command = format!(
+            "sleep 1000 & echo $! > {}; wait; echo x",
+            pid_file.display()
+        );
+        let error = shell_stdout(&command, [("A", "B")], Duration::from_millis(300))
+            .await
+            .unwrap_err();
+        assert!(error.contains("did not finish within 0.3s"), "{error}");
+        let pid = std::fs::read_to_string(&pid_file).unwrap();
+        assert!(until(|| ended(&pid)), "sleep 1000 ({pid}) was not killed");
     }
 
     #[tokio::test]

@@ -23,6 +23,7 @@ use zeroize::Zeroize;
 /// The caller's variables the daemon needs to resolve a request as the caller would.
 pub const FORWARDED_VARS: &[&str] = &[
     "HOME",
+    "PATH",
     "AWS_CONFIG_FILE",
     "AWS_SHARED_CREDENTIALS_FILE",
     "AWS_PROFILE",
@@ -318,6 +319,8 @@ fn spawn_daemon(paths: &DaemonPaths) -> io::Result<()> {
     let mut command = Command::new(std::env::current_exe()?);
     command
         .arg("daemon")
+        .env_clear()
+        .envs(std::env::vars_os().filter(|(name, _)| is_daemon_var(name)))
         .env("MFAD_SOCKET", &paths.socket)
         .current_dir("/")
         .stdin(Stdio::null())
@@ -333,6 +336,36 @@ fn spawn_daemon(paths: &DaemonPaths) -> io::Result<()> {
     }
     command.spawn()?;
     Ok(())
+}
+
+/// The variables a daemon started by a client keeps: what it needs to find its files,
+/// the session bus and the desktop. The daemon serves every shell of the user, so nothing
+/// of the one that happened to start it (keys exported by `mfad exec`, a profile, a
+/// proxy) may reach what it does for the others; each request brings its caller's own.
+const DAEMON_VARS: &[&str] = &[
+    "HOME",
+    "USER",
+    "LOGNAME",
+    "PATH",
+    "LANG",
+    "LANGUAGE",
+    "TZ",
+    "TMPDIR",
+    "XDG_RUNTIME_DIR",
+    "XDG_CONFIG_HOME",
+    "XDG_DATA_HOME",
+    "XDG_STATE_HOME",
+    "XDG_CURRENT_DESKTOP",
+    "DBUS_SESSION_BUS_ADDRESS",
+    "DISPLAY",
+    "WAYLAND_DISPLAY",
+    "XAUTHORITY",
+    "MFAD_LOG",
+];
+
+fn is_daemon_var(name: &std::ffi::OsStr) -> bool {
+    let name = name.to_string_lossy();
+    DAEMON_VARS.contains(&name.as_ref()) || name.starts_with("LC_")
 }
 
 /// Stop the daemon recorded in the lock file and wait until its lock is free.

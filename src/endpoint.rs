@@ -4,32 +4,48 @@
 //!
 //! It listens on 127.0.0.1 only. Every local user can reach a loopback port, so the
 //! random per-run token is the protection: it is compared in constant time, and a request
-//! without it gets 403 and one line on stderr that never repeats what was sent. Each
-//! connection has a size and a time bound and its own thread, up to [`MAX_CONNECTIONS`],
-//! so one slow caller stalls no other. Credentials come from the daemon on each request;
-//! its cache and single flight make many concurrent refreshes one renewal.
+//! without it gets 403 and one line on stderr that never repeats what was sent.
+//!
+//! Whatever other local users do, it serves its owner: each connection is a task with a
+//! size and a time bound on its request; up to [`MAX_CONNECTIONS`] are served at once, and
+//! past that the oldest connection that has not sent its request is closed to make room
+//! (as the daemon's socket does, see [`crate::admission`]). A connection refused or closed
+//! that way is answered 503, which the SDKs retry, after its request was read, so that it
+//! never sees a reset. Credentials come from the daemon on each request, [`MAX_FETCHES`]
+//! at a time; its cache and single flight make many concurrent refreshes one renewal.
 
+use crate::admission::{Admitted, Idle};
 use crate::failure::Failure;
 use crate::protocol::Credentials;
 use crate::timefmt::{from_epoch_secs, rfc3339};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
-use std::io::{self, Read, Write};
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
-use std::sync::Arc;
+use std::io::{self, Read};
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use subtle::ConstantTimeEq;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
 use zeroize::Zeroize;
 
 /// The largest request head read; SDK requests are a few hundred bytes.
 const MAX_REQUEST_BYTES: usize = 8 * 1024;
 /// How long a caller may take to send its request.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a connection refused at the cap gets to send its request before the 503.
+const REFUSAL_LINGER: Duration = Duration::from_secs(1);
 /// How long to wait after a failed accept before the next.
 const ACCEPT_RETRY: Duration = Duration::from_millis(100);
-/// Connections served at once; more are answered 503 at once.
-pub const MAX_CONNECTIONS: usize = 64;
+/// Connections served at once (Terraform with many providers opens a few hundred).
+pub const MAX_CONNECTIONS: usize = 512;
+/// Connections being refused at once; past that a newcomer is simply closed.
+const MAX_REFUSING: usize = 64;
+/// Requests asking the daemon at once; the others wait their turn.
+const MAX_FETCHES: usize = 8;
+/// Connections the kernel queues before mfad accepts them.
+const BACKLOG: i32 = 1024;
 
 /// The variables that point an SDK at the endpoint.
 pub const URI_VAR: &str = "AWS_CONTAINER_CREDENTIALS_FULL_URI";
@@ -37,16 +53,20 @@ pub const TOKEN_VAR: &str = "AWS_CONTAINER_AUTHORIZATION_TOKEN";
 
 /// A bound, not yet serving, endpoint and its token.
 pub struct Endpoint {
-    listener: TcpListener,
+    listener: std::net::TcpListener,
     token: SecretString,
 }
 
 impl Endpoint {
     /// Listen on 127.0.0.1:`port` (0: any free port) with a fresh random token.
     pub fn bind(port: u16) -> io::Result<Self> {
-        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, port))?;
+        use rustix::net::{AddressFamily, SocketType, sockopt};
+        let socket = rustix::net::socket(AddressFamily::INET, SocketType::STREAM, None)?;
+        sockopt::set_socket_reuseaddr(&socket, true)?;
+        rustix::net::bind(&socket, &SocketAddrV4::new(Ipv4Addr::LOCALHOST, port))?;
+        rustix::net::listen(&socket, BACKLOG)?;
         Ok(Self {
-            listener,
+            listener: std::net::TcpListener::from(socket),
             token: random_token()?,
         })
     }
@@ -59,80 +79,151 @@ impl Endpoint {
         &self.token
     }
 
-    /// Answer requests until the process ends, each with what `fetch` returns.
-    pub fn serve<F>(self, fetch: F)
+    /// Answer requests until the process ends, each with what `fetch` returns (a
+    /// blocking call, run off the endpoint's own thread).
+    pub fn serve<F>(self, fetch: F) -> io::Result<()>
     where
         F: Fn() -> Result<Credentials, Failure> + Send + Sync + 'static,
     {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        self.listener.set_nonblocking(true)?;
         let shared = Arc::new(Shared {
             token: self.token,
             fetch,
-            in_flight: AtomicUsize::new(0),
+            fetches: tokio::sync::Semaphore::new(MAX_FETCHES),
         });
-        loop {
-            let Ok((stream, _)) = self.listener.accept() else {
-                // Out of file descriptors, say: wait for connections to end rather than spin.
-                std::thread::sleep(ACCEPT_RETRY);
-                continue;
-            };
-            if shared.in_flight.fetch_add(1, Ordering::SeqCst) >= MAX_CONNECTIONS {
-                shared.in_flight.fetch_sub(1, Ordering::SeqCst);
-                let _ = answer(&stream, 503, &message_body("too many requests at once"));
-                continue;
+        let listener = self.listener;
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener)?;
+            accept_loop(listener, shared).await;
+            Ok(())
+        })
+    }
+}
+
+async fn accept_loop<F>(listener: tokio::net::TcpListener, shared: Arc<Shared<F>>)
+where
+    F: Fn() -> Result<Credentials, Failure> + Send + Sync + 'static,
+{
+    let idle = Arc::new(Mutex::new(Idle::default()));
+    let serving = Arc::new(AtomicUsize::new(0));
+    let refusing = Arc::new(AtomicUsize::new(0));
+    loop {
+        let Ok((stream, peer)) = listener.accept().await else {
+            // Out of file descriptors, say: wait for connections to end rather than spin.
+            tokio::time::sleep(ACCEPT_RETRY).await;
+            continue;
+        };
+        if serving.load(Ordering::SeqCst) >= MAX_CONNECTIONS && !idle.lock().unwrap().close_oldest()
+        {
+            if refusing.fetch_add(1, Ordering::SeqCst) < MAX_REFUSING {
+                let refusing = Counted(refusing.clone());
+                tokio::spawn(async move {
+                    refuse_busy(stream).await;
+                    drop(refusing);
+                });
+            } else {
+                refusing.fetch_sub(1, Ordering::SeqCst);
             }
-            let shared = Arc::clone(&shared);
-            std::thread::spawn(move || {
-                shared.handle(&stream);
-                shared.in_flight.fetch_sub(1, Ordering::SeqCst);
-            });
+            continue;
         }
+        serving.fetch_add(1, Ordering::SeqCst);
+        let (shared, serving, admitted) =
+            (shared.clone(), Counted(serving.clone()), Idle::admit(&idle));
+        tokio::spawn(async move {
+            shared.handle(stream, peer, admitted).await;
+            drop(serving);
+        });
+    }
+}
+
+/// One unit of a count of connections, given back when dropped.
+struct Counted(Arc<AtomicUsize>);
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
 struct Shared<F> {
     token: SecretString,
     fetch: F,
-    in_flight: AtomicUsize,
+    fetches: tokio::sync::Semaphore,
 }
 
-impl<F: Fn() -> Result<Credentials, Failure>> Shared<F> {
-    fn handle(&self, stream: &TcpStream) {
-        let peer = stream.peer_addr().ok();
-        let head = match read_head(stream) {
+impl<F> Shared<F>
+where
+    F: Fn() -> Result<Credentials, Failure> + Send + Sync + 'static,
+{
+    async fn handle(
+        self: Arc<Self>,
+        mut stream: TcpStream,
+        peer: SocketAddr,
+        mut admitted: Admitted,
+    ) {
+        let head = tokio::select! {
+            head = read_head(&mut stream, REQUEST_TIMEOUT) => head,
+            _ = &mut admitted.closed => {
+                let _ = answer(&mut stream, 503, &busy_body()).await;
+                return;
+            }
+        };
+        admitted.started();
+        let head = match head {
             Ok(head) => head,
             Err(reason) => {
-                refused(peer, reason);
-                let _ = answer(stream, 400, &message_body(reason));
+                refused(Some(peer), reason);
+                let _ = answer(&mut stream, 400, &message_body(reason)).await;
                 return;
             }
         };
         let request = Request::parse(&head);
-        let (status, mut body) = self.respond(&request, peer);
-        let _ = answer(stream, status, &body);
+        let (status, mut body) = self.clone().respond(request, peer).await;
+        let _ = answer(&mut stream, status, &body).await;
         body.zeroize();
     }
 
-    fn respond(&self, request: &Request, peer: Option<SocketAddr>) -> (u16, String) {
+    async fn respond(self: Arc<Self>, request: Request, peer: SocketAddr) -> (u16, String) {
         if request.method != "GET" {
             return (405, message_body("only GET is answered"));
         }
         let Some(sent) = request.authorization.as_deref() else {
-            refused(peer, "no authorization token");
+            refused(Some(peer), "no authorization token");
             return (403, message_body("no authorization token"));
         };
         let expected = self.token.expose_secret().as_bytes();
         if !bool::from(sent.as_bytes().ct_eq(expected)) {
-            refused(peer, "a wrong authorization token");
+            refused(Some(peer), "a wrong authorization token");
             return (403, message_body("wrong authorization token"));
         }
-        match (self.fetch)() {
-            Ok(credentials) => (200, credentials_body(&credentials)),
-            Err(failure) => {
+        let Ok(_turn) = self.fetches.acquire().await else {
+            return (503, busy_body());
+        };
+        let this = self.clone();
+        let fetched = tokio::task::spawn_blocking(move || (this.fetch)()).await;
+        match fetched {
+            Ok(Ok(credentials)) => (200, credentials_body(&credentials)),
+            Ok(Err(failure)) => {
                 eprintln!("mfad: could not hand out credentials: {failure}");
                 (500, message_body(&failure.to_string()))
             }
+            Err(_) => (500, message_body("fetching the credentials failed")),
         }
     }
+}
+
+/// Tell a connection over the cap to come back, after reading what it sent (closing a
+/// socket with unread data would reset it).
+async fn refuse_busy(mut stream: TcpStream) {
+    let _ = read_head(&mut stream, REFUSAL_LINGER).await;
+    let _ = answer(&mut stream, 503, &busy_body()).await;
+}
+
+fn busy_body() -> String {
+    message_body("too many requests at once; try again")
 }
 
 /// One line on stderr naming the caller, never what it sent.
@@ -142,29 +233,25 @@ fn refused(peer: Option<SocketAddr>, reason: &str) {
 }
 
 /// The request line and headers, bounded in size and time.
-fn read_head(mut stream: &TcpStream) -> Result<Vec<u8>, &'static str> {
-    let deadline = Instant::now() + REQUEST_TIMEOUT;
-    let mut head = Vec::with_capacity(512);
-    let mut chunk = [0u8; 1024];
-    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Err("the request did not arrive in time");
+async fn read_head(stream: &mut TcpStream, within: Duration) -> Result<Vec<u8>, &'static str> {
+    let reading = async {
+        let mut head = Vec::with_capacity(512);
+        let mut chunk = [0u8; 1024];
+        while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+            match stream.read(&mut chunk).await {
+                Ok(0) => return Err("the connection closed before a whole request"),
+                Ok(n) => head.extend_from_slice(&chunk[..n]),
+                Err(_) => return Err("the connection failed"),
+            }
+            if head.len() > MAX_REQUEST_BYTES {
+                return Err("the request is too large");
+            }
         }
-        stream
-            .set_read_timeout(Some(left))
-            .map_err(|_| "the connection failed")?;
-        match stream.read(&mut chunk) {
-            Ok(0) => return Err("the connection closed before a whole request"),
-            Ok(n) => head.extend_from_slice(&chunk[..n]),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(_) => return Err("the request did not arrive in time"),
-        }
-        if head.len() > MAX_REQUEST_BYTES {
-            return Err("the request is too large");
-        }
-    }
-    Ok(head)
+        Ok(head)
+    };
+    tokio::time::timeout(within, reading)
+        .await
+        .unwrap_or(Err("the request did not arrive in time"))
 }
 
 /// What the endpoint looks at in a request.
@@ -220,7 +307,8 @@ fn message_body(message: &str) -> String {
     serde_json::json!({ "message": message }).to_string()
 }
 
-fn answer(mut stream: &TcpStream, status: u16, body: &str) -> io::Result<()> {
+/// Write the answer and close our side: the caller reads it to the end.
+async fn answer(stream: &mut TcpStream, status: u16, body: &str) -> io::Result<()> {
     let reason = match status {
         200 => "OK",
         400 => "Bad Request",
@@ -229,12 +317,21 @@ fn answer(mut stream: &TcpStream, status: u16, body: &str) -> io::Result<()> {
         503 => "Service Unavailable",
         _ => "Internal Server Error",
     };
-    stream.set_write_timeout(Some(REQUEST_TIMEOUT))?;
+    let retry = if status == 503 {
+        "Retry-After: 1\r\n"
+    } else {
+        ""
+    };
     let mut response = format!(
-        "HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n{retry}Connection: close\r\n\r\n{body}",
         body.len()
     );
-    let written = stream.write_all(response.as_bytes());
+    let written = tokio::time::timeout(REQUEST_TIMEOUT, async {
+        stream.write_all(response.as_bytes()).await?;
+        stream.shutdown().await
+    })
+    .await
+    .unwrap_or_else(|_| Err(io::ErrorKind::TimedOut.into()));
     response.zeroize();
     written
 }

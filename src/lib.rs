@@ -11,12 +11,14 @@
 //!
 //! The README carries the architecture map; keep both true.
 
+pub mod admission;
 pub mod audit;
 pub mod bounded;
 pub mod cli;
 pub mod client;
 pub mod commands;
 pub mod config;
+pub mod coredump;
 pub mod credfile;
 pub mod daemon;
 pub mod endpoint;

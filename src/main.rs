@@ -4,6 +4,11 @@ use mfad::commands;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // Before anything: every mfad process may come to hold a secret.
+    if let Err(error) = mfad::coredump::forbid() {
+        eprintln!("mfad: cannot keep secrets out of core dumps (setrlimit, prctl): {error}");
+        return ExitCode::FAILURE;
+    }
     if let Some(exit) = fast_path() {
         return exit;
     }

@@ -517,11 +517,64 @@ pub fn enrolment_undone(failure: Failure, serial: &str, left: &[String]) -> Fail
         )
     } else {
         format!(
-            "{}; could not undo: {}: remove them by hand (`aws iam delete-virtual-mfa-device --serial-number {serial}`)",
+            "{}; the device {serial} was deleted again, but could not undo: {}: remove them by hand",
             failure.remedy,
             left.join(", ")
         )
     };
+    Failure::new(failure.kind, failure.message, remedy)
+}
+
+/// Enrolment failed after enabling the device, and AWS refused to deactivate it.
+pub fn enrolment_kept_enabled(
+    failure: Failure,
+    serial: &str,
+    user: &str,
+    profile: &str,
+    seed_kept: bool,
+    profile_uses_it: bool,
+    refusal: &str,
+) -> Failure {
+    let held = if seed_kept {
+        "mfad keeps its seed"
+    } else {
+        "your authenticator app holds it"
+    };
+    let named = if profile_uses_it {
+        format!(" and profile {profile} names it in mfa_serial")
+    } else {
+        String::new()
+    };
+    let removal = if profile_uses_it {
+        format!("`mfad mfa remove {profile}`")
+    } else {
+        format!(
+            "`aws iam deactivate-mfa-device --user-name {user} --serial-number {serial} --profile {profile}`, then `aws iam delete-virtual-mfa-device --serial-number {serial} --profile {profile}`"
+        )
+    };
+    let remedy = format!(
+        "{}; the device {serial} is still enabled for IAM user {user} (AWS refused to deactivate it: {refusal}), so {held}{named}: it is ready to use as it is; to remove it instead, run {removal}",
+        failure.remedy
+    );
+    Failure::new(failure.kind, failure.message, remedy)
+}
+
+/// Enrolment failed, the device was deactivated but AWS refused to delete it.
+pub fn enrolment_left_deactivated(
+    failure: Failure,
+    serial: &str,
+    refusal: &str,
+    left: &[String],
+) -> Failure {
+    let also = if left.is_empty() {
+        String::new()
+    } else {
+        format!("; also left: {}", left.join(", "))
+    };
+    let remedy = format!(
+        "{}; the device {serial} was deactivated but is still in the account (AWS refused to delete it: {refusal}), and nobody can use it: delete it with `aws iam delete-virtual-mfa-device --serial-number {serial}`{also}",
+        failure.remedy
+    );
     Failure::new(failure.kind, failure.message, remedy)
 }
 

@@ -79,6 +79,10 @@ pub enum NetworkError {
     CaBundle { path: PathBuf, reason: String },
     #[error("cannot use the proxy {proxy}: {reason}")]
     Proxy { proxy: ProxyUrl, reason: String },
+    #[error(
+        "mfad sends nothing signed with a key or session to {url}: only https is used, or plain http to this machine (127.0.0.1, ::1, localhost)"
+    )]
+    PlainHttp { url: String },
 }
 
 impl NetworkError {
@@ -91,8 +95,41 @@ impl NetworkError {
             Self::Proxy { .. } => {
                 "fix HTTPS_PROXY / HTTP_PROXY in the environment that runs the AWS tool".into()
             }
+            Self::PlainHttp { .. } => {
+                "use an https:// address in endpoint_url, AWS_ENDPOINT_URL_* or MFAD_SIGNIN_URL"
+                    .into()
+            }
         }
     }
+}
+
+/// Check an endpoint that receives a request signed with a key or a session (or the
+/// session itself): https, or plain http only to this machine, where nothing crosses a
+/// network (a local double, a test). The network may be hostile.
+pub fn check_endpoint(url: &str) -> Result<(), NetworkError> {
+    let refused = || NetworkError::PlainHttp {
+        url: url.split(['?', '#']).next().unwrap_or(url).to_owned(),
+    };
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return Err(refused());
+    };
+    if scheme.eq_ignore_ascii_case("https") {
+        return Ok(());
+    }
+    if !scheme.eq_ignore_ascii_case("http") {
+        return Err(refused());
+    }
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host_and_port = authority.rsplit('@').next().unwrap_or_default();
+    let host = match host_and_port.strip_prefix('[') {
+        Some(bracketed) => bracketed.split(']').next().unwrap_or_default(),
+        None => host_and_port.split(':').next().unwrap_or_default(),
+    };
+    let loopback = host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    if loopback { Ok(()) } else { Err(refused()) }
 }
 
 impl Network {
@@ -266,6 +303,36 @@ impl CallerHttpClient {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sessions_go_over_https_or_to_this_machine_only() {
+        for good in [
+            "https://sts.amazonaws.com",
+            "HTTPS://sts.example:8443/x",
+            "http://127.0.0.1:4566",
+            "http://127.9.9.9/",
+            "http://[::1]:8080/federation",
+            "http://localhost:4566",
+            "http://user:pw@localhost/",
+        ] {
+            assert!(check_endpoint(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "http://sts.example",
+            "http://10.0.0.1:4566",
+            "http://127.0.0.1.evil.example/",
+            "http://localhost@evil.example/",
+            "ftp://127.0.0.1/",
+            "sts.amazonaws.com",
+        ] {
+            assert!(check_endpoint(bad).is_err(), "{bad}");
+        }
+        let said = check_endpoint("http://signin.example/federation?SigninToken=x")
+            .unwrap_err()
+            .to_string();
+        assert!(said.contains("http://signin.example/federation:"), "{said}");
+        assert!(!said.contains("SigninToken"), "{said}");
+    }
 
     #[test]
     fn the_proxy_follows_the_endpoint_scheme_and_lower_case_wins() {

@@ -8,9 +8,9 @@
 
 use crate::peer::{self, CheckError};
 use std::ffi::OsString;
-use std::fs::{self, DirBuilder, File, OpenOptions};
+use std::fs::{File, OpenOptions};
 use std::io;
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 /// The files one daemon owns.
@@ -77,20 +77,11 @@ impl DaemonPaths {
     }
 
     /// Create the socket directory with mode 0700, or check that an existing one is ours
-    /// and not open to others (a directory of ours that is only readable by others is
-    /// made private).
+    /// and not writable by others (its mode is never changed), and that a socket in it is
+    /// ours.
     pub fn ensure_private_dir(&self) -> Result<(), CheckError> {
-        let dir = self.dir();
-        match DirBuilder::new().recursive(true).mode(0o700).create(dir) {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-            Err(e) => return Err(e.into()),
-        }
-        let meta = fs::metadata(dir)?;
-        if meta.uid() == peer::my_uid() && meta.mode() & 0o077 != 0 {
-            fs::set_permissions(dir, fs::Permissions::from_mode(0o700))?;
-        }
-        peer::check_private_dir(dir, &self.socket)
+        peer::ensure_own_dir(self.dir(), peer::SOCKET_DIR)?;
+        peer::check_private_dir(self.dir(), &self.socket)
     }
 }
 

@@ -7,9 +7,10 @@
 //! own uid. The daemon checks the uid of every process that connects.
 
 use std::fmt;
+use std::fs::DirBuilder;
 use std::io;
 use std::os::fd::AsFd;
-use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use std::os::unix::fs::{DirBuilderExt, FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
 /// The effective uid of this process.
@@ -45,8 +46,13 @@ pub enum Untrusted {
         what: &'static str,
         uid: u32,
     },
-    /// The directory can be written by others, who could put a socket of theirs there.
-    Writable { path: PathBuf, mode: u32 },
+    /// The directory can be written by others, who could put a socket or file of theirs
+    /// there.
+    Writable {
+        path: PathBuf,
+        what: &'static str,
+        mode: u32,
+    },
     /// The path is not what it should be (a file where the directory should be…).
     Kind { path: PathBuf, found: &'static str },
     /// The process listening on the socket runs as another user.
@@ -64,9 +70,9 @@ impl fmt::Display for Untrusted {
                 describe_uid(*uid),
                 describe_uid(me)
             ),
-            Self::Writable { path, mode } => write!(
+            Self::Writable { path, what, mode } => write!(
                 f,
-                "the socket directory {} can be written by others (mode {mode:o}), who could put a socket of theirs in it; mfad sent it nothing",
+                "the {what} {} can be written by others (mode {mode:o}), who could put files of theirs in it; mfad uses it for nothing and leaves its mode as it is",
                 path.display()
             ),
             Self::Kind { path, found } => {
@@ -91,8 +97,12 @@ impl Untrusted {
     /// What the person can do about it.
     pub fn remedy(&self) -> String {
         match self {
-            Self::Writable { path, .. } => format!(
+            Self::Writable { path, what, .. } if *what == SOCKET_DIR => format!(
                 "make it private (chmod 700 {}) or point MFAD_SOCKET at a socket in a directory only you can write",
+                path.display()
+            ),
+            Self::Writable { path, .. } => format!(
+                "make it private (chmod 700 {}) if it is yours to change, or move it away so that mfad creates its own",
                 path.display()
             ),
             Self::Kind { path, .. } => format!(
@@ -106,10 +116,39 @@ impl Untrusted {
     }
 }
 
-/// Check that an existing socket directory is the user's and not writable by others, and
-/// that a socket in it is the user's too. A symbolic link to the directory counts only if
-/// the user made it.
-pub fn check_private_dir(dir: &Path, socket: &Path) -> Result<(), CheckError> {
+/// What the socket's directory is called in messages.
+pub const SOCKET_DIR: &str = "socket directory";
+
+/// Create `dir` (mode 0700, with any missing parents), or check an existing one with
+/// [`check_own_dir`]. mfad never changes the mode of a directory it did not create: an
+/// existing one that is unsafe is refused, naming it (`MFAD_SOCKET=$HOME/x.sock` leaves
+/// `$HOME` as it is, and `/tmp` keeps its sticky bit).
+pub fn ensure_own_dir(dir: &Path, what: &'static str) -> Result<(), CheckError> {
+    let create = || DirBuilder::new().mode(0o700).create(dir);
+    match create() {
+        // A new directory is mfad's own: 0700, or narrower by the umask.
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            if let Some(parent) = dir.parent() {
+                DirBuilder::new()
+                    .recursive(true)
+                    .mode(0o700)
+                    .create(parent)?;
+            }
+            match create() {
+                Ok(()) => Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => check_own_dir(dir, what),
+                Err(e) => Err(e.into()),
+            }
+        }
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => check_own_dir(dir, what),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Check that an existing directory is the user's and not writable by others. A symbolic
+/// link to it counts only if the user made it.
+pub fn check_own_dir(dir: &Path, what: &'static str) -> Result<(), CheckError> {
     let me = my_uid();
     let link = std::fs::symlink_metadata(dir)?;
     if link.file_type().is_symlink() && link.uid() != me {
@@ -129,16 +168,25 @@ pub fn check_private_dir(dir: &Path, socket: &Path) -> Result<(), CheckError> {
     if meta.uid() != me {
         return Err(CheckError::Untrusted(Untrusted::Owner {
             path: dir.to_owned(),
-            what: "socket directory",
+            what,
             uid: meta.uid(),
         }));
     }
     if meta.mode() & 0o022 != 0 {
         return Err(CheckError::Untrusted(Untrusted::Writable {
             path: dir.to_owned(),
+            what,
             mode: meta.mode() & 0o7777,
         }));
     }
+    Ok(())
+}
+
+/// Check that an existing socket directory is the user's and not writable by others, and
+/// that a socket in it is the user's too.
+pub fn check_private_dir(dir: &Path, socket: &Path) -> Result<(), CheckError> {
+    let me = my_uid();
+    check_own_dir(dir, SOCKET_DIR)?;
     match std::fs::symlink_metadata(socket) {
         Ok(meta) if meta.uid() != me => Err(CheckError::Untrusted(Untrusted::Owner {
             path: socket.to_owned(),
@@ -213,6 +261,37 @@ mod tests {
         };
         assert!(untrusted.to_string().contains("mode 777"), "{untrusted}");
         assert!(untrusted.remedy().contains("chmod 700"));
+    }
+
+    #[test]
+    fn a_new_directory_is_private_and_an_existing_one_keeps_its_mode() {
+        let top = tempfile::tempdir().unwrap();
+        let mode = |path: &Path| std::fs::metadata(path).unwrap().mode() & 0o7777;
+        let new = top.path().join("a/b/mfad");
+        ensure_own_dir(&new, "state directory").unwrap();
+        assert_eq!(mode(&new), 0o700);
+        assert_eq!(mode(&top.path().join("a")), 0o700);
+        // A home directory readable by all is safe and stays as it is.
+        let home = top.path().join("home");
+        std::fs::create_dir(&home).unwrap();
+        std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o755)).unwrap();
+        ensure_own_dir(&home, SOCKET_DIR).unwrap();
+        assert_eq!(mode(&home), 0o755);
+        // A directory like /tmp is refused, named, and keeps its sticky bit.
+        let shared = top.path().join("tmp");
+        std::fs::create_dir(&shared).unwrap();
+        std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o1777)).unwrap();
+        let Err(CheckError::Untrusted(untrusted)) = ensure_own_dir(&shared, "store directory")
+        else {
+            panic!("a directory everyone can write passed");
+        };
+        let said = untrusted.to_string();
+        assert!(
+            said.contains("store directory") && said.contains("mode 1777"),
+            "{said}"
+        );
+        assert!(said.contains(&shared.display().to_string()), "{said}");
+        assert_eq!(mode(&shared), 0o1777);
     }
 
     #[test]

@@ -64,8 +64,8 @@ pub enum Request {
     Logout {
         profile: Option<String>,
     },
-    /// Forget what the daemon cached from the secret store for a profile, or for all
-    /// (after `mfad add`, `mfad store migrate`).
+    /// Forget what the daemon cached from the secret store for a profile, or for all, and
+    /// the failures of its renewals (after `mfad add`, `mfad store migrate`, an enrolment).
     Forget {
         profile: Option<String>,
     },

@@ -7,7 +7,8 @@
 //! sts_timeout = "10s"      # the longest one STS call may take
 //! max_connections = 4096   # connections served at once (at most the open-files limit)
 //! store = "auto"           # auto, secret-service, keychain, file; or a [store] table:
-//!                          # backend = "file", passphrase_command = "pass show mfad"
+//!                          # backend = "file", passphrase_command = "pass show mfad",
+//!                          # lock_after = "8h" (forget the file store's key when idle)
 //!
 //! [prompt]
 //! driver = "auto"          # auto, zenity, kdialog, osascript, pinentry, none
@@ -60,6 +61,10 @@ pub struct StoreSettings {
     /// A command that prints the file store's passphrase (`pass show mfad`, `op read …`);
     /// without it, a person is asked once per daemon start.
     pub passphrase_command: Option<String>,
+    /// Forget the unlocked file store's key after it has not been used for this long
+    /// (as rbw's lock_timeout and gpg-agent's cache TTL); `None`: keep it until the
+    /// daemon stops.
+    pub lock_after: Option<Duration>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -127,6 +132,7 @@ impl Default for Settings {
             store: StoreSettings {
                 backend: StoreBackend::Auto,
                 passphrase_command: None,
+                lock_after: None,
             },
             prompt: PromptSettings {
                 driver: PromptDriver::Auto,
@@ -361,7 +367,11 @@ pub fn parse(path: &Path, text: &str) -> Result<Settings, SettingsError> {
     Ok(settings)
 }
 
-/// `store = "file"`, or `[store]` with `backend` and `passphrase_command`.
+/// The shortest and longest `store.lock_after`.
+const MIN_LOCK_AFTER: Duration = Duration::from_secs(60);
+const MAX_LOCK_AFTER: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// `store = "file"`, or `[store]` with `backend`, `passphrase_command` and `lock_after`.
 fn store_settings(value: &Spanned<toml::Value>) -> Result<StoreSettings, String> {
     let backend = |name: &str| match name {
         "auto" => Ok(StoreBackend::Auto),
@@ -376,11 +386,13 @@ fn store_settings(value: &Spanned<toml::Value>) -> Result<StoreSettings, String>
         toml::Value::String(name) => Ok(StoreSettings {
             backend: backend(name)?,
             passphrase_command: None,
+            lock_after: None,
         }),
         toml::Value::Table(table) => {
             let mut settings = StoreSettings {
                 backend: StoreBackend::Auto,
                 passphrase_command: None,
+                lock_after: None,
             };
             for (key, value) in table {
                 match (key.as_str(), value) {
@@ -388,12 +400,24 @@ fn store_settings(value: &Spanned<toml::Value>) -> Result<StoreSettings, String>
                     ("passphrase_command", toml::Value::String(command)) => {
                         settings.passphrase_command = Some(command.clone());
                     }
-                    ("backend" | "passphrase_command", _) => {
+                    ("lock_after", toml::Value::String(text)) => {
+                        let after = parse_duration(text)
+                            .map_err(|reason| format!("store.lock_after: {reason}"))?;
+                        if !(MIN_LOCK_AFTER..=MAX_LOCK_AFTER).contains(&after) {
+                            return Err(format!(
+                                "store.lock_after = {text} is outside {} to {}",
+                                humantime::format_duration(MIN_LOCK_AFTER),
+                                humantime::format_duration(MAX_LOCK_AFTER)
+                            ));
+                        }
+                        settings.lock_after = Some(after);
+                    }
+                    ("backend" | "passphrase_command" | "lock_after", _) => {
                         return Err(format!("store.{key} must be a string"));
                     }
                     (other, _) => {
                         return Err(format!(
-                            "unknown key store.{other}; expected backend or passphrase_command"
+                            "unknown key store.{other}; expected backend, passphrase_command or lock_after"
                         ));
                     }
                 }

@@ -126,6 +126,7 @@ pub fn login_url(federation_url: &str, token: &SecretString, destination: &str) 
 /// [`MAX_ANSWER_BYTES`] of body.
 async fn get(network: &Network, url: &str) -> Result<(u16, Vec<u8>), Failure> {
     let failed = |reason: String| messages::signin_failed(url_without_query(url), &reason);
+    crate::network::check_endpoint(url).map_err(|error| failed(error.to_string()))?;
     let connector = network
         .connector(CONNECT_TIMEOUT)
         .map_err(|error| failed(error.to_string()))?;

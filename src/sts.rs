@@ -3,7 +3,8 @@
 //!
 //! Calls that carry an MFA code run with the SDK's retries off: STS accepts a code once,
 //! and a retried request would present it a second time and fail as if it were wrong. The
-//! renewal logic retries, when it must, with a fresh code.
+//! renewal logic retries a transient fault itself, with a fresh code. Calls without a code
+//! retry in the SDK's standard mode.
 
 use crate::config::{RoleOptions, StsEndpoint};
 use crate::network::{Network, NetworkError};
@@ -109,6 +110,12 @@ impl StsError {
             self,
             Self::Network(_) | Self::UntrustedCertificate { .. } | Self::ProxyRefused { .. }
         )
+    }
+
+    /// Whether STS failed on its side in a way that passes (throttling, a 5xx): the same
+    /// call a moment later may well succeed.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Self::Throttled { .. } | Self::ServerError { .. })
     }
 
     /// Whether STS was never reached or failed on its side (as opposed to refusing us).
@@ -222,6 +229,7 @@ async fn client(
         )
         .interceptor(DateRecorder(route.clock.clone()));
     if let Some(url) = &route.endpoint.url {
+        crate::network::check_endpoint(url)?;
         config = config.endpoint_url(url);
     }
     Ok(aws_sdk_sts::Client::from_conf(config.build()))
@@ -282,7 +290,7 @@ impl Sts for AwsSts {
         })
     }
 
-    /// No code is sent with AssumeRole, so the SDK may retry once.
+    /// No code is sent with AssumeRole, so the SDK retries as it does for any call.
     fn assume_role<'a>(
         &'a self,
         route: Route<'a>,
@@ -297,8 +305,7 @@ impl Sts for AwsSts {
                 Some(source.expiration),
                 "mfad-session",
             );
-            let retry = RetryConfig::standard().with_max_attempts(2);
-            let output = client(route, credentials, retry)
+            let output = client(route, credentials, RetryConfig::standard())
                 .await?
                 .assume_role()
                 .role_arn(role.role_arn)
@@ -325,7 +332,7 @@ impl Sts for AwsSts {
 /// `sts:GetCallerIdentity` with a long-term key: the ARN it belongs to. `mfad rotate`
 /// proves a new key with it (the daemon's renewals go through [`Sts`]).
 pub async fn caller_identity(route: Route<'_>, key: &LongTermKey) -> Result<String, StsError> {
-    let output = client(route, key.sdk_credentials(), RetryConfig::disabled())
+    let output = client(route, key.sdk_credentials(), RetryConfig::standard())
         .await?
         .get_caller_identity()
         .send()

@@ -70,6 +70,8 @@ pub fn exec(profile: &str, command: &[OsString]) -> Failure {
     for name in REMOVED {
         child.env_remove(name);
     }
+    // SAFETY: restore_in_child makes one system call and touches no memory of its own.
+    unsafe { child.pre_exec(crate::coredump::restore_in_child) };
     let error = child.exec();
     messages::cannot_run(&program.to_string_lossy(), error)
 }

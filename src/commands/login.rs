@@ -11,6 +11,7 @@ use crate::signin::{self, Partition};
 use crate::sts::{self, Route, StsClock, StsError, TemporaryCredentials};
 use crate::timefmt::from_epoch_secs;
 use secrecy::ExposeSecret;
+use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -36,6 +37,9 @@ pub fn run(profile: &str, print: bool, destination: Option<&str>) -> Result<(), 
         .filter(|url| !url.is_empty())
         .cloned()
         .unwrap_or_else(|| partition.federation_url().to_owned());
+    // Before any session is made for it.
+    crate::network::check_endpoint(&federation)
+        .map_err(|error| Failure::new(FailureKind::Config, error.to_string(), error.remedy()))?;
     let runtime = super::runtime()?;
     let credentials = match &target.role_arn {
         Some(_) => temporary(process::fetch(profile)?),
@@ -119,6 +123,11 @@ fn federated_name(mfa_serial: Option<&str>) -> String {
 }
 
 /// Hand the URL to the desktop's opener; waits a bounded time for it to say it worked.
+///
+/// The opener runs in a process group of its own, so a Ctrl-C at this terminal does not
+/// reach it or the browser it starts. Unlike a helper whose output mfad reads, it is not
+/// killed when the wait ends: `xdg-open` runs `$BROWSER` in the foreground when no browser
+/// was running, and killing its group would close the window just opened for the person.
 fn open_browser(url: &str) -> Result<(), Failure> {
     let opener = if cfg!(target_os = "macos") {
         "open"
@@ -127,6 +136,7 @@ fn open_browser(url: &str) -> Result<(), Failure> {
     };
     let mut child = Command::new(opener)
         .arg(url)
+        .process_group(0)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())

@@ -48,12 +48,12 @@ pub fn exec(profile: &str, command: &[OsString]) -> Result<ExitCode, Failure> {
     }
     let signals = SignalSet::of(FROM_TERMINAL.iter().chain(&PASSED_ON));
     signals.block();
-    // SAFETY: pre_exec runs in the forked child before exec; sigprocmask is
-    // async-signal-safe and the set is a plain value copied into the child.
+    // SAFETY: pre_exec runs in the forked child before exec; sigprocmask and setrlimit
+    // are async-signal-safe and the set is a plain value copied into the child.
     unsafe {
         child.pre_exec(move || {
             signals.unblock();
-            Ok(())
+            crate::coredump::restore_in_child()
         });
     }
     let mut running = match child.spawn() {
@@ -66,7 +66,11 @@ pub fn exec(profile: &str, command: &[OsString]) -> Result<ExitCode, Failure> {
     let pid = running.id() as libc::pid_t;
     std::thread::spawn(move || signals.pass_on(pid));
     let profile = profile.to_owned();
-    std::thread::spawn(move || endpoint.serve(move || process::fetch(&profile)));
+    std::thread::spawn(move || {
+        if let Err(error) = endpoint.serve(move || process::fetch(&profile)) {
+            eprintln!("mfad: the credential endpoint stopped: {error}");
+        }
+    });
     let status = running.wait().map_err(Failure::internal)?;
     let code = status
         .code()
@@ -97,8 +101,9 @@ pub fn serve(profile: &str, port: u16) -> Result<(), Failure> {
     drop(stdout);
     eprintln!("mfad: serving the credentials of {profile} on {uri} until stopped");
     let profile = profile.to_owned();
-    endpoint.serve(move || process::fetch(&profile));
-    Ok(())
+    endpoint
+        .serve(move || process::fetch(&profile))
+        .map_err(messages::endpoint_not_bound)
 }
 
 /// Signals held back from mfad's threads, waited for by one of them.

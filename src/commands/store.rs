@@ -86,17 +86,17 @@ fn passphrase(
     prompt: &str,
 ) -> Result<SecretString, Failure> {
     if let Some(command) = &settings.store.passphrase_command {
-        let env: Vec<(String, String)> = std::env::vars().collect();
-        let env = env.iter().map(|(k, v)| (k, v));
-        return Ok(file::passphrase_from_command(
-            command,
-            env,
-            COMMAND_TIMEOUT,
-        )?);
+        return passphrase_of(command);
     }
     let typed = read_secret(stdin, prompt)?
         .ok_or_else(|| Failure::from(StoreError::NoPassphrase("no passphrase was given".into())))?;
     Ok(typed)
+}
+
+/// What `store.passphrase_command` prints, run in this shell's environment.
+fn passphrase_of(command: &str) -> Result<SecretString, Failure> {
+    let asked = file::passphrase_from_command(command, std::env::vars(), COMMAND_TIMEOUT);
+    Ok(super::runtime()?.block_on(asked)?)
 }
 
 fn unlock(
@@ -108,14 +108,8 @@ fn unlock(
         return Err(StoreError::NotThere(path.to_owned()).into());
     }
     if let Some(command) = &settings.store.passphrase_command {
-        let env: Vec<(String, String)> = std::env::vars().collect();
-        let env = env.iter().map(|(k, v)| (k, v));
-        return Ok(file::open_with_command(
-            path,
-            command,
-            env,
-            COMMAND_TIMEOUT,
-        )?);
+        let passphrase = passphrase_of(command)?;
+        return Ok(file::open_with_passphrase_of(path, command, &passphrase)?);
     }
     let prompt = format!("Passphrase of mfad's file store {}: ", path.display());
     let passphrase = passphrase(settings, stdin, &prompt)?;

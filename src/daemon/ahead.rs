@@ -17,13 +17,17 @@ use std::time::Duration;
 pub const TICK: Duration = Duration::from_secs(1);
 
 /// Look at the sessions every [`TICK`], forever; sessions that ended are removed from
-/// the store.
+/// the store, and a file store unused for `store.lock_after` is locked (with the keys
+/// read from it).
 pub async fn run(daemon: Arc<Daemon>) {
     let mut ticks = tokio::time::interval(TICK);
     loop {
         ticks.tick().await;
         look_once(&daemon);
         persist::forget_ended(&daemon).await;
+        if daemon.stores.lock_if_idle() {
+            daemon.forget_keys(None);
+        }
     }
 }
 

@@ -29,6 +29,62 @@ use std::time::Duration;
 /// A person gets this many tries at typing a code STS accepts.
 pub const PERSON_TRIES: usize = 3;
 
+/// How many times a renewal tries again after STS throttled it or failed on its side,
+/// each time with a fresh code (the one sent may have counted), while its callers wait;
+/// and for how long after the first try it still does (with 30 s code steps: three tries
+/// in a minute).
+const TRANSIENT_RETRIES: u32 = 3;
+const TRANSIENT_WITHIN: Duration = Duration::from_secs(60);
+
+/// The retries left to a renewal after transient faults.
+struct Retries {
+    done: u32,
+    since: tokio::time::Instant,
+}
+
+impl Retries {
+    fn new() -> Self {
+        Self {
+            done: 0,
+            since: tokio::time::Instant::now(),
+        }
+    }
+
+    /// Whether this fault is retried (then after a wait, which this takes).
+    async fn after(&mut self, error: &StsError, serial: &str) -> bool {
+        if !error.is_transient()
+            || self.done >= TRANSIENT_RETRIES
+            || self.since.elapsed() >= TRANSIENT_WITHIN
+        {
+            return false;
+        }
+        self.done += 1;
+        let wait = backoff(self.done);
+        tracing::warn!(
+            "{error} for {serial}; trying again in {:.1}s with a fresh code ({} of {TRANSIENT_RETRIES})",
+            wait.as_secs_f64(),
+            self.done
+        );
+        tokio::time::sleep(wait).await;
+        true
+    }
+}
+/// The first wait after a transient fault; it doubles with each retry, up to the cap.
+const BACKOFF_BASE: Duration = Duration::from_secs(1);
+const BACKOFF_CAP: Duration = Duration::from_secs(8);
+
+/// The wait before retry number `retry` (from 1): exponential, with half of it random so
+/// that the user's daemons do not retry in step.
+fn backoff(retry: u32) -> Duration {
+    use std::hash::{BuildHasher, Hasher};
+    let full = (BACKOFF_BASE * 2u32.pow(retry.saturating_sub(1).min(8))).min(BACKOFF_CAP);
+    let random = std::collections::hash_map::RandomState::new()
+        .build_hasher()
+        .finish();
+    let half = full / 2;
+    half + half.mul_f64((random % 1000) as f64 / 1000.0)
+}
+
 /// The dialog a person at the caller's desktop can be asked in, if any.
 pub async fn desktop_dialog(daemon: &Daemon, env: &CallerEnv) -> Option<desktop::Dialog> {
     // Looking for zenity or kdialog reads the directories of PATH.
@@ -221,6 +277,7 @@ async fn with_derived_code(
 ) -> Result<TemporaryCredentials, Failure> {
     let serial = &request.plan.mfa_serial;
     let mut tried_with_skew = None;
+    let mut retries = Retries::new();
     loop {
         let correction = daemon.sts_clock.correction_secs();
         let step = step_now(daemon, totp.period());
@@ -251,6 +308,12 @@ async fn with_derived_code(
                 let skew = daemon.sts_clock.skew_secs().unwrap_or(0);
                 return Err(messages::derived_code_rejected(serial, skew));
             }
+            // The code sent is spent: the next try waits for the next step's.
+            Err(SendError::Sts(error)) => {
+                if !retries.after(&error, serial).await {
+                    return Err(sts_failure(&error));
+                }
+            }
             other => return other.map_err(|e| e.into_failure(serial)),
         }
     }
@@ -272,29 +335,41 @@ async fn with_process_code(
             other => other,
         }
     };
-    let code = run().await?;
-    let step = step_now(daemon, ASSUMED_PERIOD);
-    let sent = match send_code(daemon, request, &code, step).await {
-        // A command that prints the same code again is waited out, one step at most.
-        Err(SendError::Used) => {
-            let wait = ASSUMED_PERIOD - step.at % ASSUMED_PERIOD;
-            tracing::info!("mfa_process printed a code already used; running it again in {wait}s");
-            tokio::time::sleep(Duration::from_secs(wait)).await;
-            let code = run().await?;
-            match send_code(daemon, request, &code, step_now(daemon, ASSUMED_PERIOD)).await {
-                Err(SendError::Used) => {
-                    return Err(messages::mfa_process_repeated_a_code(serial));
+    let mut retries = Retries::new();
+    loop {
+        let code = run().await?;
+        let step = step_now(daemon, ASSUMED_PERIOD);
+        let sent = match send_code(daemon, request, &code, step).await {
+            // A command that prints the same code again is waited out, one step at most.
+            Err(SendError::Used) => {
+                let wait = ASSUMED_PERIOD - step.at % ASSUMED_PERIOD;
+                tracing::info!(
+                    "mfa_process printed a code already used; running it again in {wait}s"
+                );
+                tokio::time::sleep(Duration::from_secs(wait)).await;
+                let code = run().await?;
+                match send_code(daemon, request, &code, step_now(daemon, ASSUMED_PERIOD)).await {
+                    Err(SendError::Used) => {
+                        return Err(messages::mfa_process_repeated_a_code(serial));
+                    }
+                    other => other,
                 }
-                other => other,
             }
-        }
-        other => other,
-    };
-    match sent {
-        Err(SendError::Sts(StsError::CodeRejected)) => {
-            Err(messages::mfa_process_code_rejected(serial))
-        }
-        other => other.map_err(|e| e.into_failure(serial)),
+            other => other,
+        };
+        return match sent {
+            Err(SendError::Sts(StsError::CodeRejected)) => {
+                Err(messages::mfa_process_code_rejected(serial))
+            }
+            // Run the command again for a fresh code.
+            Err(SendError::Sts(error)) => {
+                if retries.after(&error, serial).await {
+                    continue;
+                }
+                Err(sts_failure(&error))
+            }
+            other => other.map_err(|e| e.into_failure(serial)),
+        };
     }
 }
 
@@ -316,7 +391,11 @@ async fn with_person(
         serial: serial.clone(),
     });
     let mut remark = String::new();
-    for attempt in 1..=PERSON_TRIES {
+    let mut asked_again = false;
+    // A try asked again after a transient fault of STS's is not the person's to lose.
+    let mut attempt = 0;
+    while attempt < PERSON_TRIES {
+        attempt += 1;
         let prompt = format!("{remark}{question}: ");
         let (code, source) = ask_person(daemon, request, askers, dialog, &prompt)
             .await
@@ -340,6 +419,13 @@ async fn with_person(
                     serial: serial.clone(),
                 });
                 remark = format!("AWS rejected that code ({tries_left} tries left). ");
+            }
+            // Asked again once, for a fresh code: the one typed may have counted.
+            Err(SendError::Sts(error)) if error.is_transient() && !asked_again => {
+                asked_again = true;
+                attempt -= 1;
+                tracing::warn!("{error} for {serial}; asking for a fresh code");
+                remark = format!("{error}; wait for the next code and type it. ");
             }
             other => {
                 return other

@@ -51,21 +51,6 @@ use std::io::{Read, Seek, Write};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::sync::Arc;
 
-/// Stop the process from leaving secrets in a core dump or being ptrace-attached by
-/// other processes of the same user.
-pub fn disable_core_dumps() -> anyhow::Result<()> {
-    use rustix::process::{Resource, Rlimit, setrlimit};
-    let no_core = Rlimit {
-        current: Some(0),
-        maximum: Some(0),
-    };
-    setrlimit(Resource::Core, no_core).context("cannot disable core dumps (setrlimit)")?;
-    #[cfg(target_os = "linux")]
-    rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable)
-        .context("cannot make the process undumpable (prctl PR_SET_DUMPABLE)")?;
-    Ok(())
-}
-
 /// Raise the soft limit of open files to the hard one (connections are capped below
 /// it, so running out of descriptors never delays a real request). Returns the limit.
 fn raise_open_files_limit() -> u64 {
@@ -134,7 +119,8 @@ impl DaemonLock {
 /// `mfad daemon`: lock, bind, serve until SIGTERM or SIGINT, then remove the socket.
 pub async fn run_foreground(paths: DaemonPaths, mut settings: Settings) -> anyhow::Result<()> {
     let signals = shutdown_signals()?;
-    disable_core_dumps()?;
+    crate::coredump::forbid_for_good()
+        .context("cannot keep secrets out of core dumps (setrlimit, prctl PR_SET_DUMPABLE)")?;
     paths.check_socket_length().map_err(|reason| {
         anyhow::anyhow!("{reason}\nset MFAD_SOCKET to a shorter path, e.g. ~/.mfad/agent.sock")
     })?;

@@ -4,18 +4,17 @@
 use super::connection::{Connection, REQUEST_TIMEOUT};
 use super::state::Daemon;
 use super::{credentials, logout, peek, rekey, status};
+use crate::admission::{Admitted, Idle};
 use crate::failure::Failure;
 use crate::messages;
 use crate::peer;
 use crate::protocol::{self, Request, Response};
 use crate::store::LongTermKey;
 use crate::vocab::CallerEnv;
-use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::net::{UnixListener, UnixStream};
-use tokio::sync::oneshot;
 use tokio::task::JoinSet;
 
 /// How long a refused peer gets to finish sending its request.
@@ -27,37 +26,6 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(2);
 /// Serve a bound listener with a fresh daemon until `shutdown` completes.
 pub async fn run(listener: UnixListener, shutdown: impl Future<Output = ()>) {
     serve(listener, Arc::new(Daemon::default()), shutdown).await;
-}
-
-/// The connections that have not sent their request yet, oldest first. When the daemon
-/// is at its cap, the oldest of them is closed to make room: a real client sends its
-/// request at once, so only an idle or hostile connection waits there.
-#[derive(Default)]
-struct Idle {
-    next_id: u64,
-    waiting: BTreeMap<u64, oneshot::Sender<()>>,
-}
-
-impl Idle {
-    /// Register a new connection; the receiver fires if it is closed to make room.
-    fn register(&mut self) -> (u64, oneshot::Receiver<()>) {
-        let (close, closed) = oneshot::channel();
-        let id = self.next_id;
-        self.next_id += 1;
-        self.waiting.insert(id, close);
-        (id, closed)
-    }
-
-    /// Close the oldest connection still waiting for its request; `false` if none is.
-    fn close_oldest(&mut self) -> bool {
-        match self.waiting.pop_first() {
-            Some((_, close)) => {
-                let _ = close.send(());
-                true
-            }
-            None => false,
-        }
-    }
 }
 
 /// Serve a bound listener with the given daemon state until `shutdown` completes.
@@ -91,9 +59,7 @@ pub async fn serve(
                         refuse_busy(&stream, limit);
                         continue;
                     }
-                    let (id, closed) = idle.lock().unwrap().register();
-                    let admitted = Admitted { id, closed, idle: idle.clone() };
-                    connections.spawn(handle(daemon.clone(), stream, admitted));
+                    connections.spawn(handle(daemon.clone(), stream, Idle::admit(&idle)));
                 }
                 Err(e) => {
                     // Out of file descriptors and the like: back off instead of spinning.
@@ -127,27 +93,6 @@ fn refuse_busy(stream: &UnixStream, limit: usize) {
 
 fn busy(limit: usize) -> Failure {
     messages::too_many_connections(limit)
-}
-
-/// A connection let in under the cap, until it sends its request.
-struct Admitted {
-    id: u64,
-    /// Fires when the connection is closed to make room for a newer one.
-    closed: oneshot::Receiver<()>,
-    idle: Arc<Mutex<Idle>>,
-}
-
-impl Admitted {
-    /// The request arrived (or the connection ended): it no longer waits.
-    fn started(&self) {
-        self.idle.lock().unwrap().waiting.remove(&self.id);
-    }
-}
-
-impl Drop for Admitted {
-    fn drop(&mut self) {
-        self.started();
-    }
 }
 
 async fn handle(daemon: Arc<Daemon>, stream: UnixStream, mut admitted: Admitted) {
@@ -212,9 +157,9 @@ async fn answer(
         Request::Logout { profile } => logout::handle(daemon, profile.as_deref()).await,
         Request::Peek { profile } => peek::handle(daemon, &profile),
         Request::Forget { profile } => {
-            daemon.forget_keys(profile.as_deref());
+            daemon.forget(profile.as_deref());
             Response::Done {
-                message: "forgot the cached keys".into(),
+                message: "forgot the cached keys and failures".into(),
             }
         }
         Request::KeyRotated {

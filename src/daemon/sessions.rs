@@ -297,6 +297,18 @@ impl Sessions {
         renewal
     }
 
+    /// Forget the renewal failures remembered for a profile's sessions (all with `None`),
+    /// so that the next caller tries afresh instead of getting the old failure: the
+    /// person changed something (`mfad add`, a new device from `mfad mfa enroll`).
+    pub fn forget_failures(&self, profile: Option<&str>) {
+        let mut slots = self.slots.lock().unwrap();
+        for slot in slots.values_mut() {
+            if profile.is_none_or(|profile| slot.profiles.contains(profile)) {
+                slot.last_failure = None;
+            }
+        }
+    }
+
     /// The session of a key, if it is still valid.
     pub fn current(&self, key: &SessionKey, now: SystemTime) -> Option<Arc<Session>> {
         let slots = self.slots.lock().unwrap();
@@ -650,6 +662,27 @@ mod tests {
         let _ = sessions.finish(&key(), &flight, Err(nobody), None, now());
         assert!(matches!(
             sessions.lookup(&key(), "dev", true, now()),
+            Lookup::Start(_)
+        ));
+    }
+
+    #[test]
+    fn a_forgotten_failure_is_tried_afresh_by_the_next_caller() {
+        let sessions = Sessions::default();
+        let flight = start(&sessions);
+        end_with(&sessions, &flight, Err(sts_down()));
+        assert!(matches!(
+            sessions.lookup(&key(), "dev", false, now()),
+            Lookup::Failed(_)
+        ));
+        sessions.forget_failures(Some("prod"));
+        assert!(matches!(
+            sessions.lookup(&key(), "dev", false, now()),
+            Lookup::Failed(_)
+        ));
+        sessions.forget_failures(Some("dev"));
+        assert!(matches!(
+            sessions.lookup(&key(), "dev", false, now()),
             Lookup::Start(_)
         ));
     }

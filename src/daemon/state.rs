@@ -171,6 +171,13 @@ impl Daemon {
             .insert(profile.to_owned(), key.clone());
     }
 
+    /// Forget what was cached for a profile (or all): its keys from the store and the
+    /// failures of its renewals.
+    pub fn forget(&self, profile: Option<&str>) {
+        self.forget_keys(profile);
+        self.sessions.forget_failures(profile);
+    }
+
     /// Forget cached store keys: of one profile, or all.
     pub fn forget_keys(&self, profile: Option<&str>) {
         let mut keys = self.store_keys.lock().unwrap();

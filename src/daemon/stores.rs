@@ -47,8 +47,12 @@ pub struct Stores {
     own_bus: Option<String>,
     /// Whether a bus has a Secret Service, as found out once per bus.
     probed: Mutex<HashMap<String, bool>>,
+    /// Where the file store is.
+    file_path: std::path::PathBuf,
     /// The file store once unlocked; the lock makes unlocking single-flight.
     file: tokio::sync::Mutex<Option<Arc<FileStore>>>,
+    /// When the unlocked file store was last used, for `store.lock_after`.
+    last_used: Mutex<Option<tokio::time::Instant>>,
     /// One store whoever asks (the daemon's unit tests).
     fixed: Option<Store>,
 }
@@ -59,9 +63,46 @@ impl Stores {
             settings,
             own_bus,
             probed: Mutex::default(),
+            file_path: file::default_path(),
             file: tokio::sync::Mutex::default(),
+            last_used: Mutex::default(),
             fixed: None,
         }
+    }
+
+    /// The same, with the file store at `path` (tests).
+    #[cfg(test)]
+    fn with_file_at(self, path: std::path::PathBuf) -> Self {
+        Self {
+            file_path: path,
+            ..self
+        }
+    }
+
+    /// Forget the unlocked file store's key once `store.lock_after` has passed since it
+    /// was last used; the next need unlocks it again. `true` if it was forgotten.
+    pub fn lock_if_idle(&self) -> bool {
+        let Some(after) = self.settings.lock_after else {
+            return false;
+        };
+        let idle_since = *self.last_used.lock().unwrap();
+        if idle_since.is_none_or(|last| last.elapsed() < after) {
+            return false;
+        }
+        // Held: an unlock or a use is under way.
+        let Ok(mut unlocked) = self.file.try_lock() else {
+            return false;
+        };
+        *self.last_used.lock().unwrap() = None;
+        let forgotten = unlocked.take().is_some();
+        if forgotten {
+            tracing::info!(
+                "locked the file store {} after {} unused",
+                self.file_path.display(),
+                humantime::format_duration(after)
+            );
+        }
+        forgotten
     }
 
     /// Always this store (tests).
@@ -81,7 +122,7 @@ impl Stores {
             .unwrap_or(false);
         let file = format!(
             "file store {} ({})",
-            file::default_path().display(),
+            self.file_path.display(),
             if unlocked { "unlocked" } else { "locked" }
         );
         match (&self.fixed, self.settings.backend) {
@@ -171,10 +212,11 @@ impl Stores {
         asking: Option<&Asking<'_>>,
     ) -> Result<Store, StoreError> {
         let mut unlocked = self.file.lock().await;
+        *self.last_used.lock().unwrap() = Some(tokio::time::Instant::now());
         if let Some(store) = unlocked.as_ref() {
             return Ok(Store::File(store.clone()));
         }
-        let path = file::default_path();
+        let path = self.file_path.clone();
         if !FileStore::exists(&path) {
             return Err(StoreError::NotThere(path));
         }
@@ -187,6 +229,7 @@ impl Stores {
             started.elapsed().as_secs_f64() * 1000.0
         );
         *unlocked = Some(store.clone());
+        *self.last_used.lock().unwrap() = Some(tokio::time::Instant::now());
         Ok(Store::File(store))
     }
 
@@ -261,22 +304,98 @@ async fn open(path: &std::path::Path, passphrase: SecretString) -> Result<FileSt
     .unwrap_or_else(|stalled| Err(StoreError::Other(format!("unlocking it: {stalled}"))))
 }
 
-/// Unlock with the passphrase `store.passphrase_command` prints, off the async workers.
+/// Unlock with the passphrase `store.passphrase_command` prints. The command runs as a
+/// child of the daemon within [`COMMAND_TIMEOUT`] (nothing of it is left running after),
+/// so a command that hangs fails its callers only and never blocks a later attempt.
 async fn open_with_command(
     path: &std::path::Path,
     command: &str,
     env: &CallerEnv,
 ) -> Result<FileStore, StoreError> {
-    let (path, command, env) = (path.to_owned(), command.to_owned(), env.clone());
+    let passphrase = file::passphrase_from_command(command, env, COMMAND_TIMEOUT).await?;
+    let (owned, command) = (path.to_owned(), command.to_owned());
     bounded::offload(
-        "store.passphrase_command",
-        COMMAND_TIMEOUT + UNLOCK_TIME_LIMIT,
-        move || file::open_with_command(&path, &command, &env, COMMAND_TIMEOUT),
+        &format!("unlock {}", path.display()),
+        UNLOCK_TIME_LIMIT,
+        move || file::open_with_passphrase_of(&owned, &command, &passphrase),
     )
     .await
-    .unwrap_or_else(|stalled| {
-        Err(StoreError::NoPassphrase(format!(
-            "store.passphrase_command: {stalled}"
-        )))
-    })
+    .unwrap_or_else(|stalled| Err(StoreError::Other(format!("unlocking it: {stalled}"))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// In virtual time the command's 60 s run out at once, while `sleep 1000` still runs;
+    /// the unlocks after it run in real time (the key derivation is blocking work).
+    #[tokio::test]
+    async fn a_hung_passphrase_command_fails_and_never_blocks_a_later_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("store.age");
+        FileStore::create(&path, &SecretString::from("correct horse".to_owned())).unwrap();
+        let env = CallerEnv::default();
+        tokio::time::pause();
+        let hung = open_with_command(&path, "sleep 1000; echo x", &env).await;
+        tokio::time::resume();
+        let Err(StoreError::NoPassphrase(why)) = hung else {
+            panic!("a hung command unlocked the store");
+        };
+        assert!(why.contains("did not finish within 60s"), "{why}");
+        let fixed = open_with_command(&path, "echo 'correct horse'", &env)
+            .await
+            .unwrap();
+        assert_eq!(fixed.path(), path);
+        let wrong = open_with_command(&path, "echo nope", &env).await;
+        let Err(StoreError::NoPassphrase(why)) = wrong else {
+            panic!("a wrong passphrase unlocked the store");
+        };
+        assert!(why.contains("does not open"), "{why}");
+    }
+
+    #[tokio::test]
+    async fn the_file_store_is_locked_after_lock_after_unused_and_unlocked_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("store.age");
+        FileStore::create(&path, &SecretString::from("correct horse".to_owned())).unwrap();
+        let runs = dir.path().join("runs");
+        let mut settings = crate::settings::Settings::default().store;
+        settings.backend = StoreBackend::File;
+        settings.passphrase_command = Some(format!(
+            "echo run >> {}; echo 'correct horse'",
+            runs.display()
+        ));
+        settings.lock_after = Some(Duration::from_secs(600));
+        let stores = Stores::new(settings, None).with_file_at(path);
+        let env = CallerEnv::default();
+        let unlocks = || {
+            std::fs::read_to_string(&runs)
+                .unwrap_or_default()
+                .lines()
+                .count()
+        };
+        stores.for_caller(&env, None).await.unwrap();
+        assert_eq!(unlocks(), 1);
+        assert!(
+            stores.describe().contains("(unlocked)"),
+            "{}",
+            stores.describe()
+        );
+        tokio::time::pause();
+        tokio::time::advance(Duration::from_secs(599)).await;
+        assert!(!stores.lock_if_idle(), "locked before lock_after");
+        stores.for_caller(&env, None).await.unwrap();
+        tokio::time::advance(Duration::from_secs(599)).await;
+        assert!(!stores.lock_if_idle(), "a use starts the idle time again");
+        tokio::time::advance(Duration::from_secs(2)).await;
+        assert!(stores.lock_if_idle());
+        assert!(
+            stores.describe().contains("(locked)"),
+            "{}",
+            stores.describe()
+        );
+        tokio::time::resume();
+        stores.for_caller(&env, None).await.unwrap();
+        assert_eq!(unlocks(), 2, "unlocked again at the next need");
+    }
 }

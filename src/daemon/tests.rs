@@ -20,7 +20,7 @@ use crate::store::{LongTermKey, MemoryEntries, Store};
 use crate::sts::{BoxFuture, RoleRequest, Route, Sts, StsError, TemporaryCredentials};
 use crate::vocab::{CallerEnv, CodeSource, MIN_LEFT_TO_HAND_OUT};
 use secrecy::{ExposeSecret, SecretString};
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -35,6 +35,8 @@ struct Seen {
     wrong_codes: usize,
     reused_codes: usize,
     accepted: HashSet<String>,
+    /// Every code sent, in order, faulted calls included.
+    presented: Vec<String>,
 }
 
 /// STS for the unit tests: GetSessionToken checks the code against the seed at STS's
@@ -46,6 +48,8 @@ struct StsDouble {
     /// Seconds STS's clock is ahead of the test clock's wall time.
     skew: Mutex<i64>,
     seen: Mutex<Seen>,
+    /// Answered, one per call, before anything is checked.
+    faults: Mutex<VecDeque<StsError>>,
 }
 
 impl StsDouble {
@@ -69,6 +73,10 @@ impl StsDouble {
         route.clock.record(sts_now, self.clock.now().wall);
         let t = sts_now.duration_since(UNIX_EPOCH).unwrap().as_secs();
         let mut seen = self.seen.lock().unwrap();
+        seen.presented.push(code.to_owned());
+        if let Some(fault) = self.faults.lock().unwrap().pop_front() {
+            return Err(fault);
+        }
         if seen.accepted.contains(code) {
             seen.reused_codes += 1;
             return Err(StsError::CodeRejected);
@@ -130,6 +138,7 @@ impl World {
             lifetime,
             skew: Mutex::new(0),
             seen: Mutex::default(),
+            faults: Mutex::default(),
         });
         let store = Store::Memory(MemoryEntries::default());
         store.save_totp(SERIAL, &totp.to_uri()).unwrap();
@@ -378,4 +387,69 @@ async fn a_clock_that_jumps_back_renews_nothing_early() {
     assert!(!waited);
     assert_eq!(world.sts.seen.lock().unwrap().sessions, 1);
     scheduler.abort();
+}
+
+#[tokio::test(start_paused = true)]
+async fn callers_behind_a_throttling_and_a_500_get_one_session_and_no_code_goes_twice() {
+    let world = World::new(12 * HOUR);
+    world.sts.faults.lock().unwrap().extend([
+        StsError::Throttled {
+            message: "Rate exceeded".into(),
+        },
+        StsError::ServerError {
+            status: 500,
+            code: "InternalFailure".into(),
+        },
+    ]);
+    let world = Arc::new(world);
+    let callers: Vec<_> = (0..20)
+        .map(|_| {
+            let world = world.clone();
+            tokio::spawn(async move { world.ask().await.0.credentials.access_key_id.clone() })
+        })
+        .collect();
+    let mut keys = HashSet::new();
+    for caller in callers {
+        keys.insert(caller.await.expect("every caller is served"));
+    }
+    assert_eq!(keys.len(), 1, "one session for all: {keys:?}");
+    let seen = world.sts.seen.lock().unwrap();
+    assert_eq!(seen.sessions, 1, "{seen:?}");
+    assert_eq!(seen.presented.len(), 3, "{seen:?}");
+    let distinct: HashSet<_> = seen.presented.iter().collect();
+    assert_eq!(distinct.len(), 3, "a code was sent twice: {seen:?}");
+    assert_eq!(seen.reused_codes + seen.wrong_codes, 0, "{seen:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_fault_that_lasts_fails_the_callers_after_the_retries() {
+    let world = World::new(12 * HOUR);
+    let throttled = || StsError::Throttled {
+        message: "Rate exceeded".into(),
+    };
+    world
+        .sts
+        .faults
+        .lock()
+        .unwrap()
+        .extend((0..10).map(|_| throttled()));
+    let request = world.request();
+    let now = world.daemon.now();
+    let Lookup::Start(flight) = world
+        .daemon
+        .sessions
+        .lookup(&request.key, "dev", false, now)
+    else {
+        panic!("a first renewal")
+    };
+    let done = flight.subscribe();
+    renewal::run(world.daemon.clone(), request, flight).await;
+    let outcome = done.borrow().clone().expect("the renewal finished");
+    let failure = outcome.expect_err("throttled throughout");
+    assert!(failure.message.contains("throttling"), "{failure}");
+    let seen = world.sts.seen.lock().unwrap();
+    // A try at each of three 30 s steps: the minute of retries is over.
+    assert_eq!(seen.presented.len(), 3, "{seen:?}");
+    let distinct: HashSet<_> = seen.presented.iter().collect();
+    assert_eq!(distinct.len(), 3, "a code was sent twice: {seen:?}");
 }

@@ -152,6 +152,7 @@ impl Iam {
                     .build(),
             );
         if let Some(url) = &endpoint.url {
+            crate::network::check_endpoint(url)?;
             config = config.endpoint_url(url);
         }
         Ok(Self {

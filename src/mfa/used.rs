@@ -11,19 +11,28 @@
 //! The record lives in one file per user (`~/.local/state/mfad/used-codes.json`, 0600),
 //! read and written under a lock, so two daemons (two `MFAD_SOCKET`s) and `mfad totp
 //! code` never hand out the same code. If the file cannot be used, the process keeps its
-//! record in memory and says so in its log.
+//! record in memory and says so in its log. A file that cannot be read as a record is
+//! not "no codes sent": it is kept aside for the person to look at, and every code of the
+//! steps around the moment it was found counts as used, so the next code sent is one of a
+//! fresh step.
 
 use crate::bounded;
 use serde::{Deserialize, Serialize};
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 /// A code counts as used for steps this close to the step it was sent in (STS accepts a
 /// code a step or two around its own; five minutes covers any drift it tolerates).
 const REUSE_WINDOW_SECS: u64 = 300;
+/// Around the step an unreadable record was found in, every code counts as used for
+/// this long either side: the current step and its neighbours, the codes STS may still
+/// remember from before.
+const UNKNOWN_WINDOW_SECS: u64 = 30;
+/// The serial and code of the record that stands for an unreadable one.
+const ANY: &str = "*";
 /// The record keeps the newest this many codes.
 pub const MAX_RECORDS: usize = 1000;
 const MAX_FILE_BYTES: u64 = 1 << 20;
@@ -42,6 +51,17 @@ struct UsedCode {
 pub struct Step {
     pub at: u64,
     pub period: u64,
+}
+
+impl UsedCode {
+    /// Every code of every serial, around `step_start`: what an unreadable record held.
+    fn unknown(step_start: u64) -> Self {
+        Self {
+            serial: ANY.to_owned(),
+            code: ANY.to_owned(),
+            step_start,
+        }
+    }
 }
 
 impl Step {
@@ -80,7 +100,7 @@ impl UsedCodes {
             code: code.to_owned(),
             step_start: step.start(),
         };
-        self.update(|codes| {
+        self.update(step, |codes| {
             if codes.iter().any(|used| same_use(used, &record)) {
                 return false;
             }
@@ -92,7 +112,7 @@ impl UsedCodes {
     /// Take back a claim: the code never left this machine, so STS can still accept it.
     pub fn release(&self, serial: &str, code: &str, step: Step) {
         let step_start = step.start();
-        self.update(|codes| {
+        self.update(step, |codes| {
             codes.retain(|used| {
                 !(used.serial == serial && used.code == code && used.step_start == step_start)
             });
@@ -106,15 +126,17 @@ impl UsedCodes {
             code: code.to_owned(),
             step_start: step.start(),
         };
-        self.update(|codes| codes.iter().any(|used| same_use(used, &probe)))
+        self.update(step, |codes| {
+            codes.iter().any(|used| same_use(used, &probe))
+        })
     }
 
     /// Apply `change` to the shared record (under its lock), or to this process's own
-    /// when the file cannot be used.
-    fn update<T>(&self, mut change: impl FnMut(&mut Vec<UsedCode>) -> T) -> T {
+    /// when the file cannot be used; `step` is the one asked about.
+    fn update<T>(&self, step: Step, mut change: impl FnMut(&mut Vec<UsedCode>) -> T) -> T {
         let mut memory = self.memory.lock().unwrap();
         if let Some(file) = &self.file {
-            match with_file(file, |codes| {
+            match with_file(file, step, |codes| {
                 merge(codes, &memory);
                 change(codes)
             }) {
@@ -135,6 +157,9 @@ impl UsedCodes {
 }
 
 fn same_use(a: &UsedCode, b: &UsedCode) -> bool {
+    if a.serial == ANY {
+        return a.step_start.abs_diff(b.step_start) <= UNKNOWN_WINDOW_SECS;
+    }
     a.serial == b.serial
         && a.code == b.code
         && a.step_start.abs_diff(b.step_start) <= REUSE_WINDOW_SECS
@@ -155,13 +180,21 @@ fn forget_old(codes: &mut Vec<UsedCode>) {
     codes.drain(..excess);
 }
 
-/// Read the record under an exclusive lock, change it, write it back if it changed.
-fn with_file<T>(file: &Path, change: impl FnOnce(&mut Vec<UsedCode>) -> T) -> io::Result<T> {
+/// Read the record under an exclusive lock, change it, write it back if it changed. A
+/// garbled record is moved aside and replaced by one that counts every code around `step`
+/// as used.
+fn with_file<T>(
+    file: &Path,
+    step: Step,
+    change: impl FnOnce(&mut Vec<UsedCode>) -> T,
+) -> io::Result<T> {
     if let Some(dir) = file.parent() {
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)?;
+        crate::peer::ensure_own_dir(dir, "state directory").map_err(|e| match e {
+            crate::peer::CheckError::Untrusted(untrusted) => {
+                io::Error::other(untrusted.to_string())
+            }
+            crate::peer::CheckError::Io(e) => e,
+        })?;
     }
     let lock = sibling(file, ".lock");
     let lock = OpenOptions::new()
@@ -171,16 +204,24 @@ fn with_file<T>(file: &Path, change: impl FnOnce(&mut Vec<UsedCode>) -> T) -> io
         .mode(0o600)
         .open(lock)?;
     lock.lock()?;
-    let before: Vec<UsedCode> = match bounded::read_bytes(file, MAX_FILE_BYTES) {
-        Ok(Some(bytes)) => serde_json::from_slice(&bytes).unwrap_or_else(|_| {
-            tracing::warn!("{} was garbled; starting it afresh", file.display());
-            Vec::new()
-        }),
-        Ok(None) => Vec::new(),
+    let (before, mut codes) = match bounded::read_bytes(file, MAX_FILE_BYTES) {
+        Ok(Some(bytes)) => match serde_json::from_slice::<Vec<UsedCode>>(&bytes) {
+            Ok(codes) => (codes.clone(), codes),
+            Err(_) => {
+                let aside = sibling(file, &format!(".garbled-{}", step.at));
+                std::fs::rename(file, &aside)?;
+                tracing::warn!(
+                    "the record of used MFA codes {} was garbled; it is kept as {} for you to look at, and every code of the steps around now counts as used (the next code sent is one of a fresh step)",
+                    file.display(),
+                    aside.display()
+                );
+                (Vec::new(), vec![UsedCode::unknown(step.start())])
+            }
+        },
+        Ok(None) => (Vec::new(), Vec::new()),
         Err(bounded::FileError::Io(e)) => return Err(e),
         Err(other) => return Err(io::Error::other(other.to_string())),
     };
-    let mut codes = before.clone();
     let answer = change(&mut codes);
     forget_old(&mut codes);
     if codes != before {
@@ -256,6 +297,29 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(&file).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
+    }
+
+    #[test]
+    fn a_garbled_record_is_kept_aside_and_the_codes_around_now_count_as_used() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("used.json");
+        std::fs::write(&file, "{ half-writ").unwrap();
+        let used = UsedCodes::kept_in(file);
+        // Unknown: any code of this step and of its neighbours is refused…
+        assert!(!used.claim("arn:a", "123456", at(1_000_000)));
+        assert!(!used.claim("arn:b", "654321", at(1_000_000 + 30)));
+        assert!(used.was_used("arn:a", "111111", at(1_000_000 - 30)));
+        // …a fresh step's code is sent.
+        assert!(used.claim("arn:a", "222222", at(1_000_000 + 60)));
+        let aside: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|name| name.starts_with("used.json.garbled-"))
+            .collect();
+        assert_eq!(aside.len(), 1, "kept aside once: {aside:?}");
+        let kept = std::fs::read_to_string(dir.path().join(&aside[0])).unwrap();
+        assert_eq!(kept, "{ half-writ");
     }
 
     #[test]

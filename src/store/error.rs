@@ -23,6 +23,8 @@ pub enum StoreError {
     Garbled(String),
     #[error("the file store is locked: {0}")]
     NoPassphrase(String),
+    #[error("{0}")]
+    UnsafeDirectory(String),
     #[error("the secret store failed: {0}")]
     Other(String),
 }
@@ -56,6 +58,9 @@ impl StoreError {
             }
             Self::NoPassphrase(_) => {
                 "run the command in a terminal to type the passphrase, or set store.passphrase_command in mfad's config.toml"
+            }
+            Self::UnsafeDirectory(_) => {
+                "make it private (chmod 700) if it is yours to change, or move it away so that mfad creates its own"
             }
             Self::Other(_) => "check the store: `mfad store status` says which one is used",
         }

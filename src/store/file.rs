@@ -11,12 +11,13 @@
 
 use super::error::StoreError;
 use crate::bounded;
+use crate::peer::{self, CheckError};
 use age::secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use zeroize::Zeroize;
@@ -274,14 +275,16 @@ impl FileStore {
         write().map_err(|e| io_error(&self.path, e))
     }
 
-    /// The store's lock (a file next to it), created with its directory (0700).
+    /// The store's lock (a file next to it), created with its directory (0700); an
+    /// existing directory others can write is refused.
     fn lock(&self) -> Result<File, StoreError> {
         if let Some(dir) = self.path.parent() {
-            std::fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(dir)
-                .map_err(|e| io_error(dir, e))?;
+            peer::ensure_own_dir(dir, "store directory").map_err(|e| match e {
+                CheckError::Untrusted(untrusted) => {
+                    StoreError::UnsafeDirectory(untrusted.to_string())
+                }
+                CheckError::Io(e) => io_error(dir, e),
+            })?;
         }
         let lock = sibling(&self.path, ".lock");
         let file = OpenOptions::new()
@@ -330,15 +333,14 @@ fn sibling(path: &Path, suffix: &str) -> PathBuf {
     PathBuf::from(name)
 }
 
-/// Unlock the store at `path` with the passphrase `command` prints.
-pub fn open_with_command<'a>(
+/// Unlock the store at `path` with the passphrase `command` prints (the key derivation
+/// blocks for about a second: callers on an async worker offload it).
+pub fn open_with_passphrase_of(
     path: &Path,
     command: &str,
-    env: impl IntoIterator<Item = (&'a String, &'a String)>,
-    timeout: std::time::Duration,
+    passphrase: &SecretString,
 ) -> Result<FileStore, StoreError> {
-    let passphrase = passphrase_from_command(command, env, timeout)?;
-    FileStore::open(path, &passphrase).map_err(|e| match e {
+    FileStore::open(path, passphrase).map_err(|e| match e {
         StoreError::WrongPassphrase(path) => StoreError::NoPassphrase(format!(
             "store.passphrase_command `{command}` printed a passphrase that does not open {}",
             path.display()
@@ -348,68 +350,30 @@ pub fn open_with_command<'a>(
 }
 
 /// Run `store.passphrase_command` through `sh -c` in the given environment and read the
-/// passphrase it prints (without the final newline); stderr is not read. Blocking; killed
-/// after `timeout`.
-pub fn passphrase_from_command<'a>(
+/// passphrase it prints (without the final newline), within `timeout` (see
+/// [`bounded::shell_stdout`]: what it leaves in the background neither delays the answer
+/// nor outlives it).
+pub async fn passphrase_from_command<K, V>(
     command: &str,
-    env: impl IntoIterator<Item = (&'a String, &'a String)>,
+    env: impl IntoIterator<Item = (K, V)>,
     timeout: std::time::Duration,
-) -> Result<SecretString, StoreError> {
-    use std::io::Read;
-    use std::process::{Command, Stdio};
+) -> Result<SecretString, StoreError>
+where
+    K: AsRef<std::ffi::OsStr>,
+    V: AsRef<std::ffi::OsStr>,
+{
     let failed = |what: String| {
         StoreError::NoPassphrase(format!("store.passphrase_command `{command}` {what}"))
     };
-    let mut child = Command::new("/bin/sh")
-        .arg("-c")
-        .arg(command)
-        .envs(env)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|e| failed(format!("could not start ({e})")))?;
-    let pid = child.id();
-    let (finished, watch) = std::sync::mpsc::channel::<()>();
-    let watchdog = std::thread::spawn(move || {
-        if watch.recv_timeout(timeout).is_err() {
-            if let Some(pid) = rustix::process::Pid::from_raw(pid as i32) {
-                let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
-            }
-            return true;
-        }
-        false
-    });
-    let mut printed = Vec::new();
-    let read = child.stdout.take().map(|out| {
-        out.take(bounded::MAX_CHILD_OUTPUT)
-            .read_to_end(&mut printed)
-    });
-    drop(child.stdout.take());
-    let status = child.wait();
-    let _ = finished.send(());
-    if watchdog.join().unwrap_or(false) {
-        printed.zeroize();
-        return Err(failed(format!(
-            "did not finish within {}s",
-            timeout.as_secs()
-        )));
-    }
-    let status = status.map_err(|e| failed(format!("failed ({e})")))?;
-    if let Some(Err(e)) = read {
-        return Err(failed(format!("failed ({e})")));
-    }
-    if !status.success() {
-        printed.zeroize();
-        return Err(failed(format!("exited with {status}")));
-    }
-    let text = String::from_utf8(printed).map_err(|e| {
+    let printed = bounded::shell_stdout(command, env, timeout)
+        .await
+        .map_err(failed)?;
+    let mut text = String::from_utf8(printed).map_err(|e| {
         let mut bytes = e.into_bytes();
         bytes.zeroize();
         failed("printed something that is not text".into())
     })?;
     let passphrase = SecretString::from(text.trim_end_matches(['\n', '\r']).to_owned());
-    let mut text = text;
     text.zeroize();
     if passphrase.expose_secret().is_empty() {
         return Err(failed("printed nothing".into()));

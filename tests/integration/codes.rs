@@ -112,8 +112,8 @@ fn a_forward_clock_jump_does_not_make_the_daemon_send_a_code_again() {
     let env = alice_env_with_totp(&sts, PERIOD, "");
     let offset = env.dir.path().join("faketime");
     std::fs::write(&offset, "+0\n").unwrap();
-    // The daemon (started by the first client) and the clients read the clock through
-    // libfaketime, which rereads the offset file on every call.
+    // The daemon and the clients read the clock through libfaketime, which rereads the
+    // offset file on every call.
     let faked = |args: &[&str]| {
         let mut command = env.mfad(args);
         command
@@ -132,6 +132,8 @@ fn a_forward_clock_jump_does_not_make_the_daemon_send_a_code_again() {
             env.daemon_log()
         );
     };
+    // A daemon started by a client keeps none of libfaketime's variables: start it here.
+    let _daemon = start_daemon_from(&env, faked(&["daemon"]));
     at_the_start_of_a_step(PERIOD, 7);
     run(faked(&["process", "dev"]));
     run(faked(&["logout", "dev"]));
@@ -150,4 +152,73 @@ fn a_forward_clock_jump_does_not_make_the_daemon_send_a_code_again() {
         "a code went to STS twice: {counts:?}"
     );
     assert_eq!(counts.sessions_issued, 2, "{counts:?}");
+}
+
+#[test]
+fn callers_behind_a_throttling_and_a_500_share_one_session_and_no_code_goes_twice() {
+    const PERIOD: u64 = 2;
+    let sts = double_with_alice(PERIOD);
+    let env = alice_env_with_file_store(&sts, PERIOD, "");
+    sts.queue_faults(&[
+        sts_double::Fault::Throttle,
+        sts_double::Fault::ServerError(500),
+    ]);
+    let callers: Vec<_> = (0..20)
+        .map(|_| {
+            env.mfad(&["process", "dev"])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut keys = std::collections::HashSet::new();
+    for caller in callers {
+        let output = caller.wait_with_output().unwrap();
+        assert_success(&output);
+        let answer: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        keys.insert(answer["AccessKeyId"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(keys.len(), 1, "one session for all: {keys:?}");
+    let counts = sts.counts();
+    assert_eq!(counts.sessions_issued, 1, "{counts:?}");
+    assert_eq!(counts.codes_presented.len(), 3, "{counts:?}");
+    let distinct: std::collections::HashSet<_> = counts.codes_presented.iter().collect();
+    assert_eq!(distinct.len(), 3, "a code went to STS twice: {counts:?}");
+    let log = env.daemon_log();
+    assert!(log.contains("trying again in"), "{log}");
+}
+
+#[test]
+fn a_garbled_record_of_used_codes_never_makes_mfad_send_a_code_twice() {
+    const PERIOD: u64 = 10;
+    let sts = double_with_alice(PERIOD);
+    let env = alice_env_with_file_store(&sts, PERIOD, "");
+    // Unlocking the file store takes a second: do it before the step starts.
+    env.process("dev");
+    assert_success(&env.run(&["logout", "dev"], ""));
+    at_the_start_of_a_step(PERIOD, 7);
+    env.process("dev");
+    assert_success(&env.run(&["logout", "dev"], ""));
+    // Half-written: the code just sent is no longer on record.
+    std::fs::write(env.used_codes_file(), "[{\"serial\":").unwrap();
+    env.process("dev");
+    let counts = sts.counts();
+    assert_eq!(
+        counts.reused_codes, 0,
+        "a code went to STS twice: {counts:?}"
+    );
+    assert_eq!(counts.sessions_issued, 3, "{counts:?}");
+    let kept: Vec<_> = std::fs::read_dir(env.used_codes_file().parent().unwrap())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().contains(".garbled-"))
+        .collect();
+    assert_eq!(kept.len(), 1);
+    assert_eq!(
+        std::fs::read_to_string(kept[0].path()).unwrap(),
+        "[{\"serial\":"
+    );
+    let log = env.daemon_log();
+    assert_eq!(log.matches("was garbled").count(), 1, "{log}");
 }

@@ -5,32 +5,10 @@ use std::io::{BufRead, BufReader, Write};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::os::unix::net::UnixStream;
 use std::os::unix::process::CommandExt;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 /// `mfad daemon` run in the foreground; stopped and reaped when dropped.
-struct Foreground(Child);
-
-impl Drop for Foreground {
-    fn drop(&mut self) {
-        // SAFETY: kill has no memory effects.
-        unsafe { libc::kill(self.0.id() as i32, libc::SIGTERM) };
-        let _ = self.0.wait();
-    }
-}
-
-fn start_daemon(env: &TestEnv) -> Foreground {
-    let child = env.mfad(&["daemon"]).stderr(Stdio::null()).spawn().unwrap();
-    assert!(
-        wait_until(Duration::from_secs(10), || UnixStream::connect(
-            env.socket()
-        )
-        .is_ok()),
-        "the daemon did not start"
-    );
-    Foreground(child)
-}
-
 fn send_raw(env: &TestEnv, bytes: &[u8]) -> serde_json::Value {
     let mut stream = UnixStream::connect(env.socket()).unwrap();
     stream.write_all(bytes).unwrap();

@@ -271,3 +271,65 @@ fn exec_server_passes_termination_on_and_exits_as_the_command_does() {
         .unwrap();
     assert_eq!(killed.status.code(), Some(128 + libc::SIGKILL));
 }
+
+/// Connections another local user holds open, more than the endpoint serves at once.
+const HELD: usize = 600;
+
+#[test]
+fn the_endpoint_serves_its_owner_whatever_another_user_holds_open() {
+    let sts = double_with_alice(1);
+    let env = alice_env_with_file_store(&sts, 1, "");
+    let (child, vars) = serve(&env);
+    let uri = vars["AWS_CONTAINER_CREDENTIALS_FULL_URI"].clone();
+    let token = vars["AWS_CONTAINER_AUTHORIZATION_TOKEN"].clone();
+    let address = uri.trim_start_matches("http://").trim_end_matches('/');
+    let (host, port) = address.split_once(':').unwrap();
+    // Another uid holds HELD idle or half-sent connections.
+    let mut holder = std::process::Command::new("setpriv")
+        .args([
+            "--reuid=12345",
+            "--regid=12345",
+            "--clear-groups",
+            "--",
+            "/usr/bin/python3",
+        ])
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/integration/support/idle_holder.py"
+        ))
+        .args([host, port, &HELD.to_string()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("setpriv (util-linux) runs python3 as another uid");
+    let mut said = BufReader::new(holder.stdout.take().unwrap());
+    let mut line = String::new();
+    said.read_line(&mut line).unwrap();
+    assert_eq!(line.trim(), "holding");
+    // The owner is served: each request makes room by closing the oldest idle one.
+    for _ in 0..8 {
+        let (status, body) = get(&uri, Some(&token));
+        assert_eq!(status, 200, "{body}");
+    }
+    // Every held connection is answered (503 when closed to make room, 400 when it ran
+    // out of time), none reset.
+    holder.stdin.take().unwrap().write_all(b"look\n").unwrap();
+    line.clear();
+    said.read_line(&mut line).unwrap();
+    let ended: serde_json::Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(ended["reset"], 0, "{ended}");
+    assert_eq!(ended["open"], 0, "{ended}");
+    assert!(ended["503"].as_u64().unwrap() >= 8, "{ended}");
+    let _ = holder.wait();
+
+    // A burst like Terraform's many providers: every request answered 200.
+    let statuses: Vec<u16> = std::thread::scope(|scope| {
+        let requests: Vec<_> = (0..200)
+            .map(|_| scope.spawn(|| get(&uri, Some(&token)).0))
+            .collect();
+        requests.into_iter().map(|r| r.join().unwrap()).collect()
+    });
+    assert!(statuses.iter().all(|&s| s == 200), "{statuses:?}");
+    let stderr = stop(child);
+    assert!(!stderr.contains(&token), "{stderr}");
+}

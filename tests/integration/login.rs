@@ -176,3 +176,26 @@ fn an_unreachable_sign_in_endpoint_is_named_without_the_session() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_sign_in_endpoint_over_plain_http_is_refused() {
+    let sts = double_with_alice(30);
+    let env = login_env(&sts);
+    let endpoint = "http://signin.example.invalid/federation";
+    let output = env
+        .mfad(&["login", "admin", "--print"])
+        .env("MFAD_SIGNIN_URL", endpoint)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(output.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "mfad sends nothing signed with a key or session to {endpoint}"
+        )) && stderr.contains("only https is used"),
+        "{stderr}"
+    );
+    // Refused before any session was made for it.
+    assert_eq!(sts.counts().sessions_issued, 0);
+}

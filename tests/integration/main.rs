@@ -18,6 +18,7 @@ mod desktop;
 mod endpoint;
 mod errors;
 mod exec;
+mod helpers;
 mod install;
 mod layers;
 mod login;

@@ -275,14 +275,14 @@ fn a_failure_after_the_device_exists_deletes_it_and_keeps_nothing() {
     assert_eq!(virtual_devices_in_moto(&moto).trim(), "[]");
     assert_eq!(std::fs::read_to_string(env.config_path()).unwrap(), config);
 
-    // The last step, the first session, fails (STS throttles): the device is enabled,
-    // stored and named in the profile by then, and all of it is undone.
-    sts.set_fault(Some(sts_double::Fault::Throttle));
-    let throttled = env.run(&["mfa", "enroll", "dev"], "");
-    assert!(!throttled.status.success());
-    let error = stderr(&throttled);
+    // The last step, the first session, fails (STS refuses): the device is enabled,
+    // stored and named in the profile by then, and all of it is undone, device first.
+    sts.set_fault(Some(sts_double::Fault::Denied));
+    let refused = env.run(&["mfa", "enroll", "dev"], "");
+    assert!(!refused.status.success());
+    let error = stderr(&refused);
     assert!(
-        error.contains("throttling") && error.contains("was deleted again and nothing was kept"),
+        error.contains("explicit deny") && error.contains("was deleted again and nothing was kept"),
         "{error}"
     );
     assert!(sts.counts().iam_calls.ends_with(&[
@@ -293,6 +293,62 @@ fn a_failure_after_the_device_exists_deletes_it_and_keeps_nothing() {
     assert_eq!(virtual_devices_in_moto(&moto).trim(), "[]");
     assert_eq!(std::fs::read_to_string(env.config_path()).unwrap(), config);
     assert!(!env.run(&["totp", "code", SERIAL], "").status.success());
+
+    // Tried again at once, with STS fixed: a fresh attempt (the new device has the same
+    // serial, and the daemon forgot the failure of the old one), not the old failure.
+    sts.set_fault(None);
+    let again = env.run(&["mfa", "enroll", "dev"], "");
+    assert_success(&again);
+    assert!(sts.counts().sessions_issued >= 1);
+}
+
+#[test]
+#[cfg_attr(
+    not(feature = "system-tests"),
+    ignore = "needs moto, boto3 and a Secret Service: run tests/run.sh"
+)]
+fn a_device_aws_keeps_enabled_stays_usable_and_is_named_with_the_way_out() {
+    let Enrolment { moto, sts, env, .. } = alice_without_mfa();
+    // mfad's own enforce-MFA policy: deactivating needs an MFA session.
+    sts.enforce_mfa_for(USER);
+    sts.set_fault(Some(sts_double::Fault::Denied));
+    let failed = env.run(&["mfa", "enroll", "dev"], "");
+    assert!(!failed.status.success());
+    let error = stderr(&failed);
+    assert!(
+        error.contains(&format!(
+            "the device {SERIAL} is still enabled for IAM user alice"
+        )) && error.contains("ready to use as it is")
+            && error.contains("`mfad mfa remove dev`"),
+        "{error}"
+    );
+    assert!(
+        !sts.counts()
+            .iam_calls
+            .contains(&"DeleteVirtualMFADevice".to_owned())
+    );
+    // Its seed and mfa_serial are kept, so the device can be answered.
+    assert!(env.run(&["totp", "code", SERIAL], "").status.success());
+    let config = std::fs::read_to_string(env.config_path()).unwrap();
+    assert!(
+        config.contains(&format!("mfa_serial = {SERIAL}")),
+        "{config}"
+    );
+    assert_eq!(
+        virtual_devices_in_moto(&moto).trim(),
+        format!("['{SERIAL}']")
+    );
+
+    // The way out it names works at once, with an MFA session from the kept seed.
+    sts.set_fault(None);
+    let removed = env.run(&["mfa", "remove", "dev", "--yes"], "");
+    assert_success(&removed);
+    assert_eq!(virtual_devices_in_moto(&moto).trim(), "[]");
+    assert!(
+        sts.counts()
+            .iam_calls_with_mfa
+            .contains(&"DeactivateMFADevice".to_owned())
+    );
 }
 
 #[test]

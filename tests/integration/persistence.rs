@@ -408,15 +408,19 @@ fn after_a_suspend_longer_than_the_session_a_real_daemon_renews_at_once() {
     let env = alice_env_with_file_store(&sts, 10, "");
     let offset = env.dir.path().join("faketime");
     std::fs::write(&offset, "+0\n").unwrap();
-    let process = || {
-        let output = env
-            .mfad(&["process", "dev"])
+    let faked = |args: &[&str]| {
+        let mut command = env.mfad(args);
+        command
             .env("LD_PRELOAD", LIBFAKETIME)
             .env("FAKETIME_TIMESTAMP_FILE", &offset)
             .env("FAKETIME_NO_CACHE", "1")
-            .env("FAKETIME_DONT_FAKE_MONOTONIC", "1")
-            .output()
-            .unwrap();
+            .env("FAKETIME_DONT_FAKE_MONOTONIC", "1");
+        command
+    };
+    // A daemon started by a client keeps none of libfaketime's variables: start it here.
+    let _daemon = start_daemon_from(&env, faked(&["daemon"]));
+    let process = || {
+        let output = faked(&["process", "dev"]).output().unwrap();
         assert_success(&output);
         serde_json::from_slice::<serde_json::Value>(&output.stdout).unwrap()
     };

@@ -477,7 +477,6 @@ fn no_secret_reaches_the_log_at_any_level() {
             let output = env
                 .mfad(args)
                 .env("MFAD_LOG", level)
-                .env("JOURNAL_STREAM", "1")
                 .env("HTTP_PROXY", proxy.url(PROXY_USER, PROXY_PASSWORD))
                 .output()
                 .unwrap();
@@ -509,7 +508,7 @@ fn no_secret_reaches_the_log_at_any_level() {
             let marker = level.to_uppercase();
             assert!(
                 log.lines()
-                    .any(|line| line.trim_start().starts_with(&marker)),
+                    .any(|line| line.split_whitespace().take(2).any(|word| word == marker)),
                 "no {level} lines in:\n{log}"
             );
         }
@@ -521,4 +520,172 @@ fn no_secret_reaches_the_log_at_any_level() {
             );
         }
     }
+}
+
+fn mode_of(path: &Path) -> u32 {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).unwrap().mode() & 0o7777
+}
+
+#[test]
+fn mfad_never_changes_the_mode_of_a_directory_it_did_not_create() {
+    let sts = double_with_alice(30);
+    let env = alice_env(&sts, "");
+    // A socket in the home directory: served, and the home keeps its 0755.
+    std::fs::set_permissions(env.home(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let in_home = env.home().join("x.sock");
+    let output = env
+        .mfad(&["process", "dev"])
+        .env("MFAD_SOCKET", &in_home)
+        .output()
+        .unwrap();
+    assert_success(&output);
+    assert_eq!(mode_of(&env.home()), 0o755);
+    // A socket in a directory like /tmp: refused, named, and the sticky bit stays.
+    let shared = shared_tmp(&env);
+    let output = env
+        .mfad(&["process", "dev"])
+        .env("MFAD_SOCKET", shared.join("x.sock"))
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(
+        said.contains(&format!("{} can be written by others", shared.display())),
+        "{said}"
+    );
+    assert_eq!(mode_of(&shared), 0o1777);
+    assert!(!shared.join("x.sock").exists());
+    // The file store's directory, left open to others by someone: refused, kept as it is.
+    let data = env.home().join(".local/share/mfad");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let passphrase = env.dir.path().join("passphrase");
+    std::fs::write(&passphrase, "long enough passphrase\n").unwrap();
+    env.write_daemon_config(&format!(
+        "[store]\nbackend = \"file\"\npassphrase_command = \"cat {}\"\n",
+        passphrase.display()
+    ));
+    let output = env.run(&["store", "init"], "");
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(
+        said.contains(&format!(
+            "store directory {} can be written by others",
+            data.display()
+        )),
+        "{said}"
+    );
+    assert_eq!(mode_of(&data), 0o777);
+    assert!(!data.join("store.age").exists());
+}
+
+#[test]
+fn no_mfad_process_that_holds_a_secret_leaves_a_core_dump() {
+    let sts = double_with_alice(30);
+    let env = alice_env(&sts, "");
+    let cwd = env.dir.path().join("cores");
+    std::fs::create_dir(&cwd).unwrap();
+    // SIGQUIT with core dumps allowed leaves ./core here (kernel.core_pattern = core)…
+    let control = Command::new("/bin/sh")
+        .args(["-c", "ulimit -c unlimited; kill -QUIT $$"])
+        .current_dir(&cwd)
+        .status()
+        .unwrap();
+    assert!(!control.success());
+    let cores = || {
+        std::fs::read_dir(&cwd)
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with("core"))
+            .count()
+    };
+    assert_eq!(
+        cores(),
+        1,
+        "this machine writes no ./core on SIGQUIT (kernel.core_pattern is {:?}), so the test cannot tell",
+        std::fs::read_to_string("/proc/sys/kernel/core_pattern")
+    );
+    for entry in std::fs::read_dir(&cwd).unwrap().flatten() {
+        std::fs::remove_file(entry.path()).unwrap();
+    }
+    // …but not from `mfad serve`, which holds the endpoint's token and a session.
+    let mut serve = env.command("/bin/sh");
+    serve
+        .args(["-c", "ulimit -c unlimited; exec \"$0\" serve dev", MFAD])
+        .current_dir(&cwd)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    let mut serve = serve.spawn().unwrap();
+    let mut first = String::new();
+    BufReader::new(serve.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(
+        first.starts_with("AWS_CONTAINER_CREDENTIALS_FULL_URI="),
+        "{first}"
+    );
+    let limits = std::fs::read_to_string(format!("/proc/{}/limits", serve.id())).unwrap();
+    let core = limits
+        .lines()
+        .find(|l| l.starts_with("Max core file size"))
+        .unwrap();
+    assert_eq!(core.split_whitespace().nth(4), Some("0"), "{core}");
+    // SAFETY: kill has no memory effects.
+    unsafe { libc::kill(serve.id() as i32, libc::SIGQUIT) };
+    let status = serve.wait().unwrap();
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(status.signal(), Some(libc::SIGQUIT));
+    assert_eq!(cores(), 0, "mfad serve dumped core");
+}
+
+#[test]
+fn an_mfad_process_cannot_be_read_by_other_processes_of_its_user() {
+    // `mfad totp add` waits for the secret on stdin, as another uid; a process of that
+    // same uid cannot read its memory or environment (PR_SET_DUMPABLE 0).
+    let env = TestEnv::new();
+    std::fs::set_permissions(env.dir.path(), std::fs::Permissions::from_mode(0o711)).unwrap();
+    let as_other = |program: &str| {
+        let mut command = env.command("setpriv");
+        command.args([
+            &format!("--reuid={OTHER_UID}"),
+            &format!("--regid={OTHER_UID}"),
+            "--clear-groups",
+            "--",
+            program,
+        ]);
+        command
+    };
+    let mut waiting = as_other(MFAD)
+        .args(["totp", "add", "arn:aws:iam::123456789012:mfa/alice"])
+        .env("HOME", "/nonexistent")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = waiting.id();
+    let reader = |path: &str| {
+        as_other("/bin/cat")
+            .arg(format!("/proc/{pid}/{path}"))
+            .output()
+            .unwrap()
+    };
+    // Wait until mfad runs (not setpriv): its command line names totp.
+    assert!(wait_until(Duration::from_secs(5), || {
+        String::from_utf8_lossy(&std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default())
+            .contains("totp")
+    }));
+    assert!(wait_until(Duration::from_secs(5), || {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        status.contains("State:\tS")
+    }));
+    let environ = reader("environ");
+    assert!(
+        !environ.status.success(),
+        "another process of the same user read mfad's environment"
+    );
+    drop(waiting.stdin.take());
+    let _ = waiting.kill();
+    let _ = waiting.wait();
 }

@@ -355,9 +355,12 @@ fn a_still_valid_session_is_served_while_sts_is_down() {
 }
 
 #[test]
-fn an_expired_session_fails_fast_with_a_clear_error_when_sts_is_down() {
-    let sts = double_with_alice(30);
-    let env = alice_env(&sts, "");
+fn an_expired_session_fails_within_its_retries_with_a_clear_error_when_sts_is_down() {
+    // Codes derived with 2 s steps: each retry waits for a fresh code, so the three
+    // retries take seconds (with 30 s steps, a minute).
+    const PERIOD: u64 = 2;
+    let sts = double_with_alice(PERIOD);
+    let env = alice_env_with_file_store(&sts, PERIOD, "");
     for (fault, expected) in [
         (Some(Fault::Throttle), "STS is throttling requests"),
         (Some(Fault::ServerError(503)), "STS failed (HTTP 503"),
@@ -370,6 +373,14 @@ fn an_expired_session_fails_fast_with_a_clear_error_when_sts_is_down() {
             started.elapsed() < Duration::from_secs(40),
             "{:?}",
             started.elapsed()
+        );
+        let presented = sts.counts().codes_presented;
+        assert!(presented.len() >= 4, "retried: {presented:?}");
+        let distinct: std::collections::HashSet<_> = presented.iter().collect();
+        assert_eq!(
+            distinct.len(),
+            presented.len(),
+            "a code went twice: {presented:?}"
         );
         env.stop_daemon();
     }

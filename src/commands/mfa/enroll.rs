@@ -1,7 +1,8 @@
 //! `mfad mfa enroll PROFILE`: a short transaction against IAM. Create the virtual device,
 //! enable it with two consecutive codes, keep its seed, name it in the profile, fetch a
 //! first session. Whatever fails after the device exists undoes what was done before it,
-//! so no orphan device, stray secret or dangling `mfa_serial` is left behind.
+//! device first, so no orphan device, stray secret or dangling `mfa_serial` is left
+//! behind, and a device AWS will not let go of stays usable.
 
 use super::{Account, connect, derived_codes, serials, typed_codes, unix_now};
 use crate::client::{Client, Start};
@@ -173,11 +174,7 @@ fn first_session(profile: &str, totp: &TotpSecret) -> Result<u64, Failure> {
         "fetching a first session (the next code is valid in {}s)",
         period - unix_now() % period
     );
-    if let Ok(mut client) = Client::connect(&DaemonPaths::from_env(), Start::Never) {
-        let _ = client.request(&Request::Forget {
-            profile: Some(profile.to_owned()),
-        });
-    }
+    forget_in_daemon(profile);
     Ok(crate::commands::process::fetch(profile)?.expiration)
 }
 
@@ -202,9 +199,61 @@ impl<'a> Undo<'a> {
         }
     }
 
-    /// Undo everything, then return the failure that caused it with what was undone (or
-    /// what could not be, and how to finish by hand).
+    /// Undo in the reverse order of doing: deactivate the device, delete it, and only
+    /// once it is gone forget its seed and `mfa_serial`. A device AWS keeps enabled keeps
+    /// them too, so it stays usable. Returns the failure that caused the undo, saying in
+    /// which state the account is left and what finishes the job.
     async fn run(self, failure: Failure) -> Failure {
+        let (account, serial) = (self.account, self.serial);
+        let profile = account.access.profile.clone();
+        let outcome = self.undo_device().await;
+        // The next command for this profile is a fresh attempt, not this failure again.
+        forget_in_daemon(&profile);
+        match outcome {
+            Ok(left) => messages::enrolment_undone(failure, serial, &left),
+            Err(DeviceLeft::Enabled { user, error }) => {
+                let uses_it = self.config_before.is_some();
+                messages::enrolment_kept_enabled(
+                    failure,
+                    serial,
+                    &user,
+                    &profile,
+                    self.stored_seed,
+                    uses_it,
+                    &error,
+                )
+            }
+            Err(DeviceLeft::Deactivated { error, left }) => {
+                messages::enrolment_left_deactivated(failure, serial, &error, &left)
+            }
+        }
+    }
+
+    /// Take the device back, then what named it here; what could not be forgotten.
+    async fn undo_device(&self) -> Result<Vec<String>, DeviceLeft> {
+        let (account, serial) = (self.account, self.serial);
+        if let Some(user) = &self.enabled_for
+            && let Err(error) = account.iam.deactivate(user, serial).await
+        {
+            return Err(DeviceLeft::Enabled {
+                user: user.clone(),
+                error: error.to_string(),
+            });
+        }
+        let deleted = account.iam.delete_virtual_device(serial).await;
+        let left = self.forget_seed_and_serial();
+        match deleted {
+            Ok(()) => Ok(left),
+            Err(error) => Err(DeviceLeft::Deactivated {
+                error: error.to_string(),
+                left,
+            }),
+        }
+    }
+
+    /// Forget the seed and restore `mfa_serial` (the device can no longer be used); what
+    /// could not be.
+    fn forget_seed_and_serial(&self) -> Vec<String> {
         let (account, serial) = (self.account, self.serial);
         let mut left = Vec::new();
         if let Some(before) = &self.config_before {
@@ -225,14 +274,24 @@ impl<'a> Undo<'a> {
         {
             left.push(format!("its seed in the store ({e})"));
         }
-        if let Some(user) = &self.enabled_for
-            && let Err(e) = account.iam.deactivate(user, serial).await
-        {
-            left.push(format!("the device, still enabled ({e})"));
-        }
-        if let Err(e) = account.iam.delete_virtual_device(serial).await {
-            left.push(format!("the device in IAM ({e})"));
-        }
-        messages::enrolment_undone(failure, serial, &left)
+        left
+    }
+}
+
+/// What is left of a device the undo could not take back.
+enum DeviceLeft {
+    /// AWS refused to deactivate it: enabled, with its seed and `mfa_serial` kept.
+    Enabled { user: String, error: String },
+    /// Deactivated but not deleted: unusable, an unassigned device in the account.
+    Deactivated { error: String, left: Vec<String> },
+}
+
+/// Tell a running daemon to forget what it remembers of the profile (a failed first
+/// session above all).
+fn forget_in_daemon(profile: &str) {
+    if let Ok(mut client) = Client::connect(&DaemonPaths::from_env(), Start::Never) {
+        let _ = client.request(&Request::Forget {
+            profile: Some(profile.to_owned()),
+        });
     }
 }

@@ -509,6 +509,42 @@ pub fn pid_alive(pid: i32) -> bool {
     })
 }
 
+/// A daemon the test runs in the foreground; stopped when dropped.
+pub struct Foreground(pub Child);
+
+impl Drop for Foreground {
+    fn drop(&mut self) {
+        // SAFETY: kill has no memory effects.
+        unsafe { libc::kill(self.0.id() as i32, libc::SIGTERM) };
+        let _ = self.0.wait();
+    }
+}
+
+/// Run `mfad daemon` in the foreground and wait until it listens.
+pub fn start_daemon(env: &TestEnv) -> Foreground {
+    start_daemon_from(env, env.mfad(&["daemon"]))
+}
+
+/// Run a prepared `mfad daemon` command (its own variables, say), logging where a daemon
+/// started by a client would, and wait until it listens.
+pub fn start_daemon_from(env: &TestEnv, mut command: Command) -> Foreground {
+    use std::os::unix::fs::DirBuilderExt;
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(env.runtime_dir().join("mfad"))
+        .unwrap();
+    let log = fs::File::create(env.runtime_dir().join("mfad/agent.sock.log")).unwrap();
+    let child = command.stderr(log).spawn().unwrap();
+    assert!(
+        wait_until(Duration::from_secs(10), || {
+            std::os::unix::net::UnixStream::connect(env.socket()).is_ok()
+        }),
+        "the daemon did not start"
+    );
+    Foreground(child)
+}
+
 /// Config lines for alice's MFA profile `name`, its long-term key in profile `base` of
 /// the credentials file, and STS at the double.
 pub fn alice_profile(name: &str, sts_url: &str, extra: &str) -> String {

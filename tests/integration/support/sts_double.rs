@@ -31,6 +31,8 @@ pub const INVALID_SERIAL: &str = "MultiFactorAuthentication failed, unable to va
 pub enum Fault {
     Throttle,
     ServerError(u16),
+    /// A refusal that is not the code's fault and does not pass (a policy, say).
+    Denied,
 }
 
 /// What the double has seen.
@@ -59,6 +61,8 @@ pub struct Counts {
     pub not_yet_valid: usize,
     /// The long-term key ids that signed each GetSessionToken, in order.
     pub session_token_signers: Vec<String>,
+    /// The TokenCode of every STS request that carried one, in order, faulted ones too.
+    pub codes_presented: Vec<String>,
     /// The key ids that signed each GetCallerIdentity, in order.
     pub caller_identity_signers: Vec<String>,
     /// Every GetFederationToken: the federated user's name and the policy passed.
@@ -128,6 +132,8 @@ struct State {
     accepted_codes: HashMap<String, HashSet<String>>,
     counts: Counts,
     fault: Option<Fault>,
+    /// Answered one per STS request, before `fault`.
+    queued_faults: std::collections::VecDeque<Fault>,
     latency: Duration,
     skew_secs: i64,
     /// Overrides the lifetime of sessions it issues (else DurationSeconds or 12 h).
@@ -300,6 +306,11 @@ impl StsDouble {
 
     pub fn set_fault(&self, fault: Option<Fault>) {
         self.state.lock().unwrap().fault = fault;
+    }
+
+    /// Answer the next STS requests with these faults, one each, in order.
+    pub fn queue_faults(&self, faults: &[Fault]) {
+        self.state.lock().unwrap().queued_faults.extend(faults);
     }
 
     pub fn set_latency(&self, latency: Duration) {
@@ -734,8 +745,23 @@ fn handle(request: &HttpRequest, state: &Arc<Mutex<State>>) -> (u16, String) {
             ),
         );
     }
-    match state.fault {
+    let params = form(&request.body);
+    if let Some(code) = params.get("TokenCode") {
+        state.counts.codes_presented.push(code.clone());
+    }
+    let fault = state.queued_faults.pop_front().or(state.fault);
+    match fault {
         Some(Fault::Throttle) => return (400, error_xml("Sender", "Throttling", "Rate exceeded")),
+        Some(Fault::Denied) => {
+            return (
+                403,
+                error_xml(
+                    "Sender",
+                    "AccessDenied",
+                    "User is not authorized to perform this action with an explicit deny",
+                ),
+            );
+        }
         Some(Fault::ServerError(status)) => {
             return (
                 status,
@@ -748,7 +774,6 @@ fn handle(request: &HttpRequest, state: &Arc<Mutex<State>>) -> (u16, String) {
         }
         None => {}
     }
-    let params = form(&request.body);
     let signer = match verify_signature(request, &state) {
         Ok(signer) => signer,
         Err(response) => {
