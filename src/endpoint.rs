@@ -85,6 +85,14 @@ impl Endpoint {
     where
         F: Fn() -> Result<Credentials, Failure> + Send + Sync + 'static,
     {
+        self.serve_up_to(MAX_CONNECTIONS, fetch)
+    }
+
+    /// [`Self::serve`], serving at most `cap` connections at once.
+    fn serve_up_to<F>(self, cap: usize, fetch: F) -> io::Result<()>
+    where
+        F: Fn() -> Result<Credentials, Failure> + Send + Sync + 'static,
+    {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
@@ -97,13 +105,13 @@ impl Endpoint {
         let listener = self.listener;
         runtime.block_on(async move {
             let listener = tokio::net::TcpListener::from_std(listener)?;
-            accept_loop(listener, shared).await;
+            accept_loop(listener, cap, shared).await;
             Ok(())
         })
     }
 }
 
-async fn accept_loop<F>(listener: tokio::net::TcpListener, shared: Arc<Shared<F>>)
+async fn accept_loop<F>(listener: tokio::net::TcpListener, cap: usize, shared: Arc<Shared<F>>)
 where
     F: Fn() -> Result<Credentials, Failure> + Send + Sync + 'static,
 {
@@ -116,8 +124,7 @@ where
             tokio::time::sleep(ACCEPT_RETRY).await;
             continue;
         };
-        if serving.load(Ordering::SeqCst) >= MAX_CONNECTIONS && !idle.lock().unwrap().close_oldest()
-        {
+        if serving.load(Ordering::SeqCst) >= cap && !idle.lock().unwrap().close_oldest() {
             if refusing.fetch_add(1, Ordering::SeqCst) < MAX_REFUSING {
                 let refusing = Counted(refusing.clone());
                 tokio::spawn(async move {
@@ -359,6 +366,72 @@ mod tests {
                 .authorization
                 .is_none()
         );
+    }
+
+    /// A raw GET with the token, its head sent in two parts a moment apart (as a slow
+    /// client would); the whole answer, or how sending or reading failed.
+    fn get(uri: &str, token: &str) -> io::Result<String> {
+        use std::io::Write;
+        let address = uri.trim_start_matches("http://").trim_end_matches('/');
+        let mut stream = std::net::TcpStream::connect(address)?;
+        write!(stream, "GET / HTTP/1.1\r\nHost: x\r\n")?;
+        std::thread::sleep(Duration::from_millis(100));
+        write!(stream, "Authorization: {token}\r\n\r\n")?;
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer)?;
+        Ok(answer)
+    }
+
+    #[test]
+    fn past_the_cap_of_busy_requests_a_newcomer_gets_503_and_no_reset() {
+        use std::sync::{Condvar, Mutex};
+        let endpoint = Endpoint::bind(0).unwrap();
+        let uri = endpoint.uri().unwrap();
+        let token = endpoint.token().expose_secret().to_owned();
+        // Requests are held in the daemon until the gate opens.
+        let gate = Arc::new((Mutex::new((0usize, false)), Condvar::new()));
+        let held = gate.clone();
+        let fetch = move || {
+            let (lock, changed) = &*held;
+            let mut state = lock.lock().unwrap();
+            state.0 += 1;
+            changed.notify_all();
+            while !state.1 {
+                state = changed.wait(state).unwrap();
+            }
+            Ok(Credentials {
+                access_key_id: "ASIAHELD".into(),
+                secret_access_key: SecretString::from("s"),
+                session_token: SecretString::from("t"),
+                expiration: 2_000_000_000,
+                region: None,
+                account_id: None,
+            })
+        };
+        std::thread::spawn(move || endpoint.serve_up_to(2, fetch));
+        let busy: Vec<_> = (0..2)
+            .map(|_| {
+                let (uri, token) = (uri.clone(), token.clone());
+                std::thread::spawn(move || get(&uri, &token))
+            })
+            .collect();
+        {
+            let (lock, changed) = &*gate;
+            let mut state = lock.lock().unwrap();
+            while state.0 < 2 {
+                state = changed.wait(state).unwrap();
+            }
+        }
+        let refused = get(&uri, &token).expect("answered, not reset");
+        assert!(refused.starts_with("HTTP/1.1 503"), "{refused}");
+        assert!(refused.contains("Retry-After: 1\r\n"), "{refused}");
+        let (lock, changed) = &*gate;
+        lock.lock().unwrap().1 = true;
+        changed.notify_all();
+        for request in busy {
+            let answer = request.join().unwrap().unwrap();
+            assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        }
     }
 
     #[test]
