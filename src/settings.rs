@@ -460,9 +460,17 @@ mod tests {
             Duration::from_secs(3600)
         );
         assert!(!settings.notifications.renewed);
-        let file =
-            parse_text("[store]\nbackend = \"file\"\npassphrase_command = \"pass show mfad\"\n")
-                .unwrap();
+        let file = parse_text(
+            "[store]\nbackend = \"file\"\npassphrase_command = \"pass show mfad\"\nlock_after = \"8h\"\n",
+        )
+        .unwrap();
+        assert_eq!(file.store.lock_after, Some(Duration::from_secs(8 * 3600)));
+        assert!(
+            parse_text("[store]\nlock_after = \"5s\"\n")
+                .unwrap_err()
+                .to_string()
+                .contains("store.lock_after = 5s is outside 1m to 7days")
+        );
         assert_eq!(file.store.backend, StoreBackend::File);
         assert_eq!(
             file.store.passphrase_command.as_deref(),
