@@ -6,16 +6,17 @@
 //! comments, blank lines, spacing, key order, CRLF, other sections, a missing final
 //! newline. (`rust-ini` and configparser rewrite all of these, hence this module.)
 //!
-//! Writes are atomic (temporary file, fsync, rename) under a lock shared by mfad writers.
+//! Writes are atomic under a lock shared by mfad writers (see [`crate::files`]).
 //! Other programs (`aws configure set`) do not lock, so a write re-reads the file just
 //! before the rename and starts over if it changed meanwhile. A symbolic link is written
 //! through; a file with other hard links is refused (the rename would leave the other
 //! names with stale credentials). The file keeps its mode when stricter than 0600.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use crate::files;
+use std::fs;
+use std::io;
 use std::ops::Range;
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -303,10 +304,7 @@ pub fn edit(
         Ok(meta) => meta.mode() & 0o600,
         Err(_) => 0o600,
     };
-    let _lock = lock(&sibling(&path, ".mfad-lock")).map_err(io_error)?;
-    let temporary = sibling(&path, ".mfad-tmp");
-    // Left behind by a daemon killed mid-write; it may hold an old session.
-    let _ = fs::remove_file(&temporary);
+    let _lock = files::lock(&path).map_err(io_error)?;
     for _ in 0..ATTEMPTS {
         let (text, before) = read_settled(&path)?;
         let Some(new_text) = edit(&text).map_err(|NotOurs| CredfileError::NotOurs {
@@ -319,39 +317,17 @@ pub fn edit(
         if new_text == text {
             return Ok(before);
         }
-        write_synced(&temporary, new_text.as_bytes(), mode).map_err(io_error)?;
+        let replacement =
+            files::Replacement::write(&path, new_text.as_bytes(), mode).map_err(io_error)?;
         // Another writer may have finished in the meantime: start over from its text.
         let unchanged = stamp(&path) == before && read_text(&path)? == text;
         if !unchanged {
             continue;
         }
-        fs::rename(&temporary, &path).map_err(io_error)?;
-        if let Some(dir) = path.parent() {
-            File::open(dir)
-                .and_then(|d| d.sync_all())
-                .map_err(io_error)?;
-        }
+        replacement.commit().map_err(io_error)?;
         return Ok(stamp(&path));
     }
-    let _ = fs::remove_file(&temporary);
     Err(CredfileError::KeptChanging { path })
-}
-
-fn sibling(path: &Path, suffix: &str) -> PathBuf {
-    let mut name = path.as_os_str().to_owned();
-    name.push(suffix);
-    PathBuf::from(name)
-}
-
-fn lock(path: &Path) -> io::Result<File> {
-    let file = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .mode(0o600)
-        .open(path)?;
-    file.lock()?;
-    Ok(file)
 }
 
 /// The file's text, with a size cap, never blocking on a FIFO; empty if it is missing.
@@ -377,21 +353,6 @@ fn read_settled(path: &Path) -> Result<(String, Option<FileStamp>), CredfileErro
         }
         (text, before) = (again, after);
     }
-}
-
-fn write_synced(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
-    // A temporary file of an earlier attempt may be read-only (mode 0400).
-    let _ = fs::remove_file(path);
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(mode)
-        .open(path)?;
-    // The umask may have taken bits away; the mode must be exactly the file's.
-    file.set_permissions(fs::Permissions::from_mode(mode))?;
-    file.write_all(bytes)?;
-    file.sync_all()
 }
 
 #[cfg(test)]

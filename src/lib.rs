@@ -24,6 +24,7 @@ pub mod daemon;
 pub mod endpoint;
 pub mod enforce;
 pub mod failure;
+pub mod files;
 pub mod iam;
 pub mod messages;
 pub mod mfa;

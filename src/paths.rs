@@ -1,12 +1,20 @@
-//! Where the daemon listens and keeps its lock and log.
+//! Every path mfad uses, decided here with one rule for the home directory: `HOME` as
+//! the environment asked has it, else the home `/etc/passwd` gives the user (cron, a
+//! service without `HOME`), else `/`.
 //!
-//! The socket is `$MFAD_SOCKET`, else `$XDG_RUNTIME_DIR/mfad/agent.sock`, else
-//! `${TMPDIR:-/tmp}/mfad-$UID/agent.sock`. The lock and log files sit next to it and are
-//! named after it, so a custom `MFAD_SOCKET` gets a daemon of its own. A relative
-//! `MFAD_SOCKET` is taken relative to the working directory of the command that reads it,
-//! so the daemon it starts (which runs in `/`) listens where the client looks.
+//! - The socket is `$MFAD_SOCKET`, else `$XDG_RUNTIME_DIR/mfad/agent.sock`, else
+//!   `${TMPDIR:-/tmp}/mfad-$UID/agent.sock`. The lock and log files sit next to it and are
+//!   named after it, so a custom `MFAD_SOCKET` gets a daemon of its own. A relative
+//!   `MFAD_SOCKET` is taken relative to the working directory of the command that reads
+//!   it, so the daemon it starts (which runs in `/`) listens where the client looks.
+//! - mfad's settings: `$XDG_CONFIG_HOME/mfad/config.toml` (`~/.config`); its file store:
+//!   `$XDG_DATA_HOME/mfad/store.age` (`~/.local/share`); its record of used codes:
+//!   `$XDG_STATE_HOME/mfad/used-codes.json` (`~/.local/state`).
+//! - The caller's AWS files: `AWS_CONFIG_FILE` and `AWS_SHARED_CREDENTIALS_FILE` (a
+//!   leading `~/` is the home), else `~/.aws/config` and `~/.aws/credentials`.
 
 use crate::peer::{self, CheckError};
+use crate::vocab::CallerEnv;
 use std::ffi::OsString;
 use std::fs::{File, OpenOptions};
 use std::io;
@@ -94,19 +102,65 @@ pub const MAX_SOCKET_PATH: usize = 103;
 /// The record of MFA codes already sent to STS, shared by every daemon of the user
 /// (whatever socket each serves) and by `mfad totp code`.
 pub fn used_codes_file() -> PathBuf {
-    state_dir().join("used-codes.json")
+    own_dir("XDG_STATE_HOME", ".local/state").join("used-codes.json")
 }
 
-/// `$XDG_STATE_HOME/mfad`, else `~/.local/state/mfad`.
-fn state_dir() -> PathBuf {
-    std::env::var_os("XDG_STATE_HOME")
-        .filter(|v| !v.is_empty())
+/// The daemon's settings file.
+pub fn settings_file() -> PathBuf {
+    own_dir("XDG_CONFIG_HOME", ".config").join("config.toml")
+}
+
+/// The encrypted file store.
+pub fn store_file() -> PathBuf {
+    own_dir("XDG_DATA_HOME", ".local/share").join("store.age")
+}
+
+/// `$XDG_…/mfad` from this process's environment, else `HOME/fallback/mfad`.
+fn own_dir(xdg_var: &str, fallback: &str) -> PathBuf {
+    let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
+    var(xdg_var)
         .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| "/".into()))
-                .join(".local/state")
-        })
+        .unwrap_or_else(|| home_from(var).join(fallback))
         .join("mfad")
+}
+
+/// The home directory as an environment (this process's, or a caller's) has it: `HOME`,
+/// else the user's entry in `/etc/passwd`, else `/`.
+pub fn home_from(var: impl Fn(&str) -> Option<OsString>) -> PathBuf {
+    var("HOME")
+        .filter(|home| !home.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| peer::home_of(peer::my_uid()))
+        .unwrap_or_else(|| PathBuf::from("/"))
+}
+
+/// The caller's shared config file.
+pub fn aws_config_file(env: &CallerEnv) -> PathBuf {
+    aws_file(env, "AWS_CONFIG_FILE", "config")
+}
+
+/// The caller's shared credentials file.
+pub fn aws_credentials_file(env: &CallerEnv) -> PathBuf {
+    aws_file(env, "AWS_SHARED_CREDENTIALS_FILE", "credentials")
+}
+
+fn aws_file(env: &CallerEnv, var: &str, default_name: &str) -> PathBuf {
+    match env.get(var).filter(|v| !v.is_empty()) {
+        Some(path) => expand_home(env, path),
+        None => caller_home(env).join(".aws").join(default_name),
+    }
+}
+
+/// A path from a caller's settings, its leading `~/` the caller's home.
+pub fn expand_home(env: &CallerEnv, path: &str) -> PathBuf {
+    match path.strip_prefix("~/") {
+        Some(rest) => caller_home(env).join(rest),
+        None => PathBuf::from(path),
+    }
+}
+
+fn caller_home(env: &CallerEnv) -> PathBuf {
+    home_from(|name| env.get(name).map(OsString::from))
 }
 
 /// Resolve the socket path from an environment lookup (the process's own, or a test's).
@@ -156,6 +210,29 @@ mod tests {
         assert_eq!(
             resolve(&[("XDG_RUNTIME_DIR", "")]),
             PathBuf::from(format!("/tmp/mfad-{uid}/agent.sock"))
+        );
+    }
+
+    #[test]
+    fn without_home_the_passwd_entry_decides_and_caller_files_follow_one_rule() {
+        let from_passwd = home_from(|_| None);
+        let expected = peer::home_of(peer::my_uid()).unwrap_or_else(|| PathBuf::from("/"));
+        assert_eq!(from_passwd, expected);
+        assert_eq!(
+            home_from(|name| (name == "HOME").then(|| OsString::from(""))),
+            expected,
+            "an empty HOME counts as none"
+        );
+        let caller = CallerEnv::of(&[("HOME", "/home/c"), ("AWS_CONFIG_FILE", "~/aws.cfg")]);
+        assert_eq!(aws_config_file(&caller), PathBuf::from("/home/c/aws.cfg"));
+        assert_eq!(
+            aws_credentials_file(&caller),
+            PathBuf::from("/home/c/.aws/credentials")
+        );
+        let homeless = CallerEnv::default();
+        assert_eq!(
+            aws_credentials_file(&homeless),
+            expected.join(".aws/credentials")
         );
     }
 

@@ -235,12 +235,24 @@ pub fn describe_uid(uid: u32) -> String {
 }
 
 fn user_name(uid: u32) -> Option<String> {
+    passwd_entry(uid).map(|fields| fields[0].clone())
+}
+
+/// The home directory `/etc/passwd` gives a uid.
+pub fn home_of(uid: u32) -> Option<PathBuf> {
+    passwd_entry(uid)
+        .map(|fields| PathBuf::from(&fields[5]))
+        .filter(|home| home.is_absolute())
+}
+
+/// The fields of a uid's line in `/etc/passwd` (name, password, uid, gid, gecos, home,
+/// shell).
+fn passwd_entry(uid: u32) -> Option<Vec<String>> {
     let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
     passwd.lines().find_map(|line| {
-        let mut fields = line.split(':');
-        let name = fields.next()?;
-        let id: u32 = fields.nth(1)?.parse().ok()?;
-        (id == uid).then(|| name.to_owned())
+        let fields: Vec<String> = line.split(':').map(str::to_owned).collect();
+        let id: u32 = fields.get(2)?.parse().ok()?;
+        (id == uid && fields.len() >= 7).then_some(fields)
     })
 }
 

@@ -27,6 +27,7 @@
 //! ```
 
 use crate::failure::{Failure, FailureKind};
+pub use crate::store::StoreBackend;
 use crate::vocab::parse_duration;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -65,27 +66,6 @@ pub struct StoreSettings {
     /// (as rbw's lock_timeout and gpg-agent's cache TTL); `None`: keep it until the
     /// daemon stops.
     pub lock_after: Option<Duration>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StoreBackend {
-    /// The Secret Service when the session bus has one, the Keychain on macOS, else the
-    /// file store.
-    Auto,
-    SecretService,
-    Keychain,
-    File,
-}
-
-impl StoreBackend {
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Auto => "auto",
-            Self::SecretService => "secret-service",
-            Self::Keychain => "keychain",
-            Self::File => "file",
-        }
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -185,17 +165,6 @@ impl From<SettingsError> for Failure {
             "correct it or remove the line to use the default; `mfad daemon --check-config` checks the file",
         )
     }
-}
-
-/// `$XDG_CONFIG_HOME/mfad/config.toml`, else `~/.config/mfad/config.toml`.
-pub fn settings_path() -> PathBuf {
-    let base = std::env::var_os("XDG_CONFIG_HOME")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".config")
-        });
-    base.join("mfad").join("config.toml")
 }
 
 /// The file as written: every value with its position.

@@ -11,7 +11,7 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
 pub fn run(args: &DaemonArgs) -> anyhow::Result<()> {
-    let path = settings::settings_path();
+    let path = crate::paths::settings_file();
     let settings = settings::load(&path)
         .map_err(|e| anyhow::anyhow!("{e}\ncorrect it or remove the line to use the default"))?;
     if args.check_config {

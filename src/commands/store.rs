@@ -9,7 +9,7 @@ use crate::failure::{Failure, FailureKind};
 use crate::paths::DaemonPaths;
 use crate::protocol::{Request, Response};
 use crate::settings::{self, Settings, StoreBackend};
-use crate::store::{FileStore, Store, StoreError, file, has_secret_service};
+use crate::store::{self, Chosen, FileStore, Store, StoreError, file, has_secret_service};
 use secrecy::{ExposeSecret, SecretString};
 use std::io::BufRead;
 use std::sync::Arc;
@@ -30,7 +30,7 @@ pub fn run(command: &StoreCommand) -> Result<(), Failure> {
 }
 
 fn load_settings() -> Result<Settings, Failure> {
-    settings::load(&settings::settings_path()).map_err(Failure::from)
+    settings::load(&crate::paths::settings_file()).map_err(Failure::from)
 }
 
 /// The store for this shell, as the daemon would choose it.
@@ -57,24 +57,18 @@ fn bus_has_secret_service(bus: &str) -> bool {
 }
 
 fn chosen(settings: &Settings, stdin: &mut impl BufRead) -> Result<Store, Failure> {
-    let mut open_file = || -> Result<Store, Failure> {
-        let store = unlock(settings, &file::default_path(), stdin)?;
-        Ok(Store::File(Arc::new(store)))
-    };
-    match settings.store.backend {
-        StoreBackend::SecretService => Ok(Store::SecretService { bus: own_bus() }),
-        StoreBackend::Keychain => Ok(Store::Keychain),
-        StoreBackend::File => open_file(),
-        StoreBackend::Auto if cfg!(target_os = "macos") => Ok(Store::Keychain),
-        StoreBackend::Auto => match own_bus() {
-            Some(bus) if bus_has_secret_service(&bus) => {
-                Ok(Store::SecretService { bus: Some(bus) })
-            }
-            // Without a Secret Service: the file store, or the old error if there is none
-            // (the person may simply have no keyring running).
-            _ if FileStore::exists(&file::default_path()) => open_file(),
-            _ => Ok(Store::SecretService { bus: own_bus() }),
-        },
+    let bus = own_bus();
+    match store::choose(
+        settings.store.backend,
+        bus.as_deref(),
+        bus_has_secret_service,
+    ) {
+        Chosen::SecretService { bus } => Ok(Store::SecretService { bus }),
+        Chosen::Keychain => Ok(Store::Keychain),
+        Chosen::File => {
+            let store = unlock(settings, &crate::paths::store_file(), stdin)?;
+            Ok(Store::File(Arc::new(store)))
+        }
     }
 }
 
@@ -141,7 +135,7 @@ fn new_passphrase(settings: &Settings, stdin: &mut impl BufRead) -> Result<Secre
 }
 
 fn init(settings: &Settings) -> Result<(), Failure> {
-    let path = file::default_path();
+    let path = crate::paths::store_file();
     if FileStore::exists(&path) {
         return Err(StoreError::AlreadyThere(path).into());
     }
@@ -151,14 +145,14 @@ fn init(settings: &Settings) -> Result<(), Failure> {
     if settings.store.backend == StoreBackend::SecretService {
         println!(
             "note: store = \"secret-service\" in {}: set it to \"file\" or \"auto\" to use it",
-            settings::settings_path().display()
+            crate::paths::settings_file().display()
         );
     }
     Ok(())
 }
 
 fn passwd(settings: &Settings) -> Result<(), Failure> {
-    let path = file::default_path();
+    let path = crate::paths::store_file();
     let stdin = &mut std::io::stdin().lock();
     let store = unlock(settings, &path, stdin)?;
     let new = new_passphrase(settings, stdin)?;
@@ -172,7 +166,7 @@ fn passwd(settings: &Settings) -> Result<(), Failure> {
 fn migrate(settings: &Settings, to: MigrateTarget) -> Result<(), Failure> {
     let stdin = &mut std::io::stdin().lock();
     let mut file_store = || -> Result<Store, Failure> {
-        let path = file::default_path();
+        let path = crate::paths::store_file();
         let store = match unlock(settings, &path, stdin) {
             Err(failure) if !FileStore::exists(&path) => {
                 // Moving to a file store that is not there yet: create it.
@@ -217,7 +211,7 @@ fn migrate(settings: &Settings, to: MigrateTarget) -> Result<(), Failure> {
     };
     println!(
         "set store = \"{backend}\" in {} so that mfad uses it",
-        settings::settings_path().display()
+        crate::paths::settings_file().display()
     );
     tell_the_daemon();
     Ok(())
@@ -235,7 +229,7 @@ fn status(settings: &Settings) -> Result<(), Failure> {
     if let Some(command) = &settings.store.passphrase_command {
         println!("passphrase from: {command}");
     }
-    let path = file::default_path();
+    let path = crate::paths::store_file();
     println!(
         "file store: {} ({})",
         path.display(),

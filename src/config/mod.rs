@@ -229,35 +229,14 @@ impl AwsFiles {
     }
 }
 
-/// `AWS_CONFIG_FILE`, else `~/.aws/config`.
+/// `AWS_CONFIG_FILE`, else `~/.aws/config` (see [`crate::paths`]).
 pub fn config_path(env: &CallerEnv) -> PathBuf {
-    file_path(env, "AWS_CONFIG_FILE", "config")
+    crate::paths::aws_config_file(env)
 }
 
-/// `AWS_SHARED_CREDENTIALS_FILE`, else `~/.aws/credentials`.
+/// `AWS_SHARED_CREDENTIALS_FILE`, else `~/.aws/credentials` (see [`crate::paths`]).
 pub fn credentials_path(env: &CallerEnv) -> PathBuf {
-    file_path(env, "AWS_SHARED_CREDENTIALS_FILE", "credentials")
-}
-
-fn file_path(env: &CallerEnv, var: &str, default_name: &str) -> PathBuf {
-    match env.get(var).filter(|v| !v.is_empty()) {
-        Some(path) => expand_home(env, path),
-        None => home(env).join(".aws").join(default_name),
-    }
-}
-
-fn home(env: &CallerEnv) -> PathBuf {
-    env.get("HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(PathBuf::from))
-        .unwrap_or_else(|| PathBuf::from("/"))
-}
-
-fn expand_home(env: &CallerEnv, path: &str) -> PathBuf {
-    match path.strip_prefix("~/") {
-        Some(rest) => home(env).join(rest),
-        None => PathBuf::from(path),
-    }
+    crate::paths::aws_credentials_file(env)
 }
 
 /// Read a file with a size cap, never blocking on a FIFO; a missing file is empty.
@@ -812,7 +791,7 @@ fn sts_network(files: &AwsFiles, profile: &str, env: &CallerEnv, sts: &StsEndpoi
 fn network(settings: &BTreeMap<String, Setting>, env: &CallerEnv, https: bool) -> Network {
     let ca_bundle = settings
         .get("ca_bundle")
-        .map(|s| expand_home(env, &s.value));
+        .map(|s| crate::paths::expand_home(env, &s.value));
     Network::resolve(env, ca_bundle, https)
 }
 

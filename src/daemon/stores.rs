@@ -16,7 +16,7 @@ use crate::bounded;
 use crate::mfa::askers::{AskError, Askers};
 use crate::mfa::desktop::{self, Dialog, Echo};
 use crate::settings::{StoreBackend, StoreSettings};
-use crate::store::{FileStore, Store, StoreError, file};
+use crate::store::{self, Chosen, FileStore, Store, StoreError, file};
 use crate::vocab::CallerEnv;
 use secrecy::SecretString;
 use std::collections::HashMap;
@@ -63,7 +63,7 @@ impl Stores {
             settings,
             own_bus,
             probed: Mutex::default(),
-            file_path: file::default_path(),
+            file_path: crate::paths::store_file(),
             file: tokio::sync::Mutex::default(),
             last_used: Mutex::default(),
             fixed: None,
@@ -162,21 +162,18 @@ impl Stores {
             .own_bus
             .clone()
             .or_else(|| env.non_empty("DBUS_SESSION_BUS_ADDRESS").map(str::to_owned));
-        match self.settings.backend {
-            StoreBackend::SecretService => Ok(Store::SecretService { bus }),
-            StoreBackend::Keychain => Ok(Store::Keychain),
-            StoreBackend::File => self.file_store(env, asking).await,
-            StoreBackend::Auto => {
-                if cfg!(target_os = "macos") {
-                    return Ok(Store::Keychain);
-                }
-                match bus {
-                    Some(bus) if self.has_secret_service(&bus).await => {
-                        Ok(Store::SecretService { bus: Some(bus) })
-                    }
-                    _ => self.file_store(env, asking).await,
-                }
+        // The probe is async here: found out first, only when the rule will ask for it.
+        let backend = self.settings.backend;
+        let has_service = match &bus {
+            Some(bus) if backend == StoreBackend::Auto && !cfg!(target_os = "macos") => {
+                self.has_secret_service(bus).await
             }
+            _ => false,
+        };
+        match store::choose(backend, bus.as_deref(), |_| has_service) {
+            Chosen::SecretService { bus } => Ok(Store::SecretService { bus }),
+            Chosen::Keychain => Ok(Store::Keychain),
+            Chosen::File => self.file_store(env, asking).await,
         }
     }
 
@@ -188,7 +185,7 @@ impl Stores {
         }
         let address = bus.to_owned();
         let found = bounded::offload(&format!("probe {bus}"), DECIDE_WITHIN, move || {
-            crate::store::has_secret_service(&address, DECIDE_WITHIN)
+            store::has_secret_service(&address, DECIDE_WITHIN)
         })
         .await
         .unwrap_or(false);

@@ -17,10 +17,11 @@
 //! fresh step.
 
 use crate::bounded;
+use crate::files;
 use serde::{Deserialize, Serialize};
-use std::fs::{File, OpenOptions};
-use std::io::{self, Write};
-use std::os::unix::fs::OpenOptionsExt;
+
+use std::io;
+
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -196,19 +197,12 @@ fn with_file<T>(
             crate::peer::CheckError::Io(e) => e,
         })?;
     }
-    let lock = sibling(file, ".lock");
-    let lock = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .mode(0o600)
-        .open(lock)?;
-    lock.lock()?;
+    let lock = files::lock(file)?;
     let (before, mut codes) = match bounded::read_bytes(file, MAX_FILE_BYTES) {
         Ok(Some(bytes)) => match serde_json::from_slice::<Vec<UsedCode>>(&bytes) {
             Ok(codes) => (codes.clone(), codes),
             Err(_) => {
-                let aside = sibling(file, &format!(".garbled-{}", step.at));
+                let aside = files::sibling(file, &format!(".garbled-{}", step.at));
                 std::fs::rename(file, &aside)?;
                 tracing::warn!(
                     "the record of used MFA codes {} was garbled; it is kept as {} for you to look at, and every code of the steps around now counts as used (the next code sent is one of a fresh step)",
@@ -225,29 +219,14 @@ fn with_file<T>(
     let answer = change(&mut codes);
     forget_old(&mut codes);
     if codes != before {
-        write_atomically(file, &serde_json::to_vec(&codes).expect("codes serialize"))?;
+        files::replace(
+            file,
+            &serde_json::to_vec(&codes).expect("codes serialize"),
+            0o600,
+        )?;
     }
     drop(lock);
     Ok(answer)
-}
-
-fn sibling(path: &Path, suffix: &str) -> PathBuf {
-    let mut name = path.as_os_str().to_owned();
-    name.push(suffix);
-    PathBuf::from(name)
-}
-
-fn write_atomically(file: &Path, bytes: &[u8]) -> io::Result<()> {
-    let temporary = sibling(file, ".tmp");
-    let mut out: File = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&temporary)?;
-    out.write_all(bytes)?;
-    out.sync_all()?;
-    std::fs::rename(&temporary, file)
 }
 
 #[cfg(test)]

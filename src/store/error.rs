@@ -48,7 +48,7 @@ impl StoreError {
                 "type it again (nothing was changed); `mfad store passwd` changes it"
             }
             Self::NotThere(_) => {
-                "create it with `mfad store init`, or set store in mfad's config.toml"
+                "create it with `mfad store init`, or start and unlock a Secret Service (gnome-keyring, KeePassXC) in this session, or set store in mfad's config.toml"
             }
             Self::AlreadyThere(_) => {
                 "it was left as it is; `mfad store passwd` changes its passphrase"

@@ -11,13 +11,13 @@
 
 use super::error::StoreError;
 use crate::bounded;
+use crate::files;
 use crate::peer::{self, CheckError};
 use age::secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::fs::{File, OpenOptions};
-use std::io::Write;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use zeroize::Zeroize;
@@ -26,18 +26,6 @@ use zeroize::Zeroize;
 const FORMAT: &str = "mfad-store-1";
 /// A store is a few kilobytes per session; anything far bigger is not one.
 const MAX_STORE_BYTES: u64 = 16 << 20;
-
-/// `$XDG_DATA_HOME/mfad/store.age`, else `~/.local/share/mfad/store.age`.
-pub fn default_path() -> PathBuf {
-    std::env::var_os("XDG_DATA_HOME")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| "/".into()))
-                .join(".local/share")
-        })
-        .join("mfad/store.age")
-}
 
 /// The file as written: two armored age files.
 #[derive(Serialize, Deserialize)]
@@ -254,30 +242,14 @@ impl FileStore {
         Ok(())
     }
 
-    /// Replace the file: temporary file (0600), fsync, rename, fsync of the directory.
+    /// Replace the file atomically (0600).
     fn replace(&self, bytes: &[u8]) -> Result<(), StoreError> {
-        let temporary = sibling(&self.path, ".tmp");
-        let write = || -> std::io::Result<()> {
-            let _ = std::fs::remove_file(&temporary);
-            let mut file = OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(&temporary)?;
-            file.write_all(bytes)?;
-            file.sync_all()?;
-            std::fs::rename(&temporary, &self.path)?;
-            if let Some(dir) = self.path.parent() {
-                File::open(dir)?.sync_all()?;
-            }
-            Ok(())
-        };
-        write().map_err(|e| io_error(&self.path, e))
+        files::replace(&self.path, bytes, 0o600).map_err(|e| io_error(&self.path, e))
     }
 
     /// The store's lock (a file next to it), created with its directory (0700); an
     /// existing directory others can write is refused.
-    fn lock(&self) -> Result<File, StoreError> {
+    fn lock(&self) -> Result<files::Lock, StoreError> {
         if let Some(dir) = self.path.parent() {
             peer::ensure_own_dir(dir, "store directory").map_err(|e| match e {
                 CheckError::Untrusted(untrusted) => {
@@ -286,16 +258,7 @@ impl FileStore {
                 CheckError::Io(e) => io_error(dir, e),
             })?;
         }
-        let lock = sibling(&self.path, ".lock");
-        let file = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o600)
-            .open(&lock)
-            .map_err(|e| io_error(&lock, e))?;
-        file.lock().map_err(|e| io_error(&lock, e))?;
-        Ok(file)
+        files::lock(&self.path).map_err(|e| io_error(&self.path, e))
     }
 }
 
@@ -325,12 +288,6 @@ fn read_envelope(path: &Path) -> Result<Envelope, StoreError> {
         )));
     }
     Ok(envelope)
-}
-
-fn sibling(path: &Path, suffix: &str) -> PathBuf {
-    let mut name = path.as_os_str().to_owned();
-    name.push(suffix);
-    PathBuf::from(name)
 }
 
 /// Unlock the store at `path` with the passphrase `command` prints (the key derivation

@@ -6,11 +6,17 @@
 //! off its async workers. Nothing here writes a secret to disk unencrypted, and no error
 //! carries secret bytes.
 
+mod choice;
 mod error;
 pub mod file;
+#[cfg(target_os = "macos")]
+mod keychain;
+#[cfg(not(target_os = "macos"))]
+#[path = "no_keychain.rs"]
 mod keychain;
 mod secret_service;
 
+pub use choice::{Chosen, StoreBackend, choose};
 pub use error::StoreError;
 pub use file::FileStore;
 use secrecy::{ExposeSecret, SecretString};

@@ -205,7 +205,7 @@ fn a_store_write_killed_half_way_leaves_the_old_or_the_new_store() {
     let env = TestEnv::new().with_file_store();
     let serial = |n: usize| format!("arn:aws:iam::123456789012:mfa/user{n}");
     assert_success(&env.run(&["totp", "add", &serial(0)], &format!("{SEED}\n")));
-    let temporary = format!("{}.tmp", env.store_file().display());
+    let temporary = format!("{}.mfad-tmp", env.store_file().display());
     let mut interrupted = 0;
     for round in 1..=8 {
         let mut writer = env

@@ -143,12 +143,11 @@ fn without_a_secret_service_the_error_says_what_to_do() {
     let add = env.run(&["add", "dev"], &format!("{KEY_ID}\n{SECRET}\n"));
     assert!(!add.status.success());
     let error = String::from_utf8_lossy(&add.stderr);
+    // No Secret Service and no file store: the file store is what `auto` falls back
+    // to, named with how to create it (or to start a Secret Service).
+    assert!(error.contains("there is no file store at"), "{error}");
     assert!(
-        error.contains("the secret store is not available"),
-        "{error}"
-    );
-    assert!(
-        error.contains("start and unlock a Secret Service"),
+        error.contains("`mfad store init`") && error.contains("start and unlock a Secret Service"),
         "{error}"
     );
     assert!(!error.contains(SECRET));
