@@ -12,17 +12,15 @@
 //! The README carries the architecture map; keep both true.
 
 pub mod admission;
-pub mod audit;
 pub mod bounded;
 pub mod cli;
 pub mod client;
 pub mod commands;
 pub mod config;
 pub mod coredump;
-pub mod credfile;
 pub mod daemon;
 pub mod endpoint;
-pub mod enforce;
+pub mod exec_env;
 pub mod failure;
 pub mod files;
 pub mod iam;
@@ -34,7 +32,6 @@ pub mod paths;
 pub mod peer;
 pub mod protocol;
 pub mod settings;
-pub mod signin;
 pub mod store;
 pub mod sts;
 pub mod timefmt;

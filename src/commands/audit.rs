@@ -6,9 +6,9 @@
 //! Exit status: 0 nothing found, 1 findings, 2 the audit could not be done.
 
 use super::any_profile;
-use crate::audit::{self, Finding};
-use crate::enforce::Enforcement;
 use crate::failure::Failure;
+use crate::iam::audit::{self, Finding};
+use crate::iam::enforce::Enforcement;
 use crate::iam::{Iam, ReportState};
 use crate::messages;
 use std::collections::HashMap;

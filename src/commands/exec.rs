@@ -1,55 +1,13 @@
 //! `mfad exec PROFILE -- CMD…` and `mfad env PROFILE`: credentials in the environment.
 
-use super::process;
 use crate::cli::Shell;
+use crate::client::fetch_credentials;
+use crate::exec_env::{EXEC_VAR, REMOVED, variables};
 use crate::failure::Failure;
 use crate::messages;
-use crate::protocol::Credentials;
-use crate::timefmt::{from_epoch_secs, rfc3339};
-use secrecy::ExposeSecret;
 use std::ffi::OsString;
 use std::os::unix::process::CommandExt;
 use std::process::Command;
-
-/// Set in the environment of a command run by `mfad exec`, naming the profile.
-pub const EXEC_VAR: &str = "MFAD_EXEC";
-
-/// Variables that would make tools pick a profile instead of the credentials given.
-pub(super) const REMOVED: &[&str] = &["AWS_PROFILE", "AWS_DEFAULT_PROFILE"];
-
-/// The variables a command gets for a profile's credentials.
-fn variables(credentials: &Credentials) -> Vec<(&'static str, String)> {
-    let mut vars = vec![
-        ("AWS_ACCESS_KEY_ID", credentials.access_key_id.clone()),
-        (
-            "AWS_SECRET_ACCESS_KEY",
-            credentials.secret_access_key.expose_secret().to_owned(),
-        ),
-        (
-            "AWS_SESSION_TOKEN",
-            credentials.session_token.expose_secret().to_owned(),
-        ),
-        (
-            "AWS_CREDENTIAL_EXPIRATION",
-            rfc3339(from_epoch_secs(credentials.expiration)),
-        ),
-    ];
-    vars.extend(context(credentials));
-    vars
-}
-
-/// The variables besides the keys: the account and the region, which do not change.
-pub(super) fn context(credentials: &Credentials) -> Vec<(&'static str, String)> {
-    let mut vars = Vec::new();
-    if let Some(account) = &credentials.account_id {
-        vars.push(("AWS_ACCOUNT_ID", account.clone()));
-    }
-    if let Some(region) = &credentials.region {
-        vars.push(("AWS_REGION", region.clone()));
-        vars.push(("AWS_DEFAULT_REGION", region.clone()));
-    }
-    vars
-}
 
 /// Replace this process with the command (so its exit code and the signals sent to it
 /// are its own); returns only on failure.
@@ -57,7 +15,7 @@ pub fn exec(profile: &str, command: &[OsString]) -> Failure {
     if let Ok(outer) = std::env::var(EXEC_VAR) {
         return messages::nested_exec(&outer);
     }
-    let credentials = match process::fetch(profile) {
+    let credentials = match fetch_credentials(profile) {
         Ok(credentials) => credentials,
         Err(failure) => return failure,
     };
@@ -78,7 +36,7 @@ pub fn exec(profile: &str, command: &[OsString]) -> Failure {
 
 /// Print the assignments for `eval` in the given shell.
 pub fn env(profile: &str, shell: Shell) -> Result<(), Failure> {
-    let credentials = process::fetch(profile)?;
+    let credentials = fetch_credentials(profile)?;
     print!("{}", assignments(&variables(&credentials), shell));
     Ok(())
 }

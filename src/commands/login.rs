@@ -1,13 +1,13 @@
 //! `mfad login PROFILE [--print] [--destination URL]`: the AWS console, signed in with the
 //! profile's credentials through the federation endpoint.
 
-use super::process;
+use crate::client::fetch_credentials;
 use crate::config::{self, CallerEnv, KeySource};
 use crate::failure::{Failure, FailureKind};
+use crate::iam::signin::{self, Partition};
 use crate::messages;
 use crate::protocol::Credentials;
 use crate::settings::StsTimeouts;
-use crate::signin::{self, Partition};
 use crate::sts::{self, Route, StsClock, StsError, TemporaryCredentials};
 use crate::timefmt::from_epoch_secs;
 use secrecy::ExposeSecret;
@@ -42,7 +42,7 @@ pub fn run(profile: &str, print: bool, destination: Option<&str>) -> Result<(), 
         .map_err(|error| Failure::new(FailureKind::Config, error.to_string(), error.remedy()))?;
     let runtime = super::runtime()?;
     let credentials = match &target.role_arn {
-        Some(_) => temporary(process::fetch(profile)?),
+        Some(_) => temporary(fetch_credentials(profile)?),
         None => {
             eprintln!("{NO_MFA_NOTE}");
             runtime.block_on(federation_credentials(profile, &env))?

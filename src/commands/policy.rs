@@ -2,9 +2,9 @@
 //! create or update it as a customer managed policy and attach it.
 
 use super::any_profile;
-use crate::enforce::{self, POLICY_NAME};
 use crate::failure::Failure;
 use crate::iam::Iam;
+use crate::iam::enforce::{self, POLICY_NAME};
 
 /// IAM keeps at most five versions of a managed policy.
 const MAX_VERSIONS: usize = 5;

@@ -1,12 +1,8 @@
 //! `mfad process PROFILE`: the credential_process client.
 
-use crate::client::{self, Client, Start};
+use crate::client::fetch_credentials;
 use crate::failure::Failure;
-use crate::messages;
-use crate::paths::DaemonPaths;
-use crate::protocol::{Credentials, Request, Response};
 use crate::timefmt::{from_epoch_secs, rfc3339};
-use crate::tty::Terminal;
 use secrecy::ExposeSecret;
 use serde::Serialize;
 use std::io::Write;
@@ -27,7 +23,7 @@ struct ProcessOutput<'a> {
 }
 
 pub fn run(profile: &str) -> Result<(), Failure> {
-    let credentials = fetch(profile)?;
+    let credentials = fetch_credentials(profile)?;
     let output = ProcessOutput {
         version: 1,
         access_key_id: &credentials.access_key_id,
@@ -41,48 +37,4 @@ pub fn run(profile: &str) -> Result<(), Failure> {
     let written = std::io::stdout().lock().write_all(&json);
     json.zeroize();
     written.map_err(Failure::internal)
-}
-
-/// Credentials of a profile from the daemon, relaying its questions to our terminal.
-pub fn fetch(profile: &str) -> Result<Credentials, Failure> {
-    let paths = DaemonPaths::from_env();
-    let mut terminal = Terminal::open();
-    let caller = client::caller(terminal.as_ref());
-    client::converse(&paths, Start::IfNeeded, |client| {
-        client.send(&Request::Credentials {
-            profile: profile.to_owned(),
-            caller: caller.clone(),
-        })?;
-        answer_questions(client, terminal.as_mut())
-    })
-}
-
-fn answer_questions(
-    client: &mut Client,
-    mut terminal: Option<&mut Terminal>,
-) -> Result<Credentials, Failure> {
-    loop {
-        match client.receive()? {
-            Response::Credentials(credentials) => return Ok(credentials),
-            Response::AskCode { prompt } => {
-                let answer = terminal
-                    .as_deref_mut()
-                    .and_then(|t| t.ask(&format!("mfad: {prompt}")).ok().flatten());
-                match answer {
-                    Some(code) => client.send(&Request::Code { code })?,
-                    None => client.send(&Request::Cancel)?,
-                }
-            }
-            Response::AskSecret { prompt } => {
-                let answer = terminal
-                    .as_deref_mut()
-                    .and_then(|t| t.ask_hidden(&format!("mfad: {prompt}")).ok().flatten());
-                match answer {
-                    Some(code) => client.send(&Request::Code { code })?,
-                    None => client.send(&Request::Cancel)?,
-                }
-            }
-            other => return Err(messages::unexpected_answer(other)),
-        }
-    }
 }

@@ -37,7 +37,7 @@ async fn rotate(profile: &str) -> Result<(), Failure> {
         return Err(messages::no_device_named(profile));
     }
     let user = &account.user.name;
-    let session = super::process::fetch(profile)?;
+    let session = crate::client::fetch_credentials(profile)?;
     let iam = Iam::with_session(&account.access.iam, &account.access.network, &session).await?;
     let keys = iam.access_keys(user).await?;
     if keys.len() >= 2 {

@@ -1,9 +1,9 @@
 //! `mfad exec --server PROFILE -- CMD…` and `mfad serve PROFILE`: a local credential
 //! endpoint instead of static keys, so commands that outlive a session keep working.
 
-use super::exec::{EXEC_VAR, REMOVED, context};
-use super::process;
+use crate::client::fetch_credentials;
 use crate::endpoint::{Endpoint, TOKEN_VAR, URI_VAR};
+use crate::exec_env::{EXEC_VAR, REMOVED, context};
 use crate::failure::Failure;
 use crate::messages;
 use secrecy::ExposeSecret;
@@ -32,7 +32,7 @@ pub fn exec(profile: &str, command: &[OsString]) -> Result<ExitCode, Failure> {
         return Err(messages::nested_exec(&outer));
     }
     // Ask for a code now, in front of the person, rather than on the first SDK call.
-    let first = process::fetch(profile)?;
+    let first = fetch_credentials(profile)?;
     let endpoint = Endpoint::bind(0).map_err(messages::endpoint_not_bound)?;
     let uri = endpoint.uri().map_err(messages::endpoint_not_bound)?;
     let (program, args) = command.split_first().expect("clap requires a command");
@@ -67,7 +67,7 @@ pub fn exec(profile: &str, command: &[OsString]) -> Result<ExitCode, Failure> {
     std::thread::spawn(move || signals.pass_on(pid));
     let profile = profile.to_owned();
     std::thread::spawn(move || {
-        if let Err(error) = endpoint.serve(move || process::fetch(&profile)) {
+        if let Err(error) = endpoint.serve(move || fetch_credentials(&profile)) {
             eprintln!("mfad: the credential endpoint stopped: {error}");
         }
     });
@@ -82,7 +82,7 @@ pub fn exec(profile: &str, command: &[OsString]) -> Result<ExitCode, Failure> {
 /// Serve the endpoint in the foreground, for containers; its variables go to stdout in
 /// the `KEY=value` form of `docker run --env-file`.
 pub fn serve(profile: &str, port: u16) -> Result<(), Failure> {
-    let first = process::fetch(profile)?;
+    let first = fetch_credentials(profile)?;
     let endpoint = Endpoint::bind(port).map_err(|error| messages::port_not_bound(port, error))?;
     let uri = endpoint.uri().map_err(messages::endpoint_not_bound)?;
     let mut lines = format!(
@@ -102,7 +102,7 @@ pub fn serve(profile: &str, port: u16) -> Result<(), Failure> {
     eprintln!("mfad: serving the credentials of {profile} on {uri} until stopped");
     let profile = profile.to_owned();
     endpoint
-        .serve(move || process::fetch(&profile))
+        .serve(move || fetch_credentials(&profile))
         .map_err(messages::endpoint_not_bound)
 }
 

@@ -1,6 +1,8 @@
 //! Byte-preserving edits of `~/.aws/config`: one `key = value` line set in one profile's
 //! section, every other byte (comments, spacing, order, CRLF) kept as it was. The write
-//! itself is [`crate::credfile::edit`]'s (atomic, locked, re-read before the rename).
+//! itself is [`super::credfile::edit`]'s (atomic, locked, re-read before the rename).
+
+use super::lines::{header_name, newline_of, setting_key};
 
 /// The header of a profile's section in the config file.
 pub fn header_of(profile: &str) -> String {
@@ -8,26 +10,6 @@ pub fn header_of(profile: &str) -> String {
         "default".to_owned()
     } else {
         format!("profile {profile}")
-    }
-}
-
-fn header_name(line: &str) -> Option<&str> {
-    let rest = line.trim().strip_prefix('[')?;
-    Some(rest.split_once(']')?.0.trim())
-}
-
-fn setting_key(line: &str) -> Option<&str> {
-    let trimmed = line.trim_start();
-    if trimmed.starts_with(['#', ';', '[']) {
-        return None;
-    }
-    Some(trimmed.split_once('=')?.0.trim())
-}
-
-fn newline_of(text: &str) -> &'static str {
-    match text.find('\n') {
-        Some(at) if text[..at].ends_with('\r') => "\r\n",
-        _ => "\n",
     }
 }
 

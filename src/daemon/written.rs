@@ -10,7 +10,7 @@ use super::key::SessionKey;
 use super::sessions::{Session, Sessions};
 use crate::bounded::{self, FILE_TIME_LIMIT};
 use crate::config::WriteTarget;
-use crate::credfile::{self, CredfileError, FileStamp, SectionValues};
+use crate::config::credfile::{self, CredfileError, FileStamp, SectionValues};
 use crate::failure::{Failure, FailureKind};
 use crate::messages;
 use crate::protocol::WrittenProfile;

@@ -1,15 +1,21 @@
-//! The only place that calls AWS IAM (through aws-sdk-iam). The commands (`mfa`, `audit`,
-//! `policy`, `rotate`) decide what to call and in what order; this module makes each call
-//! and says in words what a refusal means. One submodule per kind of thing: MFA devices,
-//! access keys, managed policies, and the account-wide reads of an audit.
+//! The IAM wing: the only place that calls AWS IAM (through aws-sdk-iam). The commands
+//! (`mfa`, `audit`, `policy`, `rotate`) decide what to call and in what order; this module
+//! makes each call and says in words what a refusal means. One submodule per kind of
+//! thing: MFA devices, access keys, managed policies, and the account-wide reads of an
+//! audit; beside them [`audit`] (the credential report judged, no calls), [`enforce`] (the
+//! enforce-MFA policy and whether one applies to a user) and [`signin`] (the console
+//! sign-in URL through the federation endpoint).
 //!
 //! All calls run with the SDK's retries off: a retried request would present the same
 //! MFA codes again, and the commands say what to do about throttling themselves.
 
 mod account;
+pub mod audit;
 mod devices;
+pub mod enforce;
 mod keys;
 mod policies;
+pub mod signin;
 
 pub use account::{AccountSummary, ReportState};
 pub use devices::{Device, NewDevice};

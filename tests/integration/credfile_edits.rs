@@ -2,7 +2,7 @@
 //! holds, mfad's edits change only its own section, byte for byte.
 
 use mfad::config::IniFile;
-use mfad::credfile::{NotOurs, SectionValues, remove, upsert, written_key_id};
+use mfad::config::credfile::{NotOurs, SectionValues, remove, upsert, written_key_id};
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 use std::path::Path;

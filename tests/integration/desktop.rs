@@ -191,7 +191,7 @@ fn sessions_renew_ahead_of_time_and_no_caller_waits() {
         .sessions_issued
         >= issued + 2));
     let text = std::fs::read_to_string(env.credentials_path()).unwrap();
-    let written = mfad::credfile::written_key_id(&text, "dev-mfa").unwrap();
+    let written = mfad::config::credfile::written_key_id(&text, "dev-mfa").unwrap();
     assert_ne!(written, first["AccessKeyId"].as_str().unwrap());
     assert!(sts.is_live_session(&written));
     assert_eq!(sts.counts().reused_codes, 0);

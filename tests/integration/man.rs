@@ -23,7 +23,7 @@ fn pages_in(dir: &Path) -> BTreeMap<String, String> {
 
 /// A man page: clap's sections, then mfad's own.
 fn page(command: clap::Command) -> (String, String) {
-    use mfad::cli::{ENVIRONMENT, FILES, ManSection, PROFILE_KEYS, examples};
+    use mfad::cli::manual::{ENVIRONMENT, FILES, ManSection, PROFILE_KEYS, examples};
     let man = clap_mangen::Man::new(command);
     let name = man.get_filename();
     let mut text = Vec::new();
@@ -106,7 +106,7 @@ fn man_pages_are_current() {
 fn the_readme_documents_every_profile_key_the_man_page_does() {
     let readme =
         std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
-    for (keys, _) in mfad::cli::PROFILE_KEYS.entries {
+    for (keys, _) in mfad::cli::manual::PROFILE_KEYS.entries {
         for key in keys.split(", ") {
             assert!(readme.contains(&format!("`{key}`")), "README lacks `{key}`");
         }

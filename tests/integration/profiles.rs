@@ -2,7 +2,7 @@
 //! tools that never run credential_process.
 
 use crate::support::*;
-use mfad::credfile;
+use mfad::config::credfile;
 use std::os::unix::fs::MetadataExt;
 use std::process::Stdio;
 use std::time::Duration;

@@ -159,7 +159,7 @@ fn show_qr_code(uri: &SecretString, show_secret: bool) -> Result<(), Failure> {
 
 fn set_mfa_serial(access: &IamAccess, serial: &str) -> Result<(), Failure> {
     let header = edit::header_of(&access.profile);
-    crate::credfile::edit(&access.config, &header, |text| {
+    crate::config::credfile::edit(&access.config, &header, |text| {
         Ok(edit::set(text, &header, "mfa_serial", serial))
     })
     .map_err(|e| messages::config_not_updated(&access.config, e))?;
@@ -175,7 +175,7 @@ fn first_session(profile: &str, totp: &TotpSecret) -> Result<u64, Failure> {
         period - unix_now() % period
     );
     forget_in_daemon(profile);
-    Ok(crate::commands::process::fetch(profile)?.expiration)
+    Ok(crate::client::fetch_credentials(profile)?.expiration)
 }
 
 /// What enrolment did so far, undone in reverse when a later step fails.
@@ -259,7 +259,7 @@ impl<'a> Undo<'a> {
         if let Some(before) = &self.config_before {
             let access = &account.access;
             let header = edit::header_of(&access.profile);
-            let restored = crate::credfile::edit(&access.config, &header, |text| {
+            let restored = crate::config::credfile::edit(&access.config, &header, |text| {
                 Ok(match before {
                     Some(old) => edit::set(text, &header, "mfa_serial", old),
                     None => edit::unset(text, &header, "mfa_serial"),

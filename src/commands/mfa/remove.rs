@@ -5,8 +5,8 @@
 use super::{Account, connect};
 use crate::client::{Client, Start};
 use crate::config::edit;
-use crate::enforce::Enforcement;
 use crate::failure::{Failure, FailureKind};
+use crate::iam::enforce::Enforcement;
 use crate::iam::{Device, Iam};
 use crate::messages;
 use crate::paths::DaemonPaths;
@@ -21,7 +21,7 @@ pub async fn run(profile: &str, yes: bool) -> Result<(), Failure> {
     if device.is_security_key() {
         return Err(messages::security_key_not_removed(serial));
     }
-    let session = crate::commands::process::fetch(profile)?;
+    let session = crate::client::fetch_credentials(profile)?;
     let iam = Iam::with_session(&account.access.iam, &account.access.network, &session).await?;
     println!(
         "This deactivates and deletes {serial} of IAM user {}, and removes its seed from mfad, mfa_serial from profile {profile} and the profile's sessions.",
@@ -82,7 +82,7 @@ fn forget_locally(account: &Account, device: &Device) -> Result<(), Failure> {
         println!("removed its seed from the {}", account.store.describe());
     }
     let header = edit::header_of(&access.profile);
-    crate::credfile::edit(&access.config, &header, |text| {
+    crate::config::credfile::edit(&access.config, &header, |text| {
         Ok(edit::unset(text, &header, "mfa_serial"))
     })
     .map_err(|e| messages::config_not_updated(&access.config, e))?;

@@ -12,6 +12,7 @@
 //! through; a file with other hard links is refused (the rename would leave the other
 //! names with stale credentials). The file keeps its mode when stricter than 0600.
 
+use super::lines::{header_name, newline_of, setting_key, with_offsets};
 use crate::files;
 use std::fs;
 use std::io;
@@ -75,25 +76,9 @@ impl CredfileError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NotOurs;
 
-/// The name between the brackets of a section header line.
-fn header_name(line: &str) -> Option<&str> {
-    let rest = line.trim().strip_prefix('[')?;
-    Some(rest.split_once(']')?.0.trim())
-}
-
 /// Whether a line is a `key = value` setting (as opposed to blank, comment or header).
 fn is_setting(line: &str) -> bool {
-    let trimmed = line.trim();
-    !trimmed.is_empty() && !trimmed.starts_with(['#', ';', '[']) && trimmed.contains('=')
-}
-
-/// The lines of a text, each with its byte offset and its line ending.
-fn lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
-    text.split_inclusive('\n').scan(0, |offset, line| {
-        let start = *offset;
-        *offset += line.len();
-        Some((start, line))
-    })
+    setting_key(line).is_some()
 }
 
 /// How mfad's marker says that mfad also wrote the line break before the header (the
@@ -121,7 +106,7 @@ impl Found {
 /// Every section named `section`, in file order.
 fn find_sections(text: &str, section: &str) -> Vec<Found> {
     let mut found = Vec::new();
-    let mut lines = lines(text).peekable();
+    let mut lines = with_offsets(text).peekable();
     while let Some((start, line)) = lines.next() {
         if header_name(line) != Some(section) {
             continue;
@@ -157,14 +142,6 @@ fn find_sections(text: &str, section: &str) -> Vec<Found> {
         });
     }
     found
-}
-
-/// The line ending the file already uses (LF for an empty file).
-fn newline_of(text: &str) -> &'static str {
-    match text.find('\n') {
-        Some(at) if text[..at].ends_with('\r') => "\r\n",
-        _ => "\n",
-    }
 }
 
 fn render(section: &str, values: &SectionValues<'_>, newline: &str, added_break: bool) -> String {

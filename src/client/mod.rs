@@ -3,6 +3,10 @@
 //! never waits on a silent daemon for long, starts the daemon when none answers and
 //! restarts one that speaks another protocol version.
 
+mod credentials;
+
+pub use credentials::fetch_credentials;
+
 use crate::failure::{Failure, FailureKind};
 use crate::messages;
 use crate::paths::DaemonPaths;

@@ -1,0 +1,254 @@
+//! The command line, as clap definitions (also the source of man pages and completions);
+//! what the man pages say beyond them is in [`manual`].
+
+pub mod manual;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::ffi::OsString;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "mfad",
+    version,
+    about = "MFA-aware AWS credential helper daemon",
+    long_about = "mfad keeps AWS MFA sessions (sts:GetSessionToken) in a small daemon and hands them to \
+the AWS CLI, SDKs and Terraform through credential_process: one MFA code per session, however \
+many processes ask at once.\n\nIn ~/.aws/config:\n\n  [profile dev]\n  mfa_serial = arn:aws:iam::123456789012:mfa/alice\n  credential_process = mfad process dev"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the daemon in the foreground (clients start it in the background when needed)
+    Daemon(DaemonArgs),
+    /// Print credentials of PROFILE as credential_process JSON
+    Process {
+        /// The profile in ~/.aws/config
+        profile: String,
+    },
+    /// Store the long-term access key of PROFILE in the OS secret store
+    Add {
+        profile: String,
+        /// Read the key from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY
+        #[arg(long)]
+        env: bool,
+    },
+    /// Store, show or remove TOTP secrets of MFA devices
+    Totp {
+        #[command(subcommand)]
+        command: TotpCommand,
+    },
+    /// Show the sessions the daemon holds
+    Status {
+        /// Print JSON instead of a table
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run a command with PROFILE's credentials in its environment
+    Exec {
+        profile: String,
+        /// Give the command a local credential endpoint (AWS_CONTAINER_CREDENTIALS_FULL_URI
+        /// and a random AWS_CONTAINER_AUTHORIZATION_TOKEN) instead of static keys, so its
+        /// SDKs refresh by themselves through renewals
+        #[arg(long)]
+        server: bool,
+        /// The command and its arguments, after --
+        #[arg(last = true, required = true, value_name = "COMMAND")]
+        command: Vec<OsString>,
+    },
+    /// Serve PROFILE's credentials on 127.0.0.1 for containers and other hosts' SDKs
+    /// (the ECS container credentials protocol); prints the two variables that point an
+    /// SDK at it as KEY=value lines (for `docker run --env-file`), then serves until stopped
+    Serve {
+        profile: String,
+        /// The port on 127.0.0.1 (default: any free port)
+        #[arg(long, default_value_t = 0)]
+        port: u16,
+    },
+    /// Open the AWS console signed in with PROFILE: a role profile signs in with its role
+    /// session; a profile without a role as its IAM user through GetFederationToken, which
+    /// carries no MFA. The sign-in URL is a credential: it is never logged
+    Login {
+        profile: String,
+        /// Print the sign-in URL instead of opening a browser (anyone who opens it within
+        /// 15 minutes is signed in)
+        #[arg(long)]
+        print: bool,
+        /// The console page to land on (default: the console home in the profile's region)
+        #[arg(long, value_name = "URL")]
+        destination: Option<String>,
+    },
+    /// Print PROFILE's credentials as variable assignments for eval
+    Env {
+        profile: String,
+        /// The shell whose syntax to print
+        #[arg(long, value_enum, default_value_t = Shell::Sh)]
+        shell: Shell,
+    },
+    /// Print a short segment for the shell prompt: the profile and its time left
+    Prompt {
+        /// The profile (default: $AWS_PROFILE)
+        profile: Option<String>,
+        /// A template with {profile}, {left}, {mark} (! when renewal is due), {expires}, {state}
+        #[arg(long, default_value = DEFAULT_PROMPT_FORMAT)]
+        format: String,
+    },
+    /// The secret store: create the file store, change its passphrase, move entries
+    /// between stores, show which store is used
+    Store {
+        #[command(subcommand)]
+        command: StoreCommand,
+    },
+    /// Set up, list and remove the MFA devices of the IAM user behind a profile
+    Mfa {
+        #[command(subcommand)]
+        command: MfaCommand,
+    },
+    /// Replace the long-term access key of PROFILE: a new key made with the MFA session,
+    /// proven, stored, then the old one deleted. Sessions made with the old key stay valid
+    Rotate { profile: String },
+    /// Audit the account's MFA: the root user, users without MFA, old or unused access keys,
+    /// devices nobody holds, and whether a deny-without-MFA policy applies. Exit status
+    /// 0: nothing found, 1: findings, 2: could not audit
+    Audit {
+        /// The profile whose credentials read the account (any profile; default: the
+        /// SDKs' chain)
+        #[arg(long)]
+        profile: Option<String>,
+        /// Print JSON instead of a table
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the enforce-MFA policy (everything denied without MFA but setting up a device),
+    /// or with --apply create or update it in the account and attach it
+    #[command(group(clap::ArgGroup::new("target").args(["group", "user"]).requires("apply")))]
+    Policy {
+        /// Create or update the customer managed policy mfad-enforce-mfa and attach it
+        #[arg(long, requires = "target")]
+        apply: bool,
+        /// The group to attach it to
+        #[arg(long)]
+        group: Option<String>,
+        /// The user to attach it to
+        #[arg(long)]
+        user: Option<String>,
+        /// The profile whose credentials write it (any profile; default: the SDKs' chain)
+        #[arg(long)]
+        profile: Option<String>,
+    },
+    /// Print shell completions for mfad
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Drop the session of PROFILE, or all sessions
+    Logout {
+        #[arg(required_unless_present = "all")]
+        profile: Option<String>,
+        /// Drop every session
+        #[arg(long, conflicts_with = "profile")]
+        all: bool,
+    },
+}
+
+/// The segment `mfad prompt` prints unless `--format` says otherwise.
+pub const DEFAULT_PROMPT_FORMAT: &str = "{profile} {left}{mark}";
+
+#[derive(Debug, Args)]
+pub struct DaemonArgs {
+    /// Check the daemon's config file ($XDG_CONFIG_HOME/mfad/config.toml) and exit
+    #[arg(long)]
+    pub check_config: bool,
+}
+
+/// Shells whose variable syntax `mfad env` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Shell {
+    Sh,
+    Fish,
+    Powershell,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StoreCommand {
+    /// Create the encrypted file store (its passphrase asked twice)
+    Init,
+    /// Change the file store's passphrase
+    Passwd,
+    /// Move every entry (keys, TOTP secrets, sessions) to another store: each is copied,
+    /// checked, then removed from the old store
+    Migrate {
+        /// The store to move the entries to
+        #[arg(long, value_enum)]
+        to: MigrateTarget,
+    },
+    /// Show which store is used and what it holds
+    Status,
+}
+
+/// Where `mfad store migrate` moves the entries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MigrateTarget {
+    File,
+    SecretService,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TotpCommand {
+    /// Store the TOTP secret of SERIAL (base32 or otpauth:// URI, from stdin or the terminal)
+    Add { serial: String },
+    /// Print the current code of SERIAL
+    Code { serial: String },
+    /// Remove the TOTP secret of SERIAL
+    Remove { serial: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MfaCommand {
+    /// Create a virtual MFA device for the IAM user of PROFILE (its key stored with
+    /// `mfad add`), enable it with two consecutive codes, set mfa_serial in the profile
+    /// and fetch a first session. The seed is kept in the secret store and shown as a QR
+    /// code on the terminal for a phone app.
+    Enroll {
+        profile: String,
+        /// The device's name in IAM (default: the user name, then NAME-2, NAME-3…)
+        #[arg(long)]
+        device_name: Option<String>,
+        /// Keep the seed only in the phone app: the two codes are asked
+        #[arg(long)]
+        no_store: bool,
+        /// Add a device to a user who already has one (AWS allows 8; two are recommended)
+        #[arg(long)]
+        additional: bool,
+        /// Also print the seed and the otpauth:// URI (they give the device to whoever sees them)
+        #[arg(long)]
+        show_secret: bool,
+    },
+    /// List the MFA devices of the IAM user of PROFILE: which one the profile uses and
+    /// whether mfad holds its secret
+    List {
+        profile: String,
+        /// Print JSON instead of a table
+        #[arg(long)]
+        json: bool,
+    },
+    /// Resynchronise the device of PROFILE with AWS (when AWS rejects its codes as out of
+    /// step): two consecutive codes from the seed mfad holds, else typed
+    Resync {
+        profile: String,
+        /// Type the codes from the phone app even though mfad holds the seed
+        #[arg(long)]
+        ask: bool,
+    },
+    /// Deactivate and delete the device of PROFILE (with its MFA session), and remove its
+    /// seed, the profile's mfa_serial and its sessions. Asks for confirmation
+    Remove {
+        profile: String,
+        /// Do not ask for confirmation
+        #[arg(long)]
+        yes: bool,
+    },
+}

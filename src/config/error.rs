@@ -1,0 +1,75 @@
+//! What can be wrong with the AWS files or a profile, and what to do about it.
+
+use super::SyntaxError;
+use crate::failure::{Failure, FailureKind};
+use std::path::PathBuf;
+
+/// What can be wrong with the files or a profile.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: crate::bounded::FileError,
+    },
+    #[error("{}, line {}: {}", .0.path.display(), .0.line, .0.reason)]
+    Syntax(SyntaxError),
+    #[error("no profile \"{profile}\" in {config}")]
+    UnknownProfile { profile: String, config: PathBuf },
+    #[error("profile \"{profile}\" has no mfa_serial in {config}")]
+    MissingSerial { profile: String, config: PathBuf },
+    #[error(
+        "mfa_serial {serial} of profile \"{profile}\" ({path}, line {line}) is a security key; AWS accepts security keys only in the console, not for API sessions"
+    )]
+    SecurityKey {
+        profile: String,
+        serial: String,
+        path: PathBuf,
+        line: usize,
+    },
+    #[error("{setting} = {value} ({path}, line {line}): {reason}")]
+    BadValue {
+        setting: &'static str,
+        value: String,
+        path: PathBuf,
+        line: usize,
+        reason: String,
+    },
+    #[error("mfad_source_profile goes round in a loop: {}", .chain.join(" -> "))]
+    SourceLoop { chain: Vec<String> },
+    #[error("profile \"{profile}\" assumes {role_arn}; it has no IAM user of its own")]
+    NotAUser { profile: String, role_arn: String },
+    #[error("profile \"{profile}\" has aws_access_key_id but no aws_secret_access_key in {path}")]
+    HalfKey { profile: String, path: PathBuf },
+}
+
+impl ConfigError {
+    /// What the person should do about it.
+    pub fn remedy(&self) -> String {
+        match self {
+            Self::Read { .. } => "point AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE at a readable text file of a few MiB at most".into(),
+            Self::Syntax(_) => "fix that line: sections look like [profile NAME], settings like key = value, comments start with #".into(),
+            Self::UnknownProfile { profile, config } => format!(
+                "add [profile {profile}] with mfa_serial and credential_process = mfad process {profile} to {}",
+                config.display()
+            ),
+            Self::MissingSerial { profile, config } => format!(
+                "add mfa_serial = arn:aws:iam::ACCOUNT:mfa/DEVICE to [profile {profile}] in {}, or set up a device with `mfad mfa enroll {profile}`",
+                config.display()
+            ),
+            Self::SecurityKey { .. } => "register a virtual (TOTP) MFA device for this user and set mfa_serial to its ARN".into(),
+            Self::BadValue { setting, .. } if setting.contains("duration") => "STS allows 900 to 129600 seconds (15m to 36h); write e.g. 43200 or 12h".into(),
+            Self::BadValue { .. } => "correct the value".into(),
+            Self::SourceLoop { .. } => "make one profile of the chain hold static keys or drop its mfad_source_profile".into(),
+            Self::NotAUser { .. } => "run it with the profile of the IAM user itself, whose key `mfad add PROFILE` stored".into(),
+            Self::HalfKey { profile, .. } => format!("add aws_secret_access_key next to aws_access_key_id, or store the key with `mfad add {profile}`"),
+        }
+    }
+}
+
+impl From<ConfigError> for Failure {
+    fn from(error: ConfigError) -> Self {
+        let remedy = error.remedy();
+        Failure::new(FailureKind::Config, error.to_string(), remedy)
+    }
+}

@@ -1,0 +1,130 @@
+//! What resolving a profile gives: the plan of how its credentials are obtained (an MFA
+//! session, a role on one, another helper's output) and where its calls go. Plain data,
+//! made by [`super::resolve`] and read by the daemon.
+
+use super::RoleOptions;
+use crate::network::Network;
+use crate::store::LongTermKey;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// GetSessionToken's limits for IAM users, and the root account's cap.
+pub const SESSION_DURATION_RANGE: std::ops::RangeInclusive<u64> = 900..=129_600;
+pub const ROOT_MAX_DURATION: Duration = Duration::from_secs(3600);
+pub const DEFAULT_SESSION_DURATION: Duration = Duration::from_secs(12 * 3600);
+/// STS's global endpoint lives in us-east-1; used when no region is configured.
+pub const DEFAULT_REGION: &str = "us-east-1";
+
+/// Everything needed to obtain the MFA session a profile uses.
+#[derive(Debug, Clone)]
+pub struct SessionPlan {
+    /// The profile whose settings define this session.
+    pub profile: String,
+    pub key: KeySource,
+    pub mfa_serial: String,
+    pub mfa_process: Option<String>,
+    pub duration: Duration,
+    /// Set when the asked duration was adjusted (the root account's 1 h cap).
+    pub note: Option<String>,
+    pub sts: StsEndpoint,
+    pub network: Network,
+}
+
+/// Where the long-term access key comes from.
+#[derive(Debug, Clone)]
+pub enum KeySource {
+    /// The secret store entry written by `mfad add PROFILE`.
+    Store { profile: String },
+    /// Static keys of the profile named by `mfad_source_profile`.
+    Static { profile: String, key: LongTermKey },
+}
+
+/// Where STS calls go, resolved as the SDKs do.
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+pub struct StsEndpoint {
+    pub region: String,
+    /// An endpoint override; `None` means the SDK's regional endpoint.
+    pub url: Option<String>,
+}
+
+impl std::fmt::Display for StsEndpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.url {
+            Some(url) => write!(f, "{url}"),
+            None => write!(f, "sts.{}.amazonaws.com", self.region),
+        }
+    }
+}
+
+/// Everything needed to hand out a profile's credentials.
+#[derive(Debug, Clone)]
+pub struct ProfilePlan {
+    pub credentials: CredentialPlan,
+    /// `mfad_write_profile`: a section of the shared credentials file kept current.
+    pub write_profile: Option<WriteTarget>,
+    /// The region of the profile or the caller's environment, for `mfad exec`/`env`.
+    pub region: Option<String>,
+}
+
+/// How a profile's credentials are obtained.
+#[derive(Debug, Clone)]
+pub enum CredentialPlan {
+    /// The MFA session itself.
+    Session(SessionPlan),
+    /// A role assumed with the credentials of `source` (an MFA session, or another role).
+    Role(RolePlan),
+    /// `mfad_wrap_process`: another helper's output, run by the daemon and cached.
+    Wrapped(WrapPlan),
+}
+
+impl CredentialPlan {
+    /// The MFA session at the root of the chain, if the credentials come from one.
+    pub fn session(&self) -> Option<&SessionPlan> {
+        match self {
+            Self::Session(session) => Some(session),
+            Self::Role(role) => role.source.session(),
+            Self::Wrapped(_) => None,
+        }
+    }
+}
+
+/// A credential helper the daemon runs for a profile.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct WrapPlan {
+    pub profile: String,
+    pub command: String,
+    /// The config file that says so: the same profile name in another file is another
+    /// helper.
+    pub config: PathBuf,
+}
+
+#[derive(Debug, Clone)]
+pub struct RolePlan {
+    /// The profile whose settings define this role.
+    pub profile: String,
+    pub role_arn: String,
+    pub session_name: String,
+    pub external_id: Option<String>,
+    /// Source identity and session tags.
+    pub options: RoleOptions,
+    pub duration: Duration,
+    /// Set when the asked duration was capped to the 1 h limit of chained roles.
+    pub note: Option<String>,
+    pub sts: StsEndpoint,
+    pub network: Network,
+    pub source: Box<CredentialPlan>,
+}
+
+/// A section of a shared credentials file that mfad keeps current.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct WriteTarget {
+    pub path: PathBuf,
+    pub section: String,
+}
+
+/// Roles assumed with session-token credentials last at most 1 h (role chaining).
+pub const CHAINED_ROLE_MAX_DURATION: Duration = Duration::from_secs(3600);
+/// AssumeRole accepts 15 minutes to 12 hours.
+pub const ROLE_DURATION_RANGE: std::ops::RangeInclusive<u64> = 900..=43_200;
