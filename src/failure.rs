@@ -83,6 +83,21 @@ impl fmt::Display for Failure {
 
 impl std::error::Error for Failure {}
 
+/// What every error a person may see tells besides its text: what kind of failure it is
+/// and what to do next. The one conversion to the [`Failure`] shown is the [`From`] below;
+/// the texts of errors of one domain live with their type, the others in
+/// [`crate::messages`].
+pub trait Explain: fmt::Display {
+    fn kind(&self) -> FailureKind;
+    fn remedy(&self) -> String;
+}
+
+impl<E: Explain> From<E> for Failure {
+    fn from(error: E) -> Self {
+        Failure::new(error.kind(), error.to_string(), error.remedy())
+    }
+}
+
 /// The error and its sources in words, without the SDK's `Debug` dump of them.
 pub fn in_words(error: &(dyn std::error::Error + 'static)) -> String {
     let mut words: Vec<String> = Vec::new();

@@ -4,6 +4,7 @@
 //! them, never from the daemon's own environment: the daemon serves many shells, and the one
 //! behind a corporate proxy must not decide for the others.
 
+use crate::failure::{Explain, FailureKind};
 use crate::vocab::CallerEnv;
 use aws_smithy_http_client::proxy::ProxyConfig;
 use aws_smithy_http_client::tls::{self, TlsContext, TrustStore};
@@ -85,8 +86,12 @@ pub enum NetworkError {
     PlainHttp { url: String },
 }
 
-impl NetworkError {
-    pub fn remedy(&self) -> String {
+impl Explain for NetworkError {
+    fn kind(&self) -> FailureKind {
+        FailureKind::Config
+    }
+
+    fn remedy(&self) -> String {
         match self {
             Self::CaBundle { .. } => {
                 "point AWS_CA_BUNDLE (or ca_bundle in the profile) at a PEM file of CA certificates"
@@ -303,6 +308,7 @@ impl CallerHttpClient {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::failure::Explain;
 
     #[test]
     fn sessions_go_over_https_or_to_this_machine_only() {

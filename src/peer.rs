@@ -6,6 +6,7 @@
 //! writable by others, and after connecting that the process listening is of the user's
 //! own uid. The daemon checks the uid of every process that connects.
 
+use crate::failure::{Explain, FailureKind};
 use std::fmt;
 use std::fs::DirBuilder;
 use std::io;
@@ -93,9 +94,12 @@ impl fmt::Display for Untrusted {
     }
 }
 
-impl Untrusted {
-    /// What the person can do about it.
-    pub fn remedy(&self) -> String {
+impl Explain for Untrusted {
+    fn kind(&self) -> FailureKind {
+        FailureKind::Untrusted
+    }
+
+    fn remedy(&self) -> String {
         match self {
             Self::Writable { path, what, .. } if *what == SOCKET_DIR => format!(
                 "make it private (chmod 700 {}) or point MFAD_SOCKET at a socket in a directory only you can write",
@@ -259,6 +263,7 @@ fn passwd_entry(uid: u32) -> Option<Vec<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::failure::Explain;
     use std::os::unix::fs::PermissionsExt;
 
     #[test]

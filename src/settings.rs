@@ -26,7 +26,7 @@
 //! write_failed = true
 //! ```
 
-use crate::failure::{Failure, FailureKind};
+use crate::failure::{Explain, FailureKind};
 pub use crate::store::StoreBackend;
 use crate::vocab::parse_duration;
 use serde::Deserialize;
@@ -157,13 +157,13 @@ pub struct SettingsError {
     pub message: String,
 }
 
-impl From<SettingsError> for Failure {
-    fn from(error: SettingsError) -> Self {
-        Failure::new(
-            FailureKind::Config,
-            error.to_string(),
-            "correct it or remove the line to use the default; `mfad daemon --check-config` checks the file",
-        )
+impl Explain for SettingsError {
+    fn kind(&self) -> FailureKind {
+        FailureKind::Config
+    }
+
+    fn remedy(&self) -> String {
+        "correct it or remove the line to use the default; `mfad daemon --check-config` checks the file".into()
     }
 }
 

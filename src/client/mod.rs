@@ -256,11 +256,7 @@ fn wait_connected(socket: &OwnedFd, deadline: Instant) -> io::Result<()> {
 }
 
 fn untrusted_failure(untrusted: &peer::Untrusted) -> Failure {
-    Failure::new(
-        FailureKind::Untrusted,
-        untrusted.to_string(),
-        untrusted.remedy(),
-    )
+    untrusted.clone().into()
 }
 
 fn no_daemon(paths: &DaemonPaths, error: &io::Error) -> Failure {

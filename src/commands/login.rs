@@ -3,7 +3,7 @@
 
 use crate::client::fetch_credentials;
 use crate::config::{self, CallerEnv, KeySource};
-use crate::failure::{Failure, FailureKind};
+use crate::failure::Failure;
 use crate::iam::signin::{self, Partition};
 use crate::messages;
 use crate::protocol::Credentials;
@@ -38,8 +38,7 @@ pub fn run(profile: &str, print: bool, destination: Option<&str>) -> Result<(), 
         .cloned()
         .unwrap_or_else(|| partition.federation_url().to_owned());
     // Before any session is made for it.
-    crate::network::check_endpoint(&federation)
-        .map_err(|error| Failure::new(FailureKind::Config, error.to_string(), error.remedy()))?;
+    crate::network::check_endpoint(&federation).map_err(Failure::from)?;
     let runtime = super::runtime()?;
     let credentials = match &target.role_arn {
         Some(_) => temporary(fetch_credentials(profile)?),
@@ -100,11 +99,7 @@ async fn federation_credentials(
             StsError::Refused { code, .. } if code == "AccessDenied" => {
                 messages::federation_refused(profile, &error)
             }
-            _ => Failure::new(
-                FailureKind::Sts,
-                format!("GetFederationToken for {profile} failed: {error}"),
-                error.remedy(),
-            ),
+            _ => messages::federation_failed(profile, error.into()),
         })
 }
 

@@ -5,7 +5,8 @@
 use super::read_secret;
 use crate::cli::{MigrateTarget, StoreCommand};
 use crate::client::{Client, Start};
-use crate::failure::{Failure, FailureKind};
+use crate::failure::Failure;
+use crate::messages;
 use crate::paths::DaemonPaths;
 use crate::protocol::{Request, Response};
 use crate::settings::{self, Settings, StoreBackend};
@@ -118,18 +119,10 @@ fn new_passphrase(settings: &Settings, stdin: &mut impl BufRead) -> Result<Secre
     let first = passphrase(settings, stdin, "New passphrase of mfad's file store: ")?;
     let again = passphrase(settings, stdin, "The same passphrase again: ")?;
     if first.expose_secret() != again.expose_secret() {
-        return Err(Failure::new(
-            FailureKind::Config,
-            "the two passphrases differ",
-            "run the command again and type the same passphrase twice; nothing was changed",
-        ));
+        return Err(messages::passphrases_differ());
     }
     if first.expose_secret().chars().count() < 8 {
-        return Err(Failure::new(
-            FailureKind::Config,
-            "that passphrase is shorter than 8 characters",
-            "choose a longer one; nothing was changed",
-        ));
+        return Err(messages::passphrase_too_short());
     }
     Ok(first)
 }
@@ -189,13 +182,9 @@ fn migrate(settings: &Settings, to: MigrateTarget) -> Result<(), Failure> {
         to_store.put(&name, &value)?;
         let copied = to_store.entries()?.into_iter().find(|(n, _)| n == &name);
         if copied.is_none_or(|(_, v)| v.expose_secret() != value.expose_secret()) {
-            return Err(Failure::new(
-                FailureKind::Store,
-                format!(
-                    "the copy of {name} in {} does not read back",
-                    to_store.describe()
-                ),
-                "nothing was removed from the old store; check the new one and run the command again",
+            return Err(messages::copy_does_not_read_back(
+                &name,
+                &to_store.describe(),
             ));
         }
         from.remove(&name)?;

@@ -13,6 +13,7 @@
 //! names with stale credentials). The file keeps its mode when stricter than 0600.
 
 use super::lines::{header_name, newline_of, setting_key, with_offsets};
+use crate::failure::{Explain, FailureKind};
 use crate::files;
 use std::fs;
 use std::io;
@@ -52,9 +53,13 @@ pub enum CredfileError {
     KeptChanging { path: PathBuf },
 }
 
-impl CredfileError {
-    pub fn remedy(&self) -> &'static str {
-        match self {
+impl Explain for CredfileError {
+    fn kind(&self) -> FailureKind {
+        FailureKind::Config
+    }
+
+    fn remedy(&self) -> String {
+        let remedy = match self {
             Self::NotOurs { .. } => {
                 "mfad does not overwrite it: rename or remove that section, or set mfad_write_profile to another name"
             }
@@ -68,7 +73,8 @@ impl CredfileError {
             Self::HardLinked { .. } => {
                 "remove the other links (keep one name, or make the others symbolic links), or set mfad_write_profile in a profile whose AWS_SHARED_CREDENTIALS_FILE has one"
             }
-        }
+        };
+        remedy.into()
     }
 }
 

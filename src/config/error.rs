@@ -1,7 +1,7 @@
 //! What can be wrong with the AWS files or a profile, and what to do about it.
 
 use super::SyntaxError;
-use crate::failure::{Failure, FailureKind};
+use crate::failure::{Explain, FailureKind};
 use std::path::PathBuf;
 
 /// What can be wrong with the files or a profile.
@@ -43,9 +43,12 @@ pub enum ConfigError {
     HalfKey { profile: String, path: PathBuf },
 }
 
-impl ConfigError {
-    /// What the person should do about it.
-    pub fn remedy(&self) -> String {
+impl Explain for ConfigError {
+    fn kind(&self) -> FailureKind {
+        FailureKind::Config
+    }
+
+    fn remedy(&self) -> String {
         match self {
             Self::Read { .. } => "point AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE at a readable text file of a few MiB at most".into(),
             Self::Syntax(_) => "fix that line: sections look like [profile NAME], settings like key = value, comments start with #".into(),
@@ -64,12 +67,5 @@ impl ConfigError {
             Self::NotAUser { .. } => "run it with the profile of the IAM user itself, whose key `mfad add PROFILE` stored".into(),
             Self::HalfKey { profile, .. } => format!("add aws_secret_access_key next to aws_access_key_id, or store the key with `mfad add {profile}`"),
         }
-    }
-}
-
-impl From<ConfigError> for Failure {
-    fn from(error: ConfigError) -> Self {
-        let remedy = error.remedy();
-        Failure::new(FailureKind::Config, error.to_string(), remedy)
     }
 }

@@ -334,6 +334,7 @@ fn duration_in_range(
 mod tests {
     use super::*;
     use crate::config::testing::*;
+    use crate::failure::Explain;
 
     #[test]
     fn a_plain_profile_uses_its_store_entry_and_defaults() {

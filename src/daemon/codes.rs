@@ -11,6 +11,7 @@ use super::sessions::{Origin, Session};
 use super::state::Daemon;
 use super::stores::Asking;
 use crate::bounded::{self, FILE_TIME_LIMIT};
+use crate::failure::Explain;
 use crate::failure::{Failure, FailureKind};
 use crate::messages;
 use crate::mfa::askers::{AskError, Askers};
@@ -178,7 +179,7 @@ pub async fn new_session(
 /// Nobody can be asked, and the store that may hold the TOTP secret could not be read.
 fn store_unreadable(request: &RenewalRequest, problem: &StoreError) -> Failure {
     let serial = &request.plan.mfa_serial;
-    messages::store_unreadable(serial, &request.profile, problem, problem.remedy())
+    messages::store_unreadable(serial, &request.profile, problem, &problem.remedy())
 }
 
 /// Why a code was not sent, or what STS said to it.
@@ -468,14 +469,5 @@ fn ask_failure(error: AskError, daemon: &Daemon, request: &RenewalRequest) -> Fa
 }
 
 pub(super) fn sts_failure(error: &StsError) -> Failure {
-    let kind = if error.is_local_setting() {
-        FailureKind::Config
-    } else if error.is_outage() {
-        FailureKind::StsUnavailable
-    } else if matches!(error, StsError::CodeRejected) {
-        FailureKind::CodeRejected
-    } else {
-        FailureKind::Sts
-    };
-    Failure::new(kind, error.to_string(), error.remedy())
+    error.clone().into()
 }

@@ -41,6 +41,7 @@ pub mod written;
 #[cfg(test)]
 mod tests;
 
+use crate::failure::Explain;
 use crate::mfa::used::UsedCodes;
 use crate::paths::DaemonPaths;
 use crate::settings::Settings;

@@ -11,7 +11,7 @@ use super::sessions::{Session, Sessions};
 use crate::bounded::{self, FILE_TIME_LIMIT};
 use crate::config::WriteTarget;
 use crate::config::credfile::{self, CredfileError, FileStamp, SectionValues};
-use crate::failure::{Failure, FailureKind};
+use crate::failure::Failure;
 use crate::messages;
 use crate::protocol::WrittenProfile;
 use crate::timefmt::rfc3339;
@@ -43,12 +43,6 @@ pub struct WrittenProfiles {
     /// Sections whose last write failed (the person was told once); kept across logouts,
     /// cleared by a write that succeeds.
     failing: Mutex<HashSet<WriteTarget>>,
-}
-
-impl From<CredfileError> for Failure {
-    fn from(error: CredfileError) -> Self {
-        Failure::new(FailureKind::Config, error.to_string(), error.remedy())
-    }
 }
 
 /// A write that failed, and whether the one before it failed too (nothing new to tell).

@@ -23,6 +23,7 @@ pub use keys::AccessKeyInfo;
 pub use policies::PolicyVersionInfo;
 
 use crate::config::StsEndpoint;
+use crate::failure::{Explain, FailureKind};
 use crate::network::{Network, NetworkError};
 use crate::store::LongTermKey;
 use aws_sdk_iam::config::{BehaviorVersion, Credentials, Region};
@@ -65,8 +66,12 @@ pub enum IamError {
     Network(#[from] NetworkError),
 }
 
-impl IamError {
-    pub fn remedy(&self) -> String {
+impl Explain for IamError {
+    fn kind(&self) -> FailureKind {
+        FailureKind::Iam
+    }
+
+    fn remedy(&self) -> String {
         match self {
             Self::Denied { action, .. } => format!(
                 "the user needs iam:{action}; an enforce-MFA policy allows only self-service actions (set up a device, change a password) without an MFA session"
@@ -256,11 +261,4 @@ fn empty(action: &'static str, what: &str) -> IamError {
 fn rfc3339(time: Option<&aws_smithy_types::DateTime>) -> String {
     time.and_then(|t| t.fmt(aws_smithy_types::date_time::Format::DateTime).ok())
         .unwrap_or_default()
-}
-
-impl From<IamError> for crate::failure::Failure {
-    fn from(error: IamError) -> Self {
-        let remedy = error.remedy();
-        Self::new(crate::failure::FailureKind::Iam, error.to_string(), remedy)
-    }
 }

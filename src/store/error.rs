@@ -1,6 +1,6 @@
 //! What can go wrong with a secret store, and what the person can do about it.
 
-use crate::failure::{Failure, FailureKind};
+use crate::failure::{Explain, FailureKind};
 use std::path::PathBuf;
 
 #[derive(Debug, Clone, thiserror::Error)]
@@ -29,9 +29,13 @@ pub enum StoreError {
     Other(String),
 }
 
-impl StoreError {
-    pub fn remedy(&self) -> &'static str {
-        match self {
+impl Explain for StoreError {
+    fn kind(&self) -> FailureKind {
+        FailureKind::Store
+    }
+
+    fn remedy(&self) -> String {
+        let remedy = match self {
             Self::Unavailable(_) => {
                 "start and unlock a Secret Service (gnome-keyring, KeePassXC) in this session, use the file store (`mfad store init`), or keep the key in a profile named by mfad_source_profile"
             }
@@ -63,12 +67,7 @@ impl StoreError {
                 "make it private (chmod 700) if it is yours to change, or move it away so that mfad creates its own"
             }
             Self::Other(_) => "check the store: `mfad store status` says which one is used",
-        }
-    }
-}
-
-impl From<StoreError> for Failure {
-    fn from(error: StoreError) -> Self {
-        Failure::new(FailureKind::Store, error.to_string(), error.remedy())
+        };
+        remedy.into()
     }
 }

@@ -2,6 +2,7 @@
 //! that was sent with it.
 
 use super::Route;
+use crate::failure::{Explain, FailureKind};
 use crate::network::NetworkError;
 use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
 
@@ -37,8 +38,20 @@ pub enum StsError {
     Network(#[from] NetworkError),
 }
 
-impl StsError {
-    pub fn remedy(&self) -> String {
+impl Explain for StsError {
+    fn kind(&self) -> FailureKind {
+        if self.is_local_setting() {
+            FailureKind::Config
+        } else if self.is_outage() {
+            FailureKind::StsUnavailable
+        } else if matches!(self, Self::CodeRejected) {
+            FailureKind::CodeRejected
+        } else {
+            FailureKind::Sts
+        }
+    }
+
+    fn remedy(&self) -> String {
         match self {
             Self::CodeRejected => "wait for the next code and try again".into(),
             Self::BadSerial { .. } => {
@@ -62,7 +75,9 @@ impl StsError {
             Self::Network(error) => error.remedy(),
         }
     }
+}
 
+impl StsError {
     /// Whether a code sent with the failed call may have reached STS, and so cannot be
     /// sent again. A call that never got a connection left its code unspent.
     pub fn code_spent(&self) -> bool {

@@ -99,3 +99,30 @@ fn a_command_that_does_not_exist_is_caught() {
         ["totp", "add", "x"]
     );
 }
+
+/// One path from error to message: outside the catalogue (`src/messages/`) and `Failure`
+/// itself, no code writes a `Failure` with text of its own; errors of a domain say theirs
+/// through `Explain`.
+#[test]
+fn failures_are_written_in_the_catalogue_only() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let mut outside = Vec::new();
+    for file in &files {
+        let relative = file.strip_prefix(&src).unwrap();
+        if relative.starts_with("messages") || relative == Path::new("failure.rs") {
+            continue;
+        }
+        let source = std::fs::read_to_string(file).unwrap();
+        let code = source.split("#[cfg(test)]\nmod tests").next().unwrap();
+        if code.contains("Failure::new(") {
+            outside.push(relative.display().to_string());
+        }
+    }
+    assert!(files.len() > 50, "the source tree was not found");
+    assert!(
+        outside.is_empty(),
+        "Failure::new outside the catalogue: {outside:?}"
+    );
+}

@@ -1,0 +1,86 @@
+//! Roles, `mfad exec`, the local credential endpoint and wrapped helpers.
+
+use crate::failure::{Failure, FailureKind};
+use std::fmt::Display;
+
+// --- Roles ---------------------------------------------------------------------------
+
+pub fn role_source_ended(role_arn: &str) -> Failure {
+    Failure::new(
+        FailureKind::NoCodeSource,
+        format!("the MFA session {role_arn} is built on has ended"),
+        "run a command with the profile to renew it",
+    )
+}
+
+pub fn role_refused(role_arn: &str, code: &str, message: &str) -> Failure {
+    Failure::new(
+        FailureKind::Sts,
+        format!("AWS refused to assume {role_arn} ({code}: {message})"),
+        "check mfad_role_arn, and that the role's trust policy lets this user assume it (with MFA)",
+    )
+}
+
+pub fn mfa_process_loop(serial: &str) -> Failure {
+    Failure::new(
+        FailureKind::Config,
+        format!(
+            "the mfa_process renewing {serial} asks mfad for credentials that need that same session (a loop)"
+        ),
+        "make mfa_process print a code without calling credential_process for a profile that uses this MFA device",
+    )
+}
+
+// --- exec ----------------------------------------------------------------------------
+
+pub fn nested_exec(outer: &str) -> Failure {
+    Failure::new(
+        FailureKind::Config,
+        format!("already inside mfad exec for profile {outer}"),
+        "run the command directly, or leave the outer mfad exec first",
+    )
+}
+
+pub fn cannot_run(program: &str, error: impl Display) -> Failure {
+    Failure::new(
+        FailureKind::Config,
+        format!("cannot run {program}: {error}"),
+        "check the command name and your PATH",
+    )
+}
+
+// --- the local credential endpoint (`mfad exec --server`, `mfad serve`) --------------
+
+pub fn endpoint_not_bound(error: impl Display) -> Failure {
+    Failure::new(
+        FailureKind::Internal,
+        format!("cannot listen on 127.0.0.1 for the credential endpoint: {error}"),
+        "check that the loopback interface is up (`ip addr show lo`)",
+    )
+}
+
+pub fn port_not_bound(port: u16, error: impl Display) -> Failure {
+    Failure::new(
+        FailureKind::Config,
+        format!("cannot listen on 127.0.0.1:{port}: {error}"),
+        "choose another --port, or stop what listens there",
+    )
+}
+
+// --- wrapped helpers (`mfad_wrap_process`) -------------------------------------------
+
+pub fn wrap_process_failed(command: &str, what: &str) -> Failure {
+    Failure::new(
+        FailureKind::StsUnavailable,
+        format!("mfad_wrap_process `{command}` {what}"),
+        "run the command yourself to see what it says, and fix it or mfad_wrap_process",
+    )
+}
+
+pub fn wrap_process_loop(profile: &str) -> Failure {
+    Failure::new(
+        FailureKind::Config,
+        format!("the mfad_wrap_process of {profile} asks mfad for {profile} itself"),
+        "point mfad_wrap_process at the helper itself, not at mfad process of the same profile",
+    )
+}
