@@ -1,10 +1,10 @@
-//! Desktop notifications through notify-rust (the freedesktop notification service on
-//! Linux, the notification center on macOS). They name profiles, devices and times,
-//! never a key or a code. Each kind can be switched off in the daemon's settings.
+//! Desktop notifications: the freedesktop notification service on the daemon's session
+//! bus (spoken to with zbus, as the Secret Service is), `osascript` on macOS. They name
+//! profiles, devices and times, never a key or a code. Each kind can be switched off in
+//! the daemon's settings.
 
 use crate::settings::NotificationSettings;
 use crate::timefmt::{rfc3339, short_duration};
-use notify_rust::Notification;
 use std::time::{Duration, SystemTime};
 
 /// What a notification is about.
@@ -78,55 +78,156 @@ impl Notifier {
             tracing::debug!(?event, "notification switched off");
             return;
         }
-        tokio::task::spawn_blocking(move || {
-            if let Err(e) = build(&event).show() {
+        tokio::spawn(async move {
+            if let Err(e) = show(&text_of(&event), false).await {
                 tracing::debug!("no notification shown ({e})");
             }
         });
     }
 
     /// Announce that a session ends soon, with a "Renew now" action where the
-    /// notification service offers actions; `renew_now` runs if the person clicks it.
+    /// notification service offers actions; `renew_now` runs if the person clicks it
+    /// before the notification is closed (or [`ACTION_WAIT`] passed).
     pub fn announce_expiry(&self, event: Event, renew_now: impl FnOnce() + Send + 'static) {
         if !self.wanted(&event) {
             return;
         }
-        tokio::task::spawn_blocking(move || {
-            let mut notification = build(&event);
-            if offers_actions() {
-                notification.action(RENEW_ACTION, "Renew now");
-            }
-            match notification.show() {
-                Ok(handle) => wait_for_renew(handle, renew_now),
+        tokio::spawn(async move {
+            match show(&text_of(&event), true).await {
+                Ok(Some(shown)) => {
+                    if let Ok(true) = tokio::time::timeout(ACTION_WAIT, shown.renew_clicked()).await
+                    {
+                        renew_now();
+                    }
+                }
+                Ok(None) => {}
                 Err(e) => tracing::debug!("no notification shown ({e})"),
             }
         });
     }
 }
 
-#[cfg(all(unix, not(target_os = "macos")))]
-fn offers_actions() -> bool {
-    notify_rust::get_capabilities().is_ok_and(|caps| caps.iter().any(|c| c == "actions"))
+/// How long an expiry notice's "Renew now" stays answered: the session ends by then.
+const ACTION_WAIT: Duration = Duration::from_secs(3600);
+
+/// A notification's title and text.
+struct Text {
+    summary: String,
+    body: String,
 }
 
-#[cfg(target_os = "macos")]
-fn offers_actions() -> bool {
-    false
+/// A notification on the screen whose "Renew now" may be clicked.
+#[cfg(not(target_os = "macos"))]
+struct Shown {
+    id: u32,
+    signals: zbus::MessageStream,
 }
 
-#[cfg(all(unix, not(target_os = "macos")))]
-fn wait_for_renew(handle: notify_rust::NotificationHandle, renew_now: impl FnOnce()) {
-    handle.wait_for_action(|action| {
-        if action == RENEW_ACTION {
-            renew_now();
+#[cfg(not(target_os = "macos"))]
+impl Shown {
+    /// Whether "Renew now" was clicked (`false` once the notification closed).
+    async fn renew_clicked(mut self) -> bool {
+        use futures_util::StreamExt;
+        while let Some(Ok(message)) = self.signals.next().await {
+            let header = message.header();
+            let ours = |id: u32| id == self.id;
+            match header.member().map(|m| m.as_str()) {
+                Some("ActionInvoked") => {
+                    if let Ok((id, action)) = message.body().deserialize::<(u32, String)>()
+                        && ours(id)
+                        && action == RENEW_ACTION
+                    {
+                        return true;
+                    }
+                }
+                Some("NotificationClosed")
+                    if message
+                        .body()
+                        .deserialize::<(u32, u32)>()
+                        .is_ok_and(|(id, _)| ours(id)) =>
+                {
+                    return false;
+                }
+                _ => {}
+            }
         }
-    });
+        false
+    }
+}
+
+/// Show a notification; with `renew`, one with "Renew now" if the service offers actions
+/// (then what to wait on).
+#[cfg(not(target_os = "macos"))]
+async fn show(text: &Text, renew: bool) -> zbus::Result<Option<Shown>> {
+    const SERVICE: &str = "org.freedesktop.Notifications";
+    const PATH: &str = "/org/freedesktop/Notifications";
+    let connection = zbus::Connection::session().await?;
+    let mut actions: Vec<&str> = Vec::new();
+    let mut signals = None;
+    if renew {
+        let capabilities: Vec<String> = connection
+            .call_method(Some(SERVICE), PATH, Some(SERVICE), "GetCapabilities", &())
+            .await?
+            .body()
+            .deserialize()?;
+        if capabilities.iter().any(|c| c == "actions") {
+            actions = vec![RENEW_ACTION, "Renew now"];
+            // Listening before the notification exists, so that no click is missed.
+            let rule = zbus::MatchRule::builder()
+                .msg_type(zbus::message::Type::Signal)
+                .interface(SERVICE)?
+                .path(PATH)?
+                .build();
+            signals = Some(zbus::MessageStream::for_match_rule(rule, &connection, None).await?);
+        }
+    }
+    let hints = std::collections::HashMap::<&str, zbus::zvariant::Value<'_>>::new();
+    let body = (
+        "mfad",
+        0u32,
+        "",
+        text.summary.as_str(),
+        text.body.as_str(),
+        actions,
+        hints,
+        -1i32,
+    );
+    let id: u32 = connection
+        .call_method(Some(SERVICE), PATH, Some(SERVICE), "Notify", &body)
+        .await?
+        .body()
+        .deserialize()?;
+    Ok(signals.map(|signals| Shown { id, signals }))
+}
+
+/// On macOS: a notification through `osascript`, without actions.
+#[cfg(target_os = "macos")]
+struct Shown;
+
+#[cfg(target_os = "macos")]
+impl Shown {
+    async fn renew_clicked(self) -> bool {
+        false
+    }
 }
 
 #[cfg(target_os = "macos")]
-fn wait_for_renew(_handle: notify_rust::NotificationHandle, _renew_now: impl FnOnce()) {}
+async fn show(text: &Text, _renew: bool) -> std::io::Result<Option<Shown>> {
+    let quote = |s: &str| s.replace('\\', "\\\\").replace('"', "\\\"");
+    let script = format!(
+        "display notification \"{}\" with title \"{}\"",
+        quote(&text.body),
+        quote(&text.summary)
+    );
+    tokio::process::Command::new("osascript")
+        .args(["-e", &script])
+        .kill_on_drop(true)
+        .status()
+        .await?;
+    Ok(None)
+}
 
-fn build(event: &Event) -> Notification {
+fn text_of(event: &Event) -> Text {
     let (summary, body) = match event {
         Event::Expiring { profile, left } => (
             format!("AWS session {profile} ends in {}", short_duration(*left)),
@@ -159,9 +260,7 @@ fn build(event: &Event) -> Notification {
             format!("Commands that run credential_process still work. {reason}"),
         ),
     };
-    let mut notification = Notification::new();
-    notification.appname("mfad").summary(&summary).body(&body);
-    notification
+    Text { summary, body }
 }
 
 #[cfg(test)]

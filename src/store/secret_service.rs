@@ -192,7 +192,7 @@ pub fn list(bus: Option<&str>, service: &str) -> Result<Vec<(String, String)>, S
                 "the collection holding {service}'s entries"
             )));
         }
-        let names = futures_lite::future::block_on(futures_util::future::join_all(
+        let names = zbus::block_on(futures_util::future::join_all(
             unlocked
                 .iter()
                 .map(|item| user_name(connection.inner(), item)),
