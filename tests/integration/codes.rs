@@ -221,4 +221,6 @@ fn a_garbled_record_of_used_codes_never_makes_mfad_send_a_code_twice() {
     );
     let log = env.daemon_log();
     assert_eq!(log.matches("was garbled").count(), 1, "{log}");
+    // The third session really was asked for in the step of the second one's code.
+    assert!(log.contains("already used"), "{log}");
 }

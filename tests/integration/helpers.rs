@@ -23,17 +23,26 @@ fn running(marker: &str) -> Vec<String> {
         .collect()
 }
 
-/// A wrapped helper that leaves `background` running with its stdout open, then prints
-/// credentials; its path.
-fn helper_leaving(env: &TestEnv, background: &str) -> String {
-    let path = env.dir.path().join("helper.sh");
+/// A wrapped helper that leaves `background` running with its stdout open (its pid in
+/// `NAME.pid`), then prints credentials; its path.
+fn helper_leaving(env: &TestEnv, name: &str, background: &str) -> String {
+    let path = env.dir.path().join(format!("{name}.sh"));
+    let pid = env.dir.path().join(format!("{name}.pid"));
     write_script(
         &path,
         &format!(
-            "#!/bin/sh\n({background} &)\nprintf '{{\"Version\":1,\"AccessKeyId\":\"ASIAWRAPPED\",\"SecretAccessKey\":\"s\",\"SessionToken\":\"t\",\"Expiration\":\"%s\"}}' \"$(date -u -d '+1 hour' +%Y-%m-%dT%H:%M:%SZ)\"\n"
+            "#!/bin/sh\n({background} & echo $! > {})\nprintf '{{\"Version\":1,\"AccessKeyId\":\"ASIAWRAPPED\",\"SecretAccessKey\":\"s\",\"SessionToken\":\"t\",\"Expiration\":\"%s\"}}' \"$(date -u -d '+1 hour' +%Y-%m-%dT%H:%M:%SZ)\"\n",
+            pid.display()
         ),
     );
     path.display().to_string()
+}
+
+/// The pid a helper recorded in `NAME.pid`: its background child started.
+fn recorded_pid(env: &TestEnv, name: &str) -> i32 {
+    let recorded = std::fs::read_to_string(env.dir.path().join(format!("{name}.pid")))
+        .expect("the helper's background child started");
+    recorded.trim().parse().unwrap()
 }
 
 fn wrapped(name: &str, command: &str) -> String {
@@ -47,12 +56,12 @@ fn a_helper_is_answered_when_it_exits_and_what_it_left_running_is_ended() {
     let env = TestEnv::new();
     // Waiting for the background child to close stdout would run into sts_timeout.
     env.write_daemon_config("sts_timeout = \"20s\"\n");
-    env.write_config(&wrapped("bg", &helper_leaving(&env, "sleep 130.25")));
+    env.write_config(&wrapped("bg", &helper_leaving(&env, "bg", "sleep 130.25")));
     assert_eq!(env.process("bg")["AccessKeyId"], "ASIAWRAPPED");
+    let child = recorded_pid(&env, "bg");
     assert!(
-        wait_until(Duration::from_secs(5), || running("sleep 130.25")
-            .is_empty()),
-        "the helper's background child outlived it"
+        wait_until(Duration::from_secs(5), || !pid_alive(child)),
+        "the helper's background child {child} outlived it"
     );
 }
 
@@ -61,12 +70,21 @@ fn a_helper_that_hangs_is_killed_at_its_bound_with_its_children() {
     let env = TestEnv::new();
     env.write_daemon_config("sts_timeout = \"1s\"\n");
     let path = env.dir.path().join("hangs.sh");
-    write_script(&path, "#!/bin/sh\nsleep 1000.25 &\nsleep 1000.5\necho x\n");
+    let pid = env.dir.path().join("hangs.pid");
+    write_script(
+        &path,
+        &format!(
+            "#!/bin/sh\nsleep 1000.25 &\necho $! > {}\nsleep 1000.5\necho x\n",
+            pid.display()
+        ),
+    );
     env.write_config(&wrapped("hangs", &path.display().to_string()));
     let error = env.process_error("hangs");
     assert!(error.contains("did not finish within 1s"), "{error}");
+    let child = recorded_pid(&env, "hangs");
     assert!(
-        wait_until(Duration::from_secs(5), || running("sleep 1000.").is_empty()),
+        wait_until(Duration::from_secs(5), || !pid_alive(child)
+            && running("sleep 1000.5").is_empty()),
         "still running: {:?}",
         running("sleep 1000.")
     );
@@ -77,23 +95,20 @@ fn a_passphrase_command_that_leaves_a_child_behind_unlocks_at_once() {
     let sts = double_with_alice(30);
     let env = alice_env_with_file_store(&sts, 30, "");
     let passphrase = env.dir.path().join("passphrase");
+    let pid = env.dir.path().join("unlock.pid");
+    // Waiting for the child's stdout to close would fail the unlock after 60 s.
     env.write_daemon_config(&format!(
-        "[store]\nbackend = \"file\"\npassphrase_command = \"(sleep 130.75 &); cat {}\"\n",
+        "[store]\nbackend = \"file\"\npassphrase_command = \"(sleep 130.75 & echo $! > {}); cat {}\"\n",
+        pid.display(),
         passphrase.display()
     ));
-    let started = std::time::Instant::now();
     let credentials = env.process("dev");
     assert!(credentials["SessionToken"].is_string());
-    // The old unlock waited for the child's stdout to close, 90 s at best.
+    let child = recorded_pid(&env, "unlock");
     assert!(
-        started.elapsed() < Duration::from_secs(50),
-        "{:?}",
-        started.elapsed()
+        wait_until(Duration::from_secs(5), || !pid_alive(child)),
+        "the passphrase command's child {child} outlived it"
     );
-    assert!(wait_until(Duration::from_secs(5), || running(
-        "sleep 130.75"
-    )
-    .is_empty()));
 }
 
 #[test]
@@ -108,7 +123,7 @@ fn a_daemon_started_inside_mfad_exec_keeps_nothing_of_that_shell() {
             seen.display()
         ),
     );
-    let first = helper_leaving(&env, "true");
+    let first = helper_leaving(&env, "first", "true");
     env.write_config(&format!(
         "{}{}",
         wrapped("first", &first),

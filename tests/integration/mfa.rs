@@ -574,6 +574,7 @@ fn a_role_profile_and_a_missing_device_are_refused_by_every_command() {
     }
     // Nothing was created or changed along the way.
     let calls = sts.counts().iam_calls;
+    assert!(!calls.is_empty(), "IAM was never asked");
     assert!(
         calls
             .iter()

@@ -375,11 +375,16 @@ fn a_migration_killed_half_way_loses_nothing_and_finishes_when_run_again() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    // Kill it once the file store holds some of the entries.
+    // Kill it once the file store holds some of the entries, while it still runs.
     let store = env.store_file();
-    wait_until(Duration::from_secs(30), || {
+    let partly = wait_until(Duration::from_secs(30), || {
         std::fs::metadata(&store).is_ok_and(|m| m.len() > 3000)
     });
+    assert!(partly, "the file store never got its first entries");
+    assert!(
+        migration.try_wait().unwrap().is_none(),
+        "the migration finished before it could be killed half-way"
+    );
     let _ = migration.kill();
     let _ = migration.wait();
     let finished = env.run(&["store", "migrate", "--to", "file"], "");
