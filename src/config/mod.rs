@@ -23,6 +23,7 @@ mod lines;
 mod plan;
 mod resolve;
 mod role_options;
+mod sso;
 mod targets;
 #[cfg(test)]
 mod testing;

@@ -77,6 +77,8 @@ pub enum CredentialPlan {
     Role(RolePlan),
     /// `mfad_wrap_process`: another helper's output, run by the daemon and cached.
     Wrapped(WrapPlan),
+    /// A role of an IAM Identity Center account, through its sso-session's sign-in.
+    Sso(SsoPlan),
 }
 
 impl CredentialPlan {
@@ -85,9 +87,48 @@ impl CredentialPlan {
         match self {
             Self::Session(session) => Some(session),
             Self::Role(role) => role.source.session(),
-            Self::Wrapped(_) => None,
+            Self::Wrapped(_) | Self::Sso(_) => None,
         }
     }
+}
+
+/// How a person signs in to an sso-session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SsoFlow {
+    /// Authorization code with PKCE in a browser on the caller's desktop (else the device
+    /// flow).
+    Browser,
+    /// The device flow: a code typed into a browser anywhere.
+    Device,
+}
+
+/// An sso-session: where its sign-in happens. Its token is shared by every profile of it.
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+pub struct SsoSession {
+    /// The `[sso-session NAME]`; for a legacy profile, its start URL.
+    pub name: String,
+    pub start_url: String,
+    pub region: String,
+    pub scopes: Vec<String>,
+    /// `AWS_ENDPOINT_URL_SSO_OIDC` and the like; `None`: the regional endpoint.
+    pub oidc_url: Option<String>,
+    /// `AWS_ENDPOINT_URL_SSO` and the like; `None`: the regional portal.
+    pub portal_url: Option<String>,
+    /// A legacy profile (`sso_start_url` in the profile): no registration scopes.
+    pub legacy: bool,
+}
+
+/// A role in an account, through an sso-session.
+#[derive(Debug, Clone)]
+pub struct SsoPlan {
+    /// The profile whose settings define it.
+    pub profile: String,
+    pub session: SsoSession,
+    pub account_id: String,
+    pub role_name: String,
+    pub flow: SsoFlow,
 }
 
 /// A credential helper the daemon runs for a profile.

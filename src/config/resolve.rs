@@ -5,7 +5,7 @@
 use super::endpoints::{region, sts_endpoint, sts_network};
 use super::files::{AwsFiles, Setting};
 use super::plan::*;
-use super::{ConfigError, RoleOptions, config_path, credentials_path};
+use super::{ConfigError, RoleOptions, config_path, credentials_path, sso};
 use crate::network::Network;
 use crate::store::LongTermKey;
 use crate::vocab::{CallerEnv, parse_duration};
@@ -113,7 +113,14 @@ fn credential_plan(
     chain.push(name.to_owned());
     let sts = sts_endpoint(files, name, env);
     let network = sts_network(files, name, env, &sts);
+    let sso_source = settings
+        .get("mfad_source_profile")
+        .and_then(|source| files.profile(&source.value))
+        .is_some_and(|source| sso::is_standard_sso(&source));
     let base = match settings.get("mfad_source_profile") {
+        _ if sso::is_mfad_sso(&settings) || sso_source => {
+            CredentialPlan::Sso(sso::plan(files, name, &settings, env)?)
+        }
         Some(source) => {
             let source_name = source.value.as_str();
             if chain.iter().any(|seen| seen == source_name) {

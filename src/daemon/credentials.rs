@@ -187,6 +187,7 @@ async fn obtain(
             "a wrapped helper's credentials cannot be the source of a role",
         )
         .into()),
+        CredentialPlan::Sso(sso) => Err(messages::sso_not_served_yet(&sso.profile).into()),
         CredentialPlan::Role(role) => {
             let (source_key, source) =
                 Box::pin(obtain(daemon, connection, &role.source, profile, caller)).await?;

@@ -3,6 +3,19 @@
 use crate::failure::{Failure, FailureKind};
 use std::fmt::Display;
 
+// --- IAM Identity Center -------------------------------------------------------------
+
+/// Resolved, but the daemon cannot sign in to Identity Center yet (issue 18 in progress).
+pub fn sso_not_served_yet(profile: &str) -> Failure {
+    Failure::new(
+        FailureKind::Config,
+        format!(
+            "profile {profile} is an IAM Identity Center profile, which this mfad does not serve yet"
+        ),
+        "use `aws sso login` and a standard SSO profile for now, or mfad_wrap_process",
+    )
+}
+
 // --- Roles ---------------------------------------------------------------------------
 
 pub fn role_source_ended(role_arn: &str) -> Failure {
