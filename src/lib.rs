@@ -32,6 +32,7 @@ pub mod paths;
 pub mod peer;
 pub mod protocol;
 pub mod settings;
+pub mod sso;
 pub mod store;
 pub mod sts;
 pub mod timefmt;
