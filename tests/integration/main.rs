@@ -35,5 +35,6 @@ mod rust_sdk;
 mod security;
 mod service;
 mod sessions;
+mod sso;
 mod store;
 mod wrap;

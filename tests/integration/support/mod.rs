@@ -3,10 +3,12 @@
 
 #![allow(dead_code)]
 
+pub mod http;
 pub mod moto;
 pub mod network;
 pub mod notifications;
 pub mod pty;
+pub mod sso_double;
 pub mod sts_double;
 
 use std::fs;

@@ -1,0 +1,200 @@
+//! IAM Identity Center: mfad's calls through the AWS SDK crates against the project's
+//! double of sso-oidc and the portal.
+
+use crate::support::sso_double::SsoDouble;
+use base64::Engine;
+use mfad::config::SsoSession;
+use mfad::network::Network;
+use mfad::sso::{self, AwsSso, Flow, Grant, Route, Sso, SsoError};
+use secrecy::{ExposeSecret, SecretString};
+use sha2::{Digest, Sha256};
+
+fn session(double: &SsoDouble) -> SsoSession {
+    SsoSession {
+        name: "corp".into(),
+        start_url: "https://corp.awsapps.com/start".into(),
+        region: "eu-central-1".into(),
+        scopes: vec!["sso:account:access".into()],
+        oidc_url: Some(double.url.clone()),
+        portal_url: Some(double.url.clone()),
+        legacy: false,
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn the_sdk_calls_speak_the_doubles_routes_through_every_grant() {
+    let double = SsoDouble::start();
+    double.assign("111122223333", "prod", "Admin");
+    double.assign("111122223333", "prod", "ReadOnly");
+    double.assign("444455556666", "dev", "Dev");
+    let (session, network) = (session(&double), Network::default());
+    let route = Route {
+        session: &session,
+        network: &network,
+    };
+    runtime().block_on(async {
+        // The device flow: pending until the person approves, then a token.
+        let device = AwsSso.register(route, Flow::Device).await.unwrap();
+        let authorization = AwsSso
+            .start_device_authorization(route, &device)
+            .await
+            .unwrap();
+        let pending = AwsSso
+            .create_token(
+                route,
+                &device,
+                Grant::DeviceCode(&authorization.device_code),
+            )
+            .await;
+        assert!(
+            matches!(pending, Err(SsoError::AuthorizationPending)),
+            "{pending:?}"
+        );
+        assert!(double.approve(&authorization.user_code));
+        let token = AwsSso
+            .create_token(
+                route,
+                &device,
+                Grant::DeviceCode(&authorization.device_code),
+            )
+            .await
+            .unwrap();
+        assert!(double.accepts(token.access_token.expose_secret()));
+        // The role's credentials, and what the person may take.
+        let credentials = AwsSso
+            .role_credentials(route, &token.access_token, "111122223333", "Admin")
+            .await
+            .unwrap();
+        assert!(credentials.access_key_id.starts_with("ASIASSO"));
+        let accounts = sso::accounts(route, &token.access_token).await.unwrap();
+        assert_eq!(accounts.len(), 2);
+        let roles = sso::account_roles(route, &token.access_token, "111122223333")
+            .await
+            .unwrap();
+        assert_eq!(roles, ["Admin", "ReadOnly"]);
+        // A refresh rotates the refresh token; the used one is refused.
+        let old = token.refresh_token.clone().unwrap();
+        let refreshed = AwsSso
+            .create_token(route, &device, Grant::RefreshToken(&old))
+            .await
+            .unwrap();
+        let reused = AwsSso
+            .create_token(route, &device, Grant::RefreshToken(&old))
+            .await;
+        assert!(
+            matches!(reused, Err(SsoError::InvalidGrant { .. })),
+            "{reused:?}"
+        );
+        // An expired token is refused by the portal.
+        double.expire_tokens();
+        let refused = AwsSso
+            .role_credentials(route, &refreshed.access_token, "111122223333", "Admin")
+            .await;
+        assert!(
+            matches!(refused, Err(SsoError::Unauthorized { .. })),
+            "{refused:?}"
+        );
+
+        // Authorization code with PKCE, the double redirecting to the loopback.
+        let browser = AwsSso.register(route, Flow::Browser).await.unwrap();
+        let verifier =
+            SecretString::from("a-verifier-of-enough-length-for-pkce-0123456789".to_owned());
+        let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(Sha256::digest(verifier.expose_secret().as_bytes()));
+        let redirect = "http://127.0.0.1:4567/oauth/callback";
+        let url = sso::authorize_url(route, &browser, redirect, "state-1", &challenge);
+        let location = redirect_of(&url);
+        assert!(
+            location.starts_with(&format!("{redirect}?code=")),
+            "{location}"
+        );
+        assert!(location.ends_with("&state=state-1"), "{location}");
+        let code = SecretString::from(
+            location
+                .split("code=")
+                .nth(1)
+                .unwrap()
+                .split('&')
+                .next()
+                .unwrap()
+                .to_owned(),
+        );
+        let wrong = SecretString::from("not-the-verifier".to_owned());
+        let refused = AwsSso
+            .create_token(
+                route,
+                &browser,
+                Grant::AuthorizationCode {
+                    code: &code,
+                    verifier: &wrong,
+                    redirect_uri: redirect,
+                },
+            )
+            .await;
+        assert!(
+            matches!(refused, Err(SsoError::InvalidGrant { .. })),
+            "{refused:?}"
+        );
+        let location = redirect_of(&sso::authorize_url(
+            route, &browser, redirect, "state-2", &challenge,
+        ));
+        let code = SecretString::from(
+            location
+                .split("code=")
+                .nth(1)
+                .unwrap()
+                .split('&')
+                .next()
+                .unwrap()
+                .to_owned(),
+        );
+        let token = AwsSso
+            .create_token(
+                route,
+                &browser,
+                Grant::AuthorizationCode {
+                    code: &code,
+                    verifier: &verifier,
+                    redirect_uri: redirect,
+                },
+            )
+            .await
+            .unwrap();
+        assert!(double.accepts(token.access_token.expose_secret()));
+    });
+    let counts = double.counts();
+    assert_eq!(counts.register_client, 2);
+    assert_eq!(counts.token_by_device_code, 2);
+    assert_eq!(counts.token_by_refresh, 2);
+    assert_eq!(counts.token_by_code, 2);
+    assert_eq!(counts.pkce_failures, 1);
+}
+
+/// Where the double's authorize endpoint sends the browser.
+fn redirect_of(url: &str) -> String {
+    let address = url.trim_start_matches("http://");
+    let (host, target) = address.split_once('/').unwrap();
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(host).unwrap();
+    write!(
+        stream,
+        "GET /{target} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 302"), "{response}");
+    response
+        .lines()
+        .find_map(|line| line.strip_prefix("location: "))
+        .unwrap()
+        .trim()
+        .to_owned()
+}
