@@ -250,7 +250,7 @@ struct Answer {
     body: String,
 }
 
-fn json(value: serde_json::Value) -> Answer {
+fn json(value: &serde_json::Value) -> Answer {
     Answer {
         status: 200,
         headers: vec![("content-type".into(), "application/json".into())],
@@ -292,7 +292,7 @@ fn handle(request: &HttpRequest, state: &Arc<Mutex<State>>) -> Answer {
                 None => page("No such code."),
             }
         }
-        ("GET", "/federation/credentials") => with_token(&mut state, bearer, |state| {
+        ("GET", "/federation/credentials") => with_token(&mut state, bearer.as_ref(), |state| {
             state.counts.role_credentials += 1;
             let (account, role) = (
                 query.get("account_id").cloned().unwrap_or_default(),
@@ -309,23 +309,23 @@ fn handle(request: &HttpRequest, state: &Arc<Mutex<State>>) -> Answer {
             let expiration = SystemTime::now() + lifetime;
             let millis = expiration.duration_since(UNIX_EPOCH).unwrap().as_millis() as u64;
             let key = next_id(state, "ASIASSO");
-            json(serde_json::json!({ "roleCredentials": {
+            json(&serde_json::json!({ "roleCredentials": {
                 "accessKeyId": key,
                 "secretAccessKey": format!("sso-secret-{key}"),
                 "sessionToken": format!("sso-token-{key}"),
                 "expiration": millis,
             }}))
         }),
-        ("GET", "/assignment/accounts") => with_token(&mut state, bearer, |state| {
+        ("GET", "/assignment/accounts") => with_token(&mut state, bearer.as_ref(), |state| {
             state.counts.list_accounts += 1;
             let accounts: Vec<_> = state
                 .accounts
                 .iter()
                 .map(|(id, (name, _))| serde_json::json!({"accountId": id, "accountName": name, "emailAddress": "root@example.com"}))
                 .collect();
-            json(serde_json::json!({ "accountList": accounts }))
+            json(&serde_json::json!({ "accountList": accounts }))
         }),
-        ("GET", "/assignment/roles") => with_token(&mut state, bearer, |state| {
+        ("GET", "/assignment/roles") => with_token(&mut state, bearer.as_ref(), |state| {
             state.counts.list_account_roles += 1;
             let account = query.get("account_id").cloned().unwrap_or_default();
             let roles: Vec<_> = state
@@ -336,15 +336,15 @@ fn handle(request: &HttpRequest, state: &Arc<Mutex<State>>) -> Answer {
                 .into_iter()
                 .map(|role| serde_json::json!({"roleName": role, "accountId": account}))
                 .collect();
-            json(serde_json::json!({ "roleList": roles }))
+            json(&serde_json::json!({ "roleList": roles }))
         }),
-        ("POST", "/logout") => with_token(&mut state, bearer.clone(), |state| {
+        ("POST", "/logout") => with_token(&mut state, bearer.as_ref(), |state| {
             state.counts.logouts += 1;
             if let Some(token) = &bearer {
                 state.tokens.remove(token);
             }
             state.refresh_tokens.clear();
-            json(serde_json::json!({}))
+            json(&serde_json::json!({}))
         }),
         _ => error(
             404,
@@ -366,11 +366,10 @@ fn page(text: &str) -> Answer {
 
 fn with_token(
     state: &mut State,
-    bearer: Option<String>,
+    bearer: Option<&String>,
     then: impl FnOnce(&mut State) -> Answer,
 ) -> Answer {
     let valid = bearer
-        .as_ref()
         .and_then(|token| state.tokens.get(token))
         .is_some_and(|t| t.expires > SystemTime::now());
     if !valid {
@@ -411,7 +410,7 @@ fn register(state: &mut State, body: &serde_json::Value) -> Answer {
         .duration_since(UNIX_EPOCH)
         .unwrap()
         .as_secs();
-    json(serde_json::json!({
+    json(&serde_json::json!({
         "clientId": id,
         "clientSecret": secret,
         "clientIdIssuedAt": now,
@@ -452,7 +451,7 @@ fn start_device(state: &mut State, body: &serde_json::Value) -> Answer {
             last_poll: None,
         },
     );
-    json(serde_json::json!({
+    json(&serde_json::json!({
         "deviceCode": device_code,
         "userCode": user_code,
         "verificationUri": "https://device.sso.example/",
@@ -538,7 +537,7 @@ fn issue(state: &mut State) -> Answer {
         },
     );
     state.refresh_tokens.insert(refresh.clone(), access.clone());
-    json(serde_json::json!({
+    json(&serde_json::json!({
         "accessToken": access,
         "tokenType": "Bearer",
         "expiresIn": lifetime.as_secs(),
