@@ -31,6 +31,12 @@ pub enum Event {
         profile: String,
         reason: String,
     },
+    /// A person should sign in to an sso-session with the device flow.
+    SsoSignIn {
+        session: String,
+        page: String,
+        code: String,
+    },
     /// A profile mfad keeps in a credentials file could not be written.
     WriteFailed {
         profile: String,
@@ -68,6 +74,7 @@ impl Notifier {
                 Event::CodeRejected { .. } => s.code_rejected,
                 Event::RenewalFailed { .. } => s.renewal_failed,
                 Event::WriteFailed { .. } => s.write_failed,
+                Event::SsoSignIn { .. } => s.code_needed,
             }
     }
 
@@ -250,6 +257,14 @@ fn text_of(event: &Event) -> Text {
         Event::RenewalFailed { profile, reason } => (
             format!("Renewing AWS session {profile} failed"),
             reason.clone(),
+        ),
+        Event::SsoSignIn {
+            session,
+            page,
+            code,
+        } => (
+            format!("Sign in to IAM Identity Center ({session})"),
+            format!("Open {page} in a browser and confirm the code {code}."),
         ),
         Event::WriteFailed {
             profile,

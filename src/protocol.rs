@@ -15,8 +15,8 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize, Serializer};
 
 /// Bumped whenever a message changes shape (2: [`Response::Pending`]; 3:
-/// [`Response::AskSecret`]).
-pub const PROTOCOL_VERSION: u32 = 3;
+/// [`Response::AskSecret`]; 4: [`Response::Notice`]).
+pub const PROTOCOL_VERSION: u32 = 4;
 
 /// While a request is being worked on, the daemon sends [`Response::Pending`] this often,
 /// so a client can tell a busy daemon from a stopped one.
@@ -97,6 +97,11 @@ pub enum Response {
     AskSecret {
         prompt: String,
     },
+    /// Tell the person at the caller's terminal something to do (where to sign in); not
+    /// answered.
+    Notice {
+        text: String,
+    },
     Status(StatusReport),
     /// Answer to [`Request::Peek`]: seconds since the epoch, `None` if mfad has no session
     /// for the profile.
@@ -151,6 +156,9 @@ pub struct SessionStatus {
     pub long_term_key: String,
     /// The role, for a session assumed with an MFA session.
     pub role_arn: Option<String>,
+    /// The Identity Center role at the root of the chain, in words.
+    #[serde(default)]
+    pub sso: Option<String>,
     /// Seconds since the epoch; `None` before the first session was obtained.
     pub expiration: Option<u64>,
     pub code_source: Option<CodeSource>,

@@ -39,6 +39,11 @@ fn answer_questions(
                     None => client.send(&Request::Cancel)?,
                 }
             }
+            Response::Notice { text } => {
+                if let Some(terminal) = terminal.as_deref_mut() {
+                    let _ = terminal.show(&format!("mfad: {text}\n"));
+                }
+            }
             Response::AskSecret { prompt } => {
                 let answer = terminal
                     .as_deref_mut()

@@ -36,6 +36,8 @@ pub const FORWARDED_VARS: &[&str] = &[
     "AWS_ENDPOINT_URL",
     "AWS_ENDPOINT_URL_STS",
     "AWS_ENDPOINT_URL_IAM",
+    "AWS_ENDPOINT_URL_SSO",
+    "AWS_ENDPOINT_URL_SSO_OIDC",
     "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
     "AWS_CA_BUNDLE",
     "HTTPS_PROXY",
@@ -51,6 +53,7 @@ pub const FORWARDED_VARS: &[&str] = &[
     "XAUTHORITY",
     "XDG_RUNTIME_DIR",
     "DBUS_SESSION_BUS_ADDRESS",
+    "BROWSER",
     crate::vocab::INSIDE_VAR,
 ];
 

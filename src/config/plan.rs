@@ -129,6 +129,8 @@ pub struct SsoPlan {
     pub account_id: String,
     pub role_name: String,
     pub flow: SsoFlow,
+    /// How Identity Center is reached from the caller (its proxy and CA bundle).
+    pub network: Network,
 }
 
 /// A credential helper the daemon runs for a profile.

@@ -18,7 +18,7 @@
 //! legacy `sso_start_url` form), so that profiles made by `aws configure sso` are reused.
 
 use super::ConfigError;
-use super::endpoints::service_endpoint;
+use super::endpoints::{network, service_endpoint};
 use super::files::{AwsFiles, Setting};
 use super::plan::{SsoFlow, SsoPlan, SsoSession};
 use crate::vocab::CallerEnv;
@@ -69,6 +69,7 @@ pub(super) fn plan(
         account_id,
         role_name,
         flow,
+        network: network(settings, env, true),
     })
 }
 

@@ -8,6 +8,7 @@ use super::key::SessionKey;
 use super::persist;
 use super::renewal;
 use super::sessions::Due;
+use super::sso;
 use super::state::Daemon;
 use crate::notify::Event;
 use std::sync::Arc;
@@ -17,7 +18,7 @@ use std::time::Duration;
 pub const TICK: Duration = Duration::from_secs(1);
 
 /// Look at the sessions every [`TICK`], forever; sessions that ended are removed from
-/// the store, and a file store unused for `store.lock_after` is locked (with the keys
+/// the store, sso-session tokens near their end are refreshed, and a file store unused for `store.lock_after` is locked (with the keys
 /// read from it).
 pub async fn run(daemon: Arc<Daemon>) {
     let mut ticks = tokio::time::interval(TICK);
@@ -25,6 +26,7 @@ pub async fn run(daemon: Arc<Daemon>) {
         ticks.tick().await;
         look_once(&daemon);
         persist::forget_ended(&daemon).await;
+        sso::refresh_ahead(&daemon);
         if daemon.stores.lock_if_idle() {
             daemon.forget_keys(None);
         }

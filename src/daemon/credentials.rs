@@ -6,7 +6,7 @@ use super::codes;
 use super::connection::Connection;
 use super::key::SessionKey;
 use super::persist;
-use super::recipe::{RenewalRequest, RoleRecipe};
+use super::recipe::{RenewalRequest, RoleRecipe, SsoRecipe};
 use super::renewal;
 use super::sessions::{Flight, FlightResult, Lookup, Session};
 use super::state::Daemon;
@@ -17,7 +17,7 @@ use crate::config::{self, CredentialPlan, WrapPlan};
 use crate::failure::{Failure, FailureKind};
 use crate::messages;
 use crate::mfa::askers::Askers;
-use crate::mfa::askers::{Answer, Ask, Registration};
+use crate::mfa::askers::{Answer, Ask, AskKind, Registration};
 use crate::notify::Event;
 use crate::protocol::{Caller, Credentials, Request, Response};
 use crate::store::LongTermKey;
@@ -187,7 +187,24 @@ async fn obtain(
             "a wrapped helper's credentials cannot be the source of a role",
         )
         .into()),
-        CredentialPlan::Sso(sso) => Err(messages::sso_not_served_yet(&sso.profile).into()),
+        CredentialPlan::Sso(plan) => {
+            let key = SessionKey::Sso {
+                session: plan.session.clone(),
+                account_id: plan.account_id.clone(),
+                role_name: plan.role_name.clone(),
+            };
+            let start = |flight: Arc<Flight>| {
+                let recipe = SsoRecipe {
+                    key: key.clone(),
+                    plan: plan.clone(),
+                    caller_env: caller.env.clone(),
+                    interactive: true,
+                };
+                tokio::spawn(renewal::run_sso(daemon.clone(), recipe, flight));
+            };
+            let session = acquire(daemon, connection, &key, &plan.profile, caller, start).await?;
+            Ok((key, session))
+        }
         CredentialPlan::Role(role) => {
             let (source_key, source) =
                 Box::pin(obtain(daemon, connection, &role.source, profile, caller)).await?;
@@ -295,10 +312,17 @@ async fn answering<T>(
             Some(question) = next_question => question,
         };
         let prompt = question.prompt.clone();
-        let ask = if question.hidden {
-            Response::AskSecret { prompt }
-        } else {
-            Response::AskCode { prompt }
+        let ask = match question.kind {
+            AskKind::Secret => Response::AskSecret { prompt },
+            AskKind::Code => Response::AskCode { prompt },
+            AskKind::Notice => {
+                connection
+                    .write(&Response::Notice { text: prompt })
+                    .await
+                    .ok()?;
+                let _ = question.reply.send(Answer::Shown);
+                continue;
+            }
         };
         connection.write(&ask).await.ok()?;
         tokio::select! {

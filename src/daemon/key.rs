@@ -1,6 +1,6 @@
 //! What identifies a cached session.
 
-use crate::config::{RoleOptions, StsEndpoint};
+use crate::config::{RoleOptions, SsoSession, StsEndpoint};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -22,18 +22,35 @@ pub enum SessionKey {
         options: RoleOptions,
         endpoint: StsEndpoint,
     },
+    /// A role of an Identity Center account, through an sso-session's token.
+    Sso {
+        session: SsoSession,
+        account_id: String,
+        role_name: String,
+    },
 }
 
 impl SessionKey {
-    /// The MFA session at the root of this key's chain: (long-term key id, serial).
-    pub fn root(&self) -> (&str, &str) {
+    /// The MFA session at the root of this key's chain: (long-term key id, serial);
+    /// `None` for a chain that starts at Identity Center.
+    pub fn root(&self) -> Option<(&str, &str)> {
         match self {
             Self::Mfa {
                 access_key_id,
                 mfa_serial,
                 ..
-            } => (access_key_id, mfa_serial),
+            } => Some((access_key_id, mfa_serial)),
             Self::Role { source, .. } => source.root(),
+            Self::Sso { .. } => None,
+        }
+    }
+
+    /// The Identity Center role at the root of this key's chain, if it starts there.
+    pub fn sso_root(&self) -> Option<&SessionKey> {
+        match self {
+            Self::Sso { .. } => Some(self),
+            Self::Role { source, .. } => source.sso_root(),
+            Self::Mfa { .. } => None,
         }
     }
 
@@ -48,6 +65,7 @@ impl SessionKey {
         let arn = match self {
             Self::Mfa { mfa_serial, .. } => mfa_serial,
             Self::Role { role_arn, .. } => role_arn,
+            Self::Sso { account_id, .. } => return Some(account_id.clone()),
         };
         arn.split(':')
             .nth(4)
@@ -82,14 +100,16 @@ impl SessionKey {
                 options: options.clone(),
                 endpoint: endpoint.clone(),
             },
+            Self::Sso { .. } => self.clone(),
         }
     }
 
-    /// The session a role is assumed with; `None` for an MFA session.
+    /// The session a role is assumed with; `None` for an MFA session or an Identity
+    /// Center role.
     pub fn source(&self) -> Option<&SessionKey> {
         match self {
             Self::Role { source, .. } => Some(source),
-            Self::Mfa { .. } => None,
+            Self::Mfa { .. } | Self::Sso { .. } => None,
         }
     }
 }
@@ -120,7 +140,7 @@ mod tests {
         };
         assert_eq!(role.account_id().as_deref(), Some("210987654321"));
         let odd = role.with_long_term_key("AKIANEW");
-        assert_eq!(odd.root().0, "AKIANEW");
+        assert_eq!(odd.root().unwrap().0, "AKIANEW");
         let garbled = SessionKey::Mfa {
             access_key_id: "AKIAEXAMPLE".into(),
             mfa_serial: "not-an-arn".into(),

@@ -32,9 +32,12 @@ pub mod renewal;
 pub mod saved;
 pub mod server;
 pub mod sessions;
+pub mod signin;
+pub mod sso;
 pub mod state;
 pub mod status;
 pub mod stores;
+pub mod tokens;
 pub mod wrapped;
 pub mod written;
 

@@ -8,7 +8,7 @@
 //! call and no prompt.
 
 use super::key::SessionKey;
-use super::recipe::{Recipe, RenewalRequest, RoleRecipe};
+use super::recipe::{Recipe, RenewalRequest, RoleRecipe, SsoRecipe};
 use super::sessions::{Origin, Session};
 use super::state::Daemon;
 use super::stores::Asking;
@@ -125,7 +125,7 @@ async fn write(
         renewed_at: epoch_secs(session.renewed_at),
         code_source: match session.origin {
             Origin::Code(source) => Some(source),
-            Origin::Role => None,
+            Origin::Role | Origin::Sso => None,
         },
         profiles,
         handed_out_to,
@@ -288,7 +288,10 @@ async fn put_back(
             session_token: SecretString::from(saved.session_token.clone()),
             expiration: from_epoch_secs(saved.expiration),
         },
-        origin: saved.code_source.map_or(Origin::Role, Origin::Code),
+        origin: match (&saved.key, saved.code_source) {
+            (SessionKey::Sso { .. }, _) => Origin::Sso,
+            (_, source) => source.map_or(Origin::Role, Origin::Code),
+        },
         renewed_at: from_epoch_secs(saved.renewed_at),
     };
     let recipe = match plan {
@@ -375,6 +378,12 @@ async fn recipe(
             key: saved.key.clone(),
             role,
             caller_env: saved.caller_env.clone(),
+        })),
+        (CredentialPlan::Sso(plan), SessionKey::Sso { .. }) => Some(Recipe::Sso(SsoRecipe {
+            key: saved.key.clone(),
+            plan,
+            caller_env: saved.caller_env.clone(),
+            interactive: true,
         })),
         _ => None,
     }

@@ -2,7 +2,7 @@
 //! caller (ahead of time, or when the person clicks "Renew now").
 
 use super::key::SessionKey;
-use crate::config::{RolePlan, SessionPlan};
+use crate::config::{RolePlan, SessionPlan, SsoPlan};
 use crate::store::LongTermKey;
 use crate::vocab::CallerEnv;
 
@@ -29,10 +29,23 @@ pub struct RoleRecipe {
     pub caller_env: CallerEnv,
 }
 
+/// What getting an Identity Center role's credentials again needs.
+#[derive(Debug, Clone)]
+pub struct SsoRecipe {
+    pub key: SessionKey,
+    pub plan: SsoPlan,
+    /// The environment of the caller whose request started it (its browser, its desktop).
+    pub caller_env: CallerEnv,
+    /// Whether a person may be asked to sign in (not for renewals ahead of time, which
+    /// only refresh).
+    pub interactive: bool,
+}
+
 #[derive(Debug, Clone)]
 pub enum Recipe {
     Mfa(RenewalRequest),
     Role(RoleRecipe),
+    Sso(SsoRecipe),
 }
 
 impl Recipe {
@@ -42,6 +55,10 @@ impl Recipe {
             Self::Mfa(mut request) => {
                 request.desktop = desktop;
                 Self::Mfa(request)
+            }
+            Self::Sso(mut recipe) => {
+                recipe.interactive = desktop;
+                Self::Sso(recipe)
             }
             role => role,
         }
@@ -60,6 +77,7 @@ impl Recipe {
                 recipe.key = key;
                 Self::Role(recipe)
             }
+            sso @ Self::Sso(_) => sso,
         }
     }
 
@@ -69,6 +87,7 @@ impl Recipe {
         match self {
             Self::Mfa(request) => (&request.profile, &request.caller_env),
             Self::Role(recipe) => (&recipe.role.profile, &recipe.caller_env),
+            Self::Sso(recipe) => (&recipe.plan.profile, &recipe.caller_env),
         }
     }
 
@@ -77,6 +96,10 @@ impl Recipe {
         match self {
             Self::Mfa(request) => format!("the MFA session of {}", request.profile),
             Self::Role(recipe) => format!("role {}", recipe.role.role_arn),
+            Self::Sso(recipe) => format!(
+                "{} in account {} (sso-session {})",
+                recipe.plan.role_name, recipe.plan.account_id, recipe.plan.session.name
+            ),
         }
     }
 }

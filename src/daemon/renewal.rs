@@ -6,8 +6,10 @@
 use super::codes::{self, sts_failure};
 use super::key::SessionKey;
 use super::persist;
-use super::recipe::{Recipe, RenewalRequest, RoleRecipe};
+use super::recipe::{Recipe, RenewalRequest, RoleRecipe, SsoRecipe};
 use super::sessions::{FailedRenewal, Flight, Origin, Session};
+use super::signin::SignIn;
+use super::sso;
 use super::state::Daemon;
 use crate::config::{RolePlan, SessionPlan};
 use crate::failure::{Failure, FailureKind};
@@ -22,6 +24,9 @@ pub fn start(daemon: &Arc<Daemon>, recipe: Recipe, flight: Arc<Flight>) {
     match recipe {
         Recipe::Mfa(request) => {
             tokio::spawn(run(daemon.clone(), request, flight));
+        }
+        Recipe::Sso(recipe) => {
+            tokio::spawn(run_sso(daemon.clone(), recipe, flight));
         }
         Recipe::Role(recipe) => {
             let now = daemon.now();
@@ -77,6 +82,50 @@ pub async fn run(daemon: Arc<Daemon>, request: RenewalRequest, flight: Arc<Fligh
     });
     let (key, profile) = (request.key.clone(), request.profile.clone());
     let outcome = daemon.sessions.finish(&key, &flight, result, note, now);
+    published(&daemon, &key, &profile, outcome, recipe).await;
+}
+
+/// Get an Identity Center role's credentials (signing in once for all its callers if
+/// the sso-session needs it) and publish the outcome.
+pub async fn run_sso(daemon: Arc<Daemon>, recipe: SsoRecipe, flight: Arc<Flight>) {
+    let sign_in = SignIn {
+        askers: &flight.askers,
+        caller_env: &recipe.caller_env,
+    };
+    let result = sso::role_credentials(
+        &daemon,
+        &recipe.plan,
+        recipe.interactive.then_some(&sign_in),
+    )
+    .await
+    .map(|credentials| Session {
+        credentials,
+        origin: Origin::Sso,
+        renewed_at: daemon.now().wall,
+    });
+    let plan = &recipe.plan;
+    match &result {
+        Ok(session) => tracing::info!(
+            role = %plan.role_name,
+            account = %plan.account_id,
+            sso_session = %plan.session.name,
+            expires = %crate::timefmt::rfc3339(session.credentials.expiration),
+            "Identity Center role credentials"
+        ),
+        Err(failure) => tracing::warn!(
+            role = %plan.role_name,
+            account = %plan.account_id,
+            "getting the role's credentials failed: {failure}"
+        ),
+    }
+    let (key, profile) = (recipe.key.clone(), plan.profile.clone());
+    let recipe = Recipe::Sso(recipe);
+    if let Ok(session) = &result {
+        persist::save_obtained(&daemon, &key, session, &recipe, &profile).await;
+    }
+    let outcome = daemon
+        .sessions
+        .finish(&key, &flight, result, None, daemon.now());
     published(&daemon, &key, &profile, outcome, recipe).await;
 }
 
@@ -142,7 +191,7 @@ async fn published(
     recipe: Recipe,
 ) {
     daemon.sessions.keep_recipe(key, recipe);
-    let is_mfa = key.source().is_none();
+    let is_mfa = matches!(key, SessionKey::Mfa { .. });
     match outcome {
         Ok(session) => {
             daemon.written.refresh(key, &session).await;

@@ -33,6 +33,8 @@ pub enum Origin {
     Code(CodeSource),
     /// AssumeRole with the source's credentials.
     Role,
+    /// GetRoleCredentials with an sso-session's token.
+    Sso,
 }
 
 /// A session as obtained from STS.
@@ -365,7 +367,7 @@ impl Sessions {
         let mut slots = self.slots.lock().unwrap();
         let old_keys: Vec<SessionKey> = slots
             .keys()
-            .filter(|key| key.root().0 == old_id)
+            .filter(|key| key.root().is_some_and(|(id, _)| id == old_id))
             .cloned()
             .collect();
         let mut moved = Vec::new();

@@ -6,6 +6,7 @@ use super::loops::LoopGuard;
 use super::saved::Saved;
 use super::sessions::Sessions;
 use super::stores::{Asking, Stores};
+use super::tokens::SsoTokens;
 use super::wrapped::WrappedHelpers;
 use super::written::WrittenProfiles;
 use crate::bounded::{self, Stalled};
@@ -15,6 +16,7 @@ use crate::messages;
 use crate::mfa::used::UsedCodes;
 use crate::notify::Notifier;
 use crate::settings::Settings;
+use crate::sso::{AwsSso, Sso};
 use crate::store::{LongTermKey, Store, StoreError};
 use crate::sts::{AwsSts, Sts, StsClock};
 use crate::vocab::CallerEnv;
@@ -43,6 +45,10 @@ pub struct Daemon {
     /// The local clocks.
     pub clock: Arc<dyn Clock>,
     pub sts: Arc<dyn Sts>,
+    /// IAM Identity Center.
+    pub sso: Arc<dyn Sso>,
+    /// The tokens of sso-sessions, and mfad's client registrations with them.
+    pub sso_tokens: SsoTokens,
     /// The secret stores, and the file store once unlocked.
     pub stores: Stores,
     /// Sessions saved in the store, to outlive the daemon.
@@ -96,6 +102,8 @@ impl Daemon {
             loops: LoopGuard::default(),
             clock,
             sts,
+            sso: Arc::new(AwsSso),
+            sso_tokens: SsoTokens::default(),
             stores,
             saved: Saved::default(),
             wrapped: WrappedHelpers::default(),

@@ -29,7 +29,7 @@ pub fn handle(daemon: &Daemon) -> Response {
 }
 
 fn wire(view: SessionView) -> SessionStatus {
-    let (access_key_id, mfa_serial) = view.key.root();
+    let (access_key_id, mfa_serial) = view.key.root().unwrap_or(("", ""));
     let current = view.current.as_ref();
     SessionStatus {
         profiles: view.profiles,
@@ -37,12 +37,23 @@ fn wire(view: SessionView) -> SessionStatus {
         long_term_key: crate::store::short_key_id(access_key_id),
         role_arn: match &view.key {
             SessionKey::Role { role_arn, .. } => Some(role_arn.clone()),
-            SessionKey::Mfa { .. } => None,
+            SessionKey::Mfa { .. } | SessionKey::Sso { .. } => None,
+        },
+        sso: match view.key.sso_root() {
+            Some(SessionKey::Sso {
+                session,
+                account_id,
+                role_name,
+            }) => Some(format!(
+                "{role_name} in {account_id} (sso-session {})",
+                session.name
+            )),
+            _ => None,
         },
         expiration: current.map(|s| epoch_secs(s.credentials.expiration)),
         code_source: current.and_then(|s| match s.origin {
             Origin::Code(source) => Some(source),
-            Origin::Role => None,
+            Origin::Role | Origin::Sso => None,
         }),
         renewed_at: current.map(|s| epoch_secs(s.renewed_at)),
         renewing: view.renewing,

@@ -5,14 +5,44 @@ use std::fmt::Display;
 
 // --- IAM Identity Center -------------------------------------------------------------
 
-/// Resolved, but the daemon cannot sign in to Identity Center yet (issue 18 in progress).
-pub fn sso_not_served_yet(profile: &str) -> Failure {
+/// The sso-session's token ended and only a person can sign in again.
+pub fn sso_sign_in_needed(session: &str) -> Failure {
     Failure::new(
-        FailureKind::Config,
+        FailureKind::NoCodeSource,
+        format!("the sign-in to IAM Identity Center ({session}) ended"),
         format!(
-            "profile {profile} is an IAM Identity Center profile, which this mfad does not serve yet"
+            "sign in again: `mfad sso login {session}`, or run the command in a terminal or on a desktop"
         ),
-        "use `aws sso login` and a standard SSO profile for now, or mfad_wrap_process",
+    )
+}
+
+/// Nobody waiting can be shown a sign-in: no terminal, no desktop, no browser.
+pub fn sso_nobody_to_sign_in(session: &str) -> Failure {
+    Failure::new(
+        FailureKind::NoCodeSource,
+        format!(
+            "signing in to IAM Identity Center ({session}) needs a person, and this command has no terminal or desktop to ask on"
+        ),
+        format!("run `mfad sso login {session}` in a terminal, then this command again"),
+    )
+}
+
+pub fn sso_sign_in_timed_out(session: &str, waited: std::time::Duration) -> Failure {
+    Failure::new(
+        FailureKind::PromptCancelled,
+        format!(
+            "nobody finished the sign-in to IAM Identity Center ({session}) within {}",
+            crate::timefmt::short_duration(waited)
+        ),
+        format!("run `mfad sso login {session}` and finish the sign-in in the browser"),
+    )
+}
+
+pub fn sso_sign_in_refused(session: &str, said: &str) -> Failure {
+    Failure::new(
+        FailureKind::PromptCancelled,
+        format!("the sign-in to IAM Identity Center ({session}) was refused ({said})"),
+        format!("run `mfad sso login {session}` to try again"),
     )
 }
 

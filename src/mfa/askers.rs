@@ -15,14 +15,25 @@ use tokio::sync::{mpsc, oneshot};
 /// A question for a person, delivered to one waiting caller.
 pub struct Ask {
     pub prompt: String,
-    /// Whether the answer is a secret to read without echo (a passphrase).
-    pub hidden: bool,
+    pub kind: AskKind,
     pub reply: oneshot::Sender<Answer>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AskKind {
+    /// An answer shown as it is typed (a single-use code).
+    Code,
+    /// A secret read without echo (a passphrase).
+    Secret,
+    /// Something to read, not to answer (where to sign in).
+    Notice,
 }
 
 pub enum Answer {
     Code(SecretString),
     Cancelled,
+    /// A notice was shown.
+    Shown,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,7 +100,12 @@ impl Askers {
     /// Ask the first registered caller (the answer echoed: a single-use code); if it goes
     /// away before answering, the next.
     pub async fn ask(&self, prompt: &str, timeout: Duration) -> Result<SecretString, AskError> {
-        self.ask_for(prompt, false, timeout).await
+        self.ask_for(prompt, AskKind::Code, timeout).await
+    }
+
+    /// Show a notice on the first registered caller's terminal; `false` if none could.
+    pub async fn tell(&self, text: &str, timeout: Duration) -> bool {
+        self.ask_for(text, AskKind::Notice, timeout).await.is_ok()
     }
 
     /// Ask for a secret, read without echo.
@@ -98,13 +114,13 @@ impl Askers {
         prompt: &str,
         timeout: Duration,
     ) -> Result<SecretString, AskError> {
-        self.ask_for(prompt, true, timeout).await
+        self.ask_for(prompt, AskKind::Secret, timeout).await
     }
 
     async fn ask_for(
         &self,
         prompt: &str,
-        hidden: bool,
+        kind: AskKind,
         timeout: Duration,
     ) -> Result<SecretString, AskError> {
         loop {
@@ -114,7 +130,7 @@ impl Askers {
             let (reply, answer) = oneshot::channel();
             let question = Ask {
                 prompt: prompt.to_owned(),
-                hidden,
+                kind,
                 reply,
             };
             if asker.questions.send(question).await.is_err() {
@@ -123,6 +139,7 @@ impl Askers {
             }
             match tokio::time::timeout(timeout, answer).await {
                 Ok(Ok(Answer::Code(code))) => return Ok(code),
+                Ok(Ok(Answer::Shown)) => return Ok(SecretString::from(String::new())),
                 Ok(Ok(Answer::Cancelled)) => return Err(AskError::Cancelled),
                 Ok(Err(_went_away)) => self.withdraw(asker.id),
                 Err(_) => return Err(AskError::TimedOut),

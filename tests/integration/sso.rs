@@ -2,6 +2,7 @@
 //! double of sso-oidc and the portal.
 
 use crate::support::sso_double::SsoDouble;
+use crate::support::*;
 use base64::Engine;
 use mfad::config::SsoSession;
 use mfad::network::Network;
@@ -197,4 +198,85 @@ fn redirect_of(url: &str) -> String {
         .unwrap()
         .trim()
         .to_owned()
+}
+
+/// A config with the sso-session `corp` and mfad profiles `role1`…`role3` of it (three
+/// roles of one account).
+fn sso_config(extra: &str) -> String {
+    let mut config = String::from(
+        "[sso-session corp]\nsso_start_url = https://corp.awsapps.com/start\nsso_region = eu-central-1\nsso_registration_scopes = sso:account:access\n",
+    );
+    for n in 1..=3 {
+        config.push_str(&format!(
+            "[profile role{n}]\nmfad_sso_session = corp\nmfad_sso_account_id = 111122223333\nmfad_sso_role_name = Role{n}\nregion = eu-west-1\ncredential_process = {MFAD} process role{n}\n{extra}"
+        ));
+    }
+    config
+}
+
+/// A `$BROWSER` that follows the authorize redirect to mfad's loopback, as a person's
+/// browser would, and keeps the page it was shown in `page.html`.
+fn following_browser(env: &TestEnv) -> String {
+    let path = env.dir.path().join("browser.sh");
+    let page = env.dir.path().join("page.html");
+    write_script(
+        &path,
+        &format!(
+            "#!/bin/sh\necho opened >> {opened}\nexec python3 -c 'import sys, urllib.request; open(sys.argv[2], \"w\").write(urllib.request.urlopen(sys.argv[1]).read().decode())' \"$1\" {page}\n",
+            opened = env.dir.path().join("opened").display(),
+            page = page.display()
+        ),
+    );
+    path.display().to_string()
+}
+
+fn sso_env(double: &SsoDouble) -> TestEnv {
+    for n in 1..=3 {
+        double.assign("111122223333", "prod", &format!("Role{n}"));
+    }
+    let env = TestEnv::new();
+    env.write_config(&sso_config(""));
+    env
+}
+
+#[test]
+fn a_hundred_cold_callers_over_three_roles_cause_one_sign_in() {
+    let double = SsoDouble::start();
+    let env = sso_env(&double);
+    let browser = following_browser(&env);
+    let callers: Vec<_> = (0..100)
+        .map(|i| {
+            env.mfad(&["process", &format!("role{}", i % 3 + 1)])
+                .env("BROWSER", &browser)
+                .env("AWS_ENDPOINT_URL_SSO_OIDC", &double.url)
+                .env("AWS_ENDPOINT_URL_SSO", &double.url)
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut keys = std::collections::HashSet::new();
+    for caller in callers {
+        let output = caller.wait_with_output().unwrap();
+        assert_success(&output);
+        let answer: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        assert!(answer["Expiration"].as_str().unwrap().ends_with('Z'));
+        keys.insert(answer["AccessKeyId"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(keys.len(), 3, "one set of credentials per role: {keys:?}");
+    let counts = double.counts();
+    assert_eq!(counts.register_client, 1, "{counts:?}");
+    assert_eq!(counts.authorize, 1, "{counts:?}");
+    assert_eq!(counts.create_token(), 1, "{counts:?}");
+    assert_eq!(counts.role_credentials, 3, "{counts:?}");
+    assert_eq!(counts.pkce_failures, 0, "{counts:?}");
+    let page = std::fs::read_to_string(env.dir.path().join("page.html")).unwrap();
+    assert!(page.contains("You may close this tab"), "{page}");
+    let opened = std::fs::read_to_string(env.dir.path().join("opened")).unwrap();
+    assert_eq!(
+        opened.lines().count(),
+        1,
+        "one browser tab for a hundred callers"
+    );
 }

@@ -1,0 +1,330 @@
+//! A person signs in to an sso-session: in a browser on the caller's desktop
+//! (authorization code with PKCE, the browser sent back to a loopback port of the
+//! daemon), or with the device flow (a code shown on the caller's terminal or in a
+//! notification, confirmed in a browser anywhere). One sign-in serves every waiting
+//! caller; nobody to show it to fails at once with the remedy.
+
+use super::state::Daemon;
+use crate::config::{SsoFlow, SsoPlan};
+use crate::failure::Failure;
+use crate::messages;
+use crate::mfa::askers::Askers;
+use crate::notify::Event;
+use crate::sso::{self, DeviceAuthorization, Flow, Grant, Registration, Route, SsoError, Token};
+use crate::vocab::CallerEnv;
+use secrecy::SecretString;
+use std::time::Duration;
+use subtle::ConstantTimeEq;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+/// Who can be shown the sign-in: the callers waiting with a terminal, and the desktop
+/// and browser of the caller whose request started it.
+pub struct SignIn<'a> {
+    pub askers: &'a Askers,
+    pub caller_env: &'a CallerEnv,
+}
+
+/// The largest callback request read, and how long its sender may take.
+const MAX_CALLBACK_BYTES: usize = 8 * 1024;
+const CALLBACK_READ_TIMEOUT: Duration = Duration::from_secs(5);
+/// SlowDown asks for this much more between polls.
+const SLOW_DOWN_STEP: Duration = Duration::from_secs(5);
+
+/// Sign in, with the registration it was made with.
+pub async fn sign_in(
+    daemon: &Daemon,
+    plan: &SsoPlan,
+    with: &SignIn<'_>,
+) -> Result<(Token, Registration), Failure> {
+    let route = Route {
+        session: &plan.session,
+        network: &plan.network,
+    };
+    let browser = browser_of(with.caller_env);
+    let flow = match (plan.flow, &browser) {
+        (SsoFlow::Browser, Some(_)) => Flow::Browser,
+        _ => Flow::Device,
+    };
+    let desktop = has_desktop(with.caller_env);
+    if flow == Flow::Device && with.askers.is_empty() && !desktop && browser.is_none() {
+        return Err(messages::sso_nobody_to_sign_in(&plan.session.name));
+    }
+    let registration = registration(daemon, route, flow).await?;
+    let token = match flow {
+        Flow::Browser => {
+            let browser = browser.expect("chosen for its browser");
+            with_browser(daemon, route, &registration, &browser, with.caller_env).await?
+        }
+        Flow::Device => with_device_code(daemon, plan, route, &registration, with, browser).await?,
+    };
+    Ok((token, registration))
+}
+
+/// A registration for the flow: the one kept, else a new one (kept until it expires).
+async fn registration(
+    daemon: &Daemon,
+    route: Route<'_>,
+    flow: Flow,
+) -> Result<Registration, Failure> {
+    let now = crate::timefmt::epoch_secs(daemon.now().wall);
+    if let Some(kept) = daemon.sso_tokens.registration(route.session, flow, now) {
+        return Ok(kept);
+    }
+    let registration = daemon.sso.register(route, flow).await?;
+    daemon
+        .sso_tokens
+        .keep_registration(route.session, registration.clone());
+    Ok(registration)
+}
+
+/// How to open a URL on the caller's desktop: its `$BROWSER` (the first of a
+/// colon-separated list; `%s` stands for the URL), else the desktop's opener.
+fn browser_of(env: &CallerEnv) -> Option<String> {
+    if let Some(browser) = env.non_empty("BROWSER") {
+        return browser.split(':').next().map(str::to_owned);
+    }
+    if cfg!(target_os = "macos") {
+        return Some("open".into());
+    }
+    has_desktop(env).then(|| "xdg-open".to_owned())
+}
+
+fn has_desktop(env: &CallerEnv) -> bool {
+    cfg!(target_os = "macos")
+        || env.non_empty("DISPLAY").is_some()
+        || env.non_empty("WAYLAND_DISPLAY").is_some()
+}
+
+/// Open `url` with `browser` in the caller's environment, in a process group of its own
+/// and not waited for (it may run the browser itself, which must stay open).
+fn open(browser: &str, url: &str, env: &CallerEnv) -> Result<(), Failure> {
+    let line = if browser.contains("%s") {
+        browser.replace("%s", "\"$1\"")
+    } else {
+        format!("{browser} \"$1\"")
+    };
+    let mut child = tokio::process::Command::new("/bin/sh")
+        .arg("-c")
+        .arg(line)
+        .arg("sh")
+        .arg(url)
+        .envs(env)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .process_group(0)
+        .spawn()
+        .map_err(|error| messages::browser_not_opened(browser, error))?;
+    // Reaped when it ends, whenever that is.
+    tokio::spawn(async move {
+        let _ = child.wait().await;
+    });
+    Ok(())
+}
+
+/// Authorization code with PKCE: the browser goes to the authorize URL and comes back to
+/// a loopback port with the code.
+async fn with_browser(
+    daemon: &Daemon,
+    route: Route<'_>,
+    registration: &Registration,
+    browser: &str,
+    env: &CallerEnv,
+) -> Result<Token, Failure> {
+    let listener = TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0))
+        .await
+        .map_err(messages::endpoint_not_bound)?;
+    let port = listener
+        .local_addr()
+        .map_err(messages::endpoint_not_bound)?
+        .port();
+    let redirect_uri = format!("http://127.0.0.1:{port}{}", sso::REDIRECT_PATH);
+    let (verifier, challenge) = sso::pkce().map_err(Failure::internal)?;
+    let state = sso::random_state().map_err(Failure::internal)?;
+    let url = sso::authorize_url(route, registration, &redirect_uri, &state, &challenge);
+    tracing::info!(
+        "signing in to sso-session {} in the caller's browser",
+        route.session.name
+    );
+    open(browser, &url, env)?;
+    let timeout = daemon.settings.prompt.timeout;
+    let code = tokio::time::timeout(timeout, callback(&listener, &state, &route.session.name))
+        .await
+        .map_err(|_| messages::sso_sign_in_timed_out(&route.session.name, timeout))??;
+    let grant = Grant::AuthorizationCode {
+        code: &code,
+        verifier: &verifier,
+        redirect_uri: &redirect_uri,
+    };
+    Ok(daemon.sso.create_token(route, registration, grant).await?)
+}
+
+/// Wait for the browser's callback with our `state`; answer it with a page telling the
+/// person they may close the tab. Other requests (a favicon, a stranger) get 404.
+async fn callback(
+    listener: &TcpListener,
+    state: &str,
+    session: &str,
+) -> Result<SecretString, Failure> {
+    loop {
+        let Ok((mut stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let Ok(Ok(head)) =
+            tokio::time::timeout(CALLBACK_READ_TIMEOUT, read_head(&mut stream)).await
+        else {
+            continue;
+        };
+        let target = head
+            .split_whitespace()
+            .nth(1)
+            .unwrap_or_default()
+            .to_owned();
+        let (path, query) = target.split_once('?').unwrap_or((&target, ""));
+        if path != sso::REDIRECT_PATH {
+            let _ = reply(&mut stream, 404, "Not found.").await;
+            continue;
+        }
+        let param = |name: &str| {
+            query.split('&').find_map(|pair| {
+                let (key, value) = pair.split_once('=')?;
+                (key == name).then(|| percent_decode(value))
+            })
+        };
+        let state_matches =
+            param("state").is_some_and(|sent| bool::from(sent.as_bytes().ct_eq(state.as_bytes())));
+        if !state_matches {
+            let _ = reply(
+                &mut stream,
+                400,
+                "This sign-in is not the one mfad started; nothing was done.",
+            )
+            .await;
+            continue;
+        }
+        if let Some(error) = param("error") {
+            let _ = reply(
+                &mut stream,
+                400,
+                "The sign-in was refused. You may close this tab.",
+            )
+            .await;
+            return Err(messages::sso_sign_in_refused(session, &error));
+        }
+        let Some(code) = param("code") else {
+            let _ = reply(&mut stream, 400, "The sign-in came back without a code.").await;
+            continue;
+        };
+        let _ = reply(
+            &mut stream,
+            200,
+            &format!("mfad: you are signed in to {session}. You may close this tab."),
+        )
+        .await;
+        return Ok(SecretString::from(code));
+    }
+}
+
+async fn read_head(stream: &mut tokio::net::TcpStream) -> std::io::Result<String> {
+    let mut head = Vec::new();
+    let mut chunk = [0u8; 1024];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < MAX_CALLBACK_BYTES {
+        let n = stream.read(&mut chunk).await?;
+        if n == 0 {
+            break;
+        }
+        head.extend_from_slice(&chunk[..n]);
+    }
+    Ok(String::from_utf8_lossy(&head).into_owned())
+}
+
+async fn reply(stream: &mut tokio::net::TcpStream, status: u16, text: &str) -> std::io::Result<()> {
+    let page = format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>mfad</title></head><body><p>{text}</p></body></html>"
+    );
+    let head = format!(
+        "HTTP/1.1 {status} {}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        if status == 200 { "OK" } else { "Error" },
+        page.len()
+    );
+    stream.write_all(head.as_bytes()).await?;
+    stream.write_all(page.as_bytes()).await?;
+    stream.shutdown().await
+}
+
+fn percent_decode(text: &str) -> String {
+    percent_encoding::percent_decode_str(&text.replace('+', " "))
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+/// The device flow: the person is shown where to confirm a code; mfad polls until they
+/// did, honouring the interval and SlowDown.
+async fn with_device_code(
+    daemon: &Daemon,
+    plan: &SsoPlan,
+    route: Route<'_>,
+    registration: &Registration,
+    with: &SignIn<'_>,
+    browser: Option<String>,
+) -> Result<Token, Failure> {
+    let authorization = daemon
+        .sso
+        .start_device_authorization(route, registration)
+        .await?;
+    tell(daemon, plan, &authorization, with, browser).await;
+    let deadline = tokio::time::Instant::now() + authorization.expires_in;
+    let mut interval = authorization.interval;
+    loop {
+        tokio::time::sleep(interval).await;
+        if tokio::time::Instant::now() > deadline {
+            return Err(messages::sso_sign_in_timed_out(
+                &plan.session.name,
+                authorization.expires_in,
+            ));
+        }
+        let grant = Grant::DeviceCode(&authorization.device_code);
+        match daemon.sso.create_token(route, registration, grant).await {
+            Ok(token) => return Ok(token),
+            Err(SsoError::AuthorizationPending) => {}
+            Err(SsoError::SlowDown) => interval += SLOW_DOWN_STEP,
+            Err(error) => return Err(error.into()),
+        }
+    }
+}
+
+/// Show the person where to confirm the code: on a waiting caller's terminal, else in a
+/// notification; and open the page in the caller's browser when there is one.
+async fn tell(
+    daemon: &Daemon,
+    plan: &SsoPlan,
+    authorization: &DeviceAuthorization,
+    with: &SignIn<'_>,
+    browser: Option<String>,
+) {
+    let page = authorization
+        .verification_uri_complete
+        .clone()
+        .unwrap_or_else(|| authorization.verification_uri.clone());
+    let text = format!(
+        "to sign in to IAM Identity Center ({}), open {page} in a browser and confirm the code {}",
+        plan.session.name, authorization.user_code
+    );
+    let told = with
+        .askers
+        .tell(&text, daemon.settings.prompt.timeout)
+        .await;
+    if !told {
+        daemon.notifier.send(Event::SsoSignIn {
+            session: plan.session.name.clone(),
+            page: page.clone(),
+            code: authorization.user_code.clone(),
+        });
+    }
+    if let Some(browser) = browser
+        && let Err(failure) = open(&browser, &page, with.caller_env)
+    {
+        tracing::info!("{failure}");
+    }
+}
