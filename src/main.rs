@@ -94,6 +94,9 @@ fn main() -> ExitCode {
             clap_complete::generate(*shell, &mut Cli::command(), "mfad", &mut std::io::stdout());
             Ok(())
         }
+        Command::Sso { command } => {
+            commands::sso::run(command).map_err(|failure| format!("mfad sso: {failure}"))
+        }
         Command::Logout { profile, .. } => commands::logout::run(profile.as_deref())
             .map_err(|failure| format!("mfad logout: {failure}")),
     };

@@ -81,6 +81,21 @@ pub enum Request {
     Peek {
         profile: String,
     },
+    /// Sign in to an sso-session (named, or a profile's), asking this caller.
+    SsoLogin {
+        target: SsoTarget,
+        caller: Caller,
+    },
+    /// Sign out of an sso-session, or of all.
+    SsoLogout {
+        session: Option<String>,
+        caller: Caller,
+    },
+    /// The accounts and roles the person of an sso-session may take.
+    SsoAccounts {
+        session: String,
+        caller: Caller,
+    },
     Ping,
 }
 
@@ -114,9 +129,29 @@ pub enum Response {
     Pong {
         pid: u32,
     },
+    /// Answer to [`Request::SsoAccounts`].
+    SsoAccounts {
+        accounts: Vec<SsoAccount>,
+    },
     /// Still working on the request (sent every [`KEEPALIVE`]).
     Pending,
     Error(Failure),
+}
+
+/// Which sso-session a request means: by its name or through a profile.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SsoTarget {
+    Session(String),
+    Profile(String),
+}
+
+/// An account of an sso-session and the roles the person may take in it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SsoAccount {
+    pub account_id: String,
+    pub name: String,
+    pub roles: Vec<String>,
 }
 
 /// Temporary credentials as handed to a caller.

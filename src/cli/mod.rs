@@ -152,6 +152,43 @@ pub enum Command {
         #[arg(long, conflicts_with = "profile")]
         all: bool,
     },
+    /// IAM Identity Center: sign in to an sso-session, sign out, write profiles for every
+    /// account and role
+    Sso {
+        #[command(subcommand)]
+        command: SsoCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SsoCommand {
+    /// Sign in to an sso-session now (in the browser, else with a code), for every
+    /// profile that uses it
+    Login {
+        /// The [sso-session NAME] of ~/.aws/config
+        #[arg(required_unless_present = "profile")]
+        session: Option<String>,
+        /// The sso-session of this profile
+        #[arg(long, conflicts_with = "session")]
+        profile: Option<String>,
+    },
+    /// Sign out of an sso-session (or all): its token is revoked and forgotten, with the
+    /// role credentials obtained through it
+    Logout {
+        /// The [sso-session NAME]; all of them when left out
+        session: Option<String>,
+    },
+    /// Add an mfad profile for every account and role the sso-session's person may take
+    Populate {
+        /// The [sso-session NAME] of ~/.aws/config
+        session: String,
+        /// Put this before each profile's name
+        #[arg(long, default_value = "")]
+        prefix: String,
+        /// The region of the profiles written
+        #[arg(long)]
+        region: Option<String>,
+    },
 }
 
 /// The segment `mfad prompt` prints unless `--format` says otherwise.

@@ -1,35 +1,47 @@
-//! A profile's credentials from the daemon, with its questions (an MFA code, the file
-//! store's passphrase) relayed to this process's terminal: what every command that needs
-//! credentials asks (`process`, `exec`, `env`, `serve`, `login`, `mfa`, `rotate`).
+//! A request whose work may need a person (credentials, an Identity Center sign-in), with
+//! the daemon's questions (an MFA code, the file store's passphrase) and notices (where
+//! to sign in) relayed to this process's terminal: what every command that needs
+//! credentials asks (`process`, `exec`, `env`, `serve`, `login`, `mfa`, `rotate`), and
+//! `mfad sso`.
 
 use super::{Client, Start};
 use crate::failure::Failure;
 use crate::messages;
 use crate::paths::DaemonPaths;
-use crate::protocol::{Credentials, Request, Response};
+use crate::protocol::{Caller, Credentials, Request, Response};
 use crate::tty::Terminal;
 
 /// Credentials of a profile from the daemon, relaying its questions to our terminal.
 pub fn fetch_credentials(profile: &str) -> Result<Credentials, Failure> {
+    let answer = ask_daemon(|caller| Request::Credentials {
+        profile: profile.to_owned(),
+        caller,
+    })?;
+    match answer {
+        Response::Credentials(credentials) => Ok(credentials),
+        other => Err(messages::unexpected_answer(other)),
+    }
+}
+
+/// Send the request `make` builds for this caller (starting the daemon if needed) and
+/// relay the daemon's questions to our terminal until its answer.
+pub fn ask_daemon(make: impl Fn(Caller) -> Request) -> Result<Response, Failure> {
     let paths = DaemonPaths::from_env();
     let mut terminal = Terminal::open();
     let caller = super::caller(terminal.as_ref());
     super::converse(&paths, Start::IfNeeded, |client| {
-        client.send(&Request::Credentials {
-            profile: profile.to_owned(),
-            caller: caller.clone(),
-        })?;
+        client.send(&make(caller.clone()))?;
         answer_questions(client, terminal.as_mut())
     })
 }
 
+/// Relay questions and notices until the daemon answers otherwise.
 fn answer_questions(
     client: &mut Client,
     mut terminal: Option<&mut Terminal>,
-) -> Result<Credentials, Failure> {
+) -> Result<Response, Failure> {
     loop {
         match client.receive()? {
-            Response::Credentials(credentials) => return Ok(credentials),
             Response::AskCode { prompt } => {
                 let answer = terminal
                     .as_deref_mut()
@@ -37,11 +49,6 @@ fn answer_questions(
                 match answer {
                     Some(code) => client.send(&Request::Code { code })?,
                     None => client.send(&Request::Cancel)?,
-                }
-            }
-            Response::Notice { text } => {
-                if let Some(terminal) = terminal.as_deref_mut() {
-                    let _ = terminal.show(&format!("mfad: {text}\n"));
                 }
             }
             Response::AskSecret { prompt } => {
@@ -53,7 +60,12 @@ fn answer_questions(
                     None => client.send(&Request::Cancel)?,
                 }
             }
-            other => return Err(messages::unexpected_answer(other)),
+            Response::Notice { text } => {
+                if let Some(terminal) = terminal.as_deref_mut() {
+                    let _ = terminal.show(&format!("mfad: {text}\n"));
+                }
+            }
+            answer => return Ok(answer),
         }
     }
 }

@@ -5,7 +5,7 @@
 
 mod credentials;
 
-pub use credentials::fetch_credentials;
+pub use credentials::{ask_daemon, fetch_credentials};
 
 use crate::failure::{Failure, FailureKind};
 use crate::messages;

@@ -14,6 +14,7 @@ pub mod process;
 pub mod prompt;
 pub mod rotate;
 pub mod serve;
+pub mod sso;
 pub mod status;
 pub mod store;
 pub mod totp;

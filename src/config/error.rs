@@ -41,6 +41,8 @@ pub enum ConfigError {
     NotAUser { profile: String, role_arn: String },
     #[error("profile \"{profile}\" has aws_access_key_id but no aws_secret_access_key in {path}")]
     HalfKey { profile: String, path: PathBuf },
+    #[error("profile \"{profile}\" does not sign in through IAM Identity Center")]
+    NotSso { profile: String },
     #[error("{profile} has no {setting}")]
     MissingSsoSetting {
         profile: String,
@@ -78,6 +80,7 @@ impl Explain for ConfigError {
             Self::SourceLoop { .. } => "make one profile of the chain hold static keys or drop its mfad_source_profile".into(),
             Self::NotAUser { .. } => "run it with the profile of the IAM user itself, whose key `mfad add PROFILE` stored".into(),
             Self::HalfKey { profile, .. } => format!("add aws_secret_access_key next to aws_access_key_id, or store the key with `mfad add {profile}`"),
+            Self::NotSso { .. } => "name an sso-session instead, or a profile with mfad_sso_session".into(),
             Self::MissingSsoSetting { setting, .. } => format!("add {setting} = … (`aws configure sso` writes these settings)"),
             Self::UnknownSsoSession { session, .. } => format!("add [sso-session {session}] with sso_start_url and sso_region, or correct the name"),
         }

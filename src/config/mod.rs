@@ -35,4 +35,7 @@ pub use ini::{IniFile, SyntaxError};
 pub use plan::*;
 pub use resolve::{is_root_serial, resolve, resolve_each};
 pub use role_options::RoleOptions;
-pub use targets::{IamAccess, LoginTarget, iam_access, iam_service, login_target};
+pub use targets::{
+    IamAccess, LoginTarget, iam_access, iam_service, login_target, sso_session_named,
+    sso_session_of,
+};

@@ -108,7 +108,7 @@ fn flow(settings: &BTreeMap<String, Setting>) -> Result<SsoFlow, ConfigError> {
 }
 
 /// An `[sso-session NAME]` section.
-fn named_session(
+pub(super) fn named_session(
     files: &AwsFiles,
     profile: &str,
     name: &Setting,

@@ -5,8 +5,11 @@
 use super::ConfigError;
 use super::endpoints::{network, region, service_endpoint, sts_network};
 use super::files::AwsFiles;
+use super::files::Setting;
+use super::plan::{CredentialPlan, SsoFlow, SsoPlan};
 use super::plan::{DEFAULT_REGION, KeySource, StsEndpoint};
-use super::resolve::static_key;
+use super::resolve::{resolve, static_key};
+use super::sso;
 use crate::network::Network;
 use crate::vocab::CallerEnv;
 use std::path::PathBuf;
@@ -103,4 +106,39 @@ pub fn login_target(profile: &str, env: &CallerEnv) -> Result<LoginTarget, Confi
         region: region(&settings, env),
         network: network(&settings, env, true),
     })
+}
+
+/// The sso-session `[sso-session NAME]` alone (`mfad sso login NAME`): a plan without
+/// an account or role, enough to sign in and list what the person may take.
+pub fn sso_session_named(name: &str, env: &CallerEnv) -> Result<SsoPlan, ConfigError> {
+    let files = AwsFiles::load(env)?;
+    let setting = Setting {
+        value: name.to_owned(),
+        path: files.config.path.clone(),
+        line: 0,
+    };
+    Ok(SsoPlan {
+        profile: format!("sso-session {name}"),
+        session: sso::named_session(&files, name, &setting, env)?,
+        account_id: String::new(),
+        role_name: String::new(),
+        flow: SsoFlow::Browser,
+        network: Network::resolve(env, None, true),
+    })
+}
+
+/// The sso-session a profile's credentials come from (directly, or under a role).
+pub fn sso_session_of(profile: &str, env: &CallerEnv) -> Result<SsoPlan, ConfigError> {
+    let mut plan = resolve(profile, env)?.credentials;
+    loop {
+        match plan {
+            CredentialPlan::Sso(sso) => return Ok(sso),
+            CredentialPlan::Role(role) => plan = *role.source,
+            _ => {
+                return Err(ConfigError::NotSso {
+                    profile: profile.to_owned(),
+                });
+            }
+        }
+    }
 }

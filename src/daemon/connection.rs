@@ -2,13 +2,14 @@
 
 use crate::failure::Failure;
 use crate::messages;
+use crate::mfa::askers::{Answer, Ask, AskKind, Registration};
 use crate::protocol::{self, KEEPALIVE, MAX_LINE_BYTES, Request, Response};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::UnixStream;
 use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, mpsc};
 use zeroize::Zeroize;
 
 /// A client has this long to send its request after connecting.
@@ -83,4 +84,54 @@ async fn write_line(writer: &Mutex<OwnedWriteHalf>, response: &Response) -> std:
     let result = writer.lock().await.write_all(&line).await;
     line.zeroize();
     result
+}
+
+/// Run `work`, putting the questions it asks this caller (when it registered as an
+/// asker) to the client and passing the answers back. `None` when the client went away.
+/// A question left unanswered (client gone, garbage) makes the work ask the next caller.
+pub async fn answering<T>(
+    connection: &mut Connection,
+    asker: Option<(Registration, mpsc::Receiver<Ask>)>,
+    work: impl Future<Output = T>,
+) -> Option<T> {
+    let (_registration, mut questions) = asker.unzip();
+    tokio::pin!(work);
+    loop {
+        let next_question = async {
+            match questions.as_mut() {
+                Some(questions) => questions.recv().await,
+                None => std::future::pending().await,
+            }
+        };
+        let question = tokio::select! {
+            result = &mut work => return Some(result),
+            Some(question) = next_question => question,
+        };
+        let prompt = question.prompt.clone();
+        let ask = match question.kind {
+            AskKind::Secret => Response::AskSecret { prompt },
+            AskKind::Code => Response::AskCode { prompt },
+            AskKind::Notice => {
+                connection
+                    .write(&Response::Notice { text: prompt })
+                    .await
+                    .ok()?;
+                let _ = question.reply.send(Answer::Shown);
+                continue;
+            }
+        };
+        connection.write(&ask).await.ok()?;
+        tokio::select! {
+            answer = connection.read_request() => {
+                let answer = match answer {
+                    Ok(Some(Request::Code { code })) => Answer::Code(code),
+                    Ok(Some(Request::Cancel)) => Answer::Cancelled,
+                    _ => return None,
+                };
+                let _ = question.reply.send(answer);
+            }
+            // The work ended without this answer (it timed out, or another source won).
+            result = &mut work => return Some(result),
+        }
+    }
 }

@@ -3,7 +3,7 @@
 //! relay the renewal's questions to this caller's terminal when it is the one asked.
 
 use super::codes;
-use super::connection::Connection;
+use super::connection::{self, Connection};
 use super::key::SessionKey;
 use super::persist;
 use super::recipe::{RenewalRequest, RoleRecipe, SsoRecipe};
@@ -17,9 +17,9 @@ use crate::config::{self, CredentialPlan, WrapPlan};
 use crate::failure::{Failure, FailureKind};
 use crate::messages;
 use crate::mfa::askers::Askers;
-use crate::mfa::askers::{Answer, Ask, AskKind, Registration};
+use crate::mfa::askers::{Ask, Registration};
 use crate::notify::Event;
-use crate::protocol::{Caller, Credentials, Request, Response};
+use crate::protocol::{Caller, Credentials, Response};
 use crate::store::LongTermKey;
 use crate::timefmt::epoch_secs;
 use crate::wrap;
@@ -287,57 +287,7 @@ async fn wait(
             Err(_) => Err(Failure::internal("the renewal ended without a result")),
         }
     };
-    answering(connection, asker, ended).await
-}
-
-/// Run `work`, putting the questions it asks this caller (when it registered as an
-/// asker) to the client and passing the answers back. `None` when the client went away.
-/// A question left unanswered (client gone, garbage) makes the work ask the next caller.
-async fn answering<T>(
-    connection: &mut Connection,
-    asker: Option<(Registration, mpsc::Receiver<Ask>)>,
-    work: impl Future<Output = T>,
-) -> Option<T> {
-    let (_registration, mut questions) = asker.unzip();
-    tokio::pin!(work);
-    loop {
-        let next_question = async {
-            match questions.as_mut() {
-                Some(questions) => questions.recv().await,
-                None => std::future::pending().await,
-            }
-        };
-        let question = tokio::select! {
-            result = &mut work => return Some(result),
-            Some(question) = next_question => question,
-        };
-        let prompt = question.prompt.clone();
-        let ask = match question.kind {
-            AskKind::Secret => Response::AskSecret { prompt },
-            AskKind::Code => Response::AskCode { prompt },
-            AskKind::Notice => {
-                connection
-                    .write(&Response::Notice { text: prompt })
-                    .await
-                    .ok()?;
-                let _ = question.reply.send(Answer::Shown);
-                continue;
-            }
-        };
-        connection.write(&ask).await.ok()?;
-        tokio::select! {
-            answer = connection.read_request() => {
-                let answer = match answer {
-                    Ok(Some(Request::Code { code })) => Answer::Code(code),
-                    Ok(Some(Request::Cancel)) => Answer::Cancelled,
-                    _ => return None,
-                };
-                let _ = question.reply.send(answer);
-            }
-            // The work ended without this answer (it timed out, or another source won).
-            result = &mut work => return Some(result),
-        }
-    }
+    connection::answering(connection, asker, ended).await
 }
 
 /// Load the sessions a previous daemon saved, the first time a caller comes (the file
@@ -357,7 +307,7 @@ async fn restore_saved(
         dialog: codes::desktop_dialog(daemon, &caller.env).await,
         timeout: daemon.settings.prompt.timeout,
     };
-    answering(
+    connection::answering(
         connection,
         asker,
         persist::restore_once(daemon, &caller.env, Some(&asking)),
@@ -385,7 +335,7 @@ async fn long_term_key(
         timeout: daemon.settings.prompt.timeout,
     };
     let work = daemon.long_term_key(source, &caller.env, Some(&asking));
-    Ok(answering(connection, asker, work)
+    Ok(connection::answering(connection, asker, work)
         .await
         .ok_or(Stop::ClientGone)??)
 }

@@ -34,6 +34,7 @@ pub mod server;
 pub mod sessions;
 pub mod signin;
 pub mod sso;
+pub mod sso_requests;
 pub mod state;
 pub mod status;
 pub mod stores;

@@ -3,7 +3,7 @@
 
 use super::connection::{Connection, REQUEST_TIMEOUT};
 use super::state::Daemon;
-use super::{credentials, logout, peek, rekey, status};
+use super::{credentials, logout, peek, rekey, sso_requests, status};
 use crate::admission::{Admitted, Idle};
 use crate::failure::Failure;
 use crate::messages;
@@ -156,6 +156,15 @@ async fn answer(
         Request::Status => status::handle(daemon),
         Request::Logout { profile } => logout::handle(daemon, profile.as_deref()).await,
         Request::Peek { profile } => peek::handle(daemon, &profile),
+        Request::SsoLogin { target, caller } => {
+            return sso_requests::login(daemon, connection, target, &caller).await;
+        }
+        Request::SsoAccounts { session, caller } => {
+            return sso_requests::accounts(daemon, connection, session, &caller).await;
+        }
+        Request::SsoLogout { session, .. } => {
+            sso_requests::logout(daemon, session.as_deref()).await
+        }
         Request::Forget { profile } => {
             daemon.forget(profile.as_deref());
             Response::Done {

@@ -463,6 +463,35 @@ impl Sessions {
         (dropped, profiles)
     }
 
+    /// Drop the Identity Center roles of an sso-session (of all with `None`) and what was
+    /// built on them; the keys dropped and the profiles that had them.
+    pub fn logout_sso(&self, session: Option<&str>) -> (Vec<SessionKey>, BTreeSet<String>) {
+        let mut slots = self.slots.lock().unwrap();
+        let mut handed_out = self.handed_out.lock().unwrap();
+        let dropped: Vec<SessionKey> = slots
+            .keys()
+            .filter(|key| match key.sso_root() {
+                Some(SessionKey::Sso { session: s, .. }) => {
+                    session.is_none_or(|name| s.name == name)
+                }
+                _ => false,
+            })
+            .cloned()
+            .collect();
+        for key in &dropped {
+            slots.remove(key);
+        }
+        let mut profiles = BTreeSet::new();
+        handed_out.retain(|profile, key| {
+            let keep = !dropped.contains(key);
+            if !keep {
+                profiles.insert(profile.clone());
+            }
+            keep
+        });
+        (dropped, profiles)
+    }
+
     /// Every session, MFA sessions first, as plain data.
     pub fn status(&self) -> Vec<SessionView> {
         let slots = self.slots.lock().unwrap();

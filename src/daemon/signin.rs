@@ -11,6 +11,7 @@ use crate::messages;
 use crate::mfa::askers::Askers;
 use crate::notify::Event;
 use crate::sso::{self, DeviceAuthorization, Flow, Grant, Registration, Route, SsoError, Token};
+use crate::timefmt::short_duration;
 use crate::vocab::CallerEnv;
 use secrecy::SecretString;
 use std::time::Duration;
@@ -151,7 +152,9 @@ async fn with_browser(
     let timeout = daemon.settings.prompt.timeout;
     let code = tokio::time::timeout(timeout, callback(&listener, &state, &route.session.name))
         .await
-        .map_err(|_| messages::sso_sign_in_timed_out(&route.session.name, timeout))??;
+        .map_err(|_| {
+            messages::sso_sign_in_timed_out(&route.session.name, short_duration(timeout))
+        })??;
     let grant = Grant::AuthorizationCode {
         code: &code,
         verifier: &verifier,
@@ -281,7 +284,7 @@ async fn with_device_code(
         if tokio::time::Instant::now() > deadline {
             return Err(messages::sso_sign_in_timed_out(
                 &plan.session.name,
-                authorization.expires_in,
+                short_duration(authorization.expires_in),
             ));
         }
         let grant = Grant::DeviceCode(&authorization.device_code);

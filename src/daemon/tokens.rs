@@ -175,6 +175,23 @@ impl SsoTokens {
             .collect()
     }
 
+    /// Forget the tokens of a session (or all), handing back those to revoke.
+    pub fn forget(&self, name: Option<&str>) -> Vec<(SsoSession, Network, SecretString)> {
+        let mut slots = self.slots.lock().unwrap();
+        slots
+            .values_mut()
+            .filter(|slot| {
+                let session = slot.route.as_ref().map(|(s, _)| s.name.as_str());
+                name.is_none() || session == name
+            })
+            .filter_map(|slot| {
+                let (token, _) = slot.token.take()?;
+                let (session, network) = slot.route.clone()?;
+                Some((session, network, token.access_token))
+            })
+            .collect()
+    }
+
     /// When each session's token ends, by session name (for `mfad status`).
     pub fn expirations(&self) -> Vec<(String, u64)> {
         let slots = self.slots.lock().unwrap();

@@ -27,13 +27,10 @@ pub fn sso_nobody_to_sign_in(session: &str) -> Failure {
     )
 }
 
-pub fn sso_sign_in_timed_out(session: &str, waited: std::time::Duration) -> Failure {
+pub fn sso_sign_in_timed_out(session: &str, waited: impl Display) -> Failure {
     Failure::new(
         FailureKind::PromptCancelled,
-        format!(
-            "nobody finished the sign-in to IAM Identity Center ({session}) within {}",
-            crate::timefmt::short_duration(waited)
-        ),
+        format!("nobody finished the sign-in to IAM Identity Center ({session}) within {waited}"),
         format!("run `mfad sso login {session}` and finish the sign-in in the browser"),
     )
 }

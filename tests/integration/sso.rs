@@ -280,3 +280,104 @@ fn a_hundred_cold_callers_over_three_roles_cause_one_sign_in() {
         "one browser tab for a hundred callers"
     );
 }
+
+#[test]
+fn sign_in_with_a_code_on_the_terminal_then_populate_and_sign_out() {
+    let double = SsoDouble::start();
+    let env = sso_env(&double);
+    let with_double = |command: &mut std::process::Command| {
+        command
+            .env("AWS_ENDPOINT_URL_SSO_OIDC", &double.url)
+            .env("AWS_ENDPOINT_URL_SSO", &double.url);
+    };
+    // No browser, no desktop: the device flow, its code shown on this terminal.
+    let mut login = env.mfad(&["sso", "login", "corp"]);
+    with_double(&mut login);
+    login.stdout(std::process::Stdio::piped());
+    let mut pty = pty::Pty::attach(&mut login);
+    let child = login.spawn().unwrap();
+    assert!(
+        pty.expect("confirm the code ", std::time::Duration::from_secs(20)),
+        "{}",
+        pty.seen
+    );
+    assert!(pty.expect("\n", std::time::Duration::from_secs(5)));
+    let line = pty
+        .seen
+        .lines()
+        .rev()
+        .find(|l| l.contains("confirm the code"))
+        .unwrap()
+        .to_owned();
+    let code = line.rsplit(' ').next().unwrap().trim().to_owned();
+    assert!(
+        line.contains("https://device.sso.example/?user_code="),
+        "{line}"
+    );
+    // The person confirms it after a moment: mfad polls until then.
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    assert!(double.approve(&code), "{code}");
+    let output = child.wait_with_output().unwrap();
+    assert_success(&output);
+    assert!(
+        String::from_utf8_lossy(&output.stdout).contains("signed in to sso-session corp until"),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    let counts = double.counts();
+    assert_eq!(counts.start_device_authorization, 1, "{counts:?}");
+    assert!(counts.pending_polls >= 1, "{counts:?}");
+    assert_eq!(
+        counts.slow_downs, 0,
+        "mfad polled faster than asked: {counts:?}"
+    );
+
+    // A caller without a terminal now rides on that sign-in.
+    let mut process = env.mfad(&["process", "role2"]);
+    with_double(&mut process);
+    let output = process.output().unwrap();
+    assert_success(&output);
+
+    // Profiles for every account and role, byte-preservingly, once.
+    double.assign("444455556666", "Dev [EU]", "PowerUser");
+    let before = std::fs::read_to_string(env.config_path()).unwrap();
+    let populate = |prefix: &str| {
+        let mut command = env.mfad(&[
+            "sso",
+            "populate",
+            "corp",
+            "--prefix",
+            prefix,
+            "--region",
+            "eu-west-1",
+        ]);
+        with_double(&mut command);
+        command.output().unwrap()
+    };
+    let output = populate("corp-");
+    assert_success(&output);
+    let after = std::fs::read_to_string(env.config_path()).unwrap();
+    assert!(after.starts_with(&before), "nothing before was changed");
+    assert!(after.contains("[profile corp-dev-eu-poweruser]\nmfad_sso_session = corp\nmfad_sso_account_id = 444455556666\nmfad_sso_role_name = PowerUser\nregion = eu-west-1\ncredential_process = mfad process corp-dev-eu-poweruser\n"), "{after}");
+    assert_eq!(after.matches("[profile corp-").count(), 4, "{after}");
+    assert_success(&populate("corp-"));
+    assert_eq!(
+        std::fs::read_to_string(env.config_path()).unwrap(),
+        after,
+        "idempotent"
+    );
+
+    // Signing out revokes the token and drops the roles' credentials: a caller without a
+    // terminal or desktop is then told at once how to sign in again.
+    let mut logout = env.mfad(&["sso", "logout", "corp"]);
+    with_double(&mut logout);
+    let output = logout.output().unwrap();
+    assert_success(&output);
+    assert_eq!(double.counts().logouts, 1);
+    let mut process = env.mfad(&["process", "role2"]);
+    with_double(&mut process);
+    let output = process.output().unwrap();
+    assert!(!output.status.success());
+    let error = String::from_utf8_lossy(&output.stderr);
+    assert!(error.contains("`mfad sso login corp`"), "{error}");
+}
