@@ -381,3 +381,98 @@ fn sign_in_with_a_code_on_the_terminal_then_populate_and_sign_out() {
     let error = String::from_utf8_lossy(&output.stderr);
     assert!(error.contains("`mfad sso login corp`"), "{error}");
 }
+
+#[test]
+#[cfg_attr(
+    not(feature = "system-tests"),
+    ignore = "needs the Debian AWS CLI and boto3: run tests/run.sh"
+)]
+fn the_aws_cli_boto3_and_the_rust_sdk_sign_with_the_roles_credentials() {
+    let double = SsoDouble::start();
+    let sts = crate::support::sts_double::StsDouble::start();
+    double.valid_at(&sts);
+    let env = sso_env(&double);
+    let browser = following_browser(&env);
+    let client = |program: &str| {
+        let mut command = env.command(program);
+        command
+            .env("BROWSER", &browser)
+            .env("AWS_ENDPOINT_URL_SSO_OIDC", &double.url)
+            .env("AWS_ENDPOINT_URL_SSO", &double.url)
+            .env("STS", &sts.url);
+        command
+    };
+    let cli = client(AWS_CLI_V2)
+        .args([
+            "sts",
+            "get-caller-identity",
+            "--profile",
+            "role1",
+            "--output",
+            "text",
+        ])
+        .args(["--query", "Arn", "--endpoint-url", &sts.url])
+        .output()
+        .unwrap();
+    assert_success(&cli);
+    assert_eq!(
+        String::from_utf8_lossy(&cli.stdout).trim(),
+        "arn:aws:sts::111122223333:assumed-role/AWSReservedSSO_Role1/person"
+    );
+    let boto3 = client("python3")
+        .args([
+            "-c",
+            "import boto3, os\nprint(boto3.Session(profile_name='role2').client('sts', endpoint_url=os.environ['STS']).get_caller_identity()['Arn'])",
+        ])
+        .output()
+        .unwrap();
+    assert_success(&boto3);
+    assert!(String::from_utf8_lossy(&boto3.stdout).contains("AWSReservedSSO_Role2"));
+    // The Rust SDK's own credential_process provider, in this process's environment.
+    let arn = {
+        let _env = PROCESS_ENV.lock().unwrap_or_else(|e| e.into_inner());
+        // SAFETY: see PROCESS_ENV.
+        unsafe {
+            std::env::set_var("AWS_CONFIG_FILE", env.config_path());
+            std::env::set_var("AWS_SHARED_CREDENTIALS_FILE", env.credentials_path());
+            std::env::set_var("XDG_RUNTIME_DIR", env.runtime_dir());
+            std::env::set_var("HOME", env.home());
+            std::env::set_var("AWS_ENDPOINT_URL_SSO_OIDC", &double.url);
+            std::env::set_var("AWS_ENDPOINT_URL_SSO", &double.url);
+            std::env::set_var("AWS_ENDPOINT_URL_STS", &sts.url);
+            std::env::remove_var("DBUS_SESSION_BUS_ADDRESS");
+            std::env::remove_var("MFAD_SOCKET");
+        }
+        let identity = runtime().block_on(async {
+            let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+                .profile_name("role3")
+                .load()
+                .await;
+            aws_sdk_sts::Client::new(&config)
+                .get_caller_identity()
+                .send()
+                .await
+        });
+        // SAFETY: see PROCESS_ENV.
+        unsafe {
+            for name in [
+                "AWS_ENDPOINT_URL_SSO_OIDC",
+                "AWS_ENDPOINT_URL_SSO",
+                "AWS_ENDPOINT_URL_STS",
+            ] {
+                std::env::remove_var(name);
+            }
+        }
+        identity
+            .unwrap_or_else(|e| panic!("{}", aws_sdk_sts::error::DisplayErrorContext(&e)))
+            .arn
+            .unwrap_or_default()
+    };
+    assert!(arn.contains("AWSReservedSSO_Role3"), "{arn}");
+    let counts = sts.counts();
+    assert_eq!(counts.bad_signatures, 0, "{counts:?}");
+    assert_eq!(counts.get_caller_identity, 3, "{counts:?}");
+    // One sign-in served the three clients.
+    assert_eq!(double.counts().authorize, 1);
+    assert_eq!(double.counts().role_credentials, 3);
+}

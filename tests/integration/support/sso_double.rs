@@ -88,6 +88,8 @@ struct State {
     accounts: BTreeMap<String, (String, Vec<String>)>,
     token_lifetime: Option<Duration>,
     role_lifetime: Option<Duration>,
+    /// Where role credentials are also made valid (an STS double), if anywhere.
+    sts: Option<super::sts_double::Accepted>,
     /// Seconds between polls the double asks for.
     interval: u64,
     /// Approve device codes as soon as they are started (a person quick at the browser).
@@ -156,6 +158,11 @@ impl SsoDouble {
         let mut state = self.state.lock().unwrap();
         state.token_lifetime = Some(token);
         state.role_lifetime = Some(role);
+    }
+
+    /// Make every role credential it issues from now on valid at `sts` too.
+    pub fn valid_at(&self, sts: &super::sts_double::StsDouble) {
+        self.state.lock().unwrap().sts = Some(sts.accepted());
     }
 
     pub fn approve_devices_at_once(&self) {
@@ -309,10 +316,16 @@ fn handle(request: &HttpRequest, state: &Arc<Mutex<State>>) -> Answer {
             let expiration = SystemTime::now() + lifetime;
             let millis = expiration.duration_since(UNIX_EPOCH).unwrap().as_millis() as u64;
             let key = next_id(state, "ASIASSO");
+            let (secret, token) = (format!("sso-secret-{key}"), format!("sso-token-{key}"));
+            if let Some(sts) = &state.sts {
+                let arn =
+                    format!("arn:aws:sts::{account}:assumed-role/AWSReservedSSO_{role}/person");
+                sts.accept(&key, &secret, &token, &arn, expiration);
+            }
             json(&serde_json::json!({ "roleCredentials": {
                 "accessKeyId": key,
-                "secretAccessKey": format!("sso-secret-{key}"),
-                "sessionToken": format!("sso-token-{key}"),
+                "secretAccessKey": secret,
+                "sessionToken": token,
                 "expiration": millis,
             }}))
         }),

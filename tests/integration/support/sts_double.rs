@@ -160,6 +160,26 @@ struct State {
     fresh_keys: HashMap<String, u32>,
 }
 
+/// A handle through which credentials issued elsewhere (Identity Center's role
+/// credentials, minted by the SSO double) become ones this STS accepts.
+#[derive(Clone)]
+pub struct Accepted(Arc<Mutex<State>>);
+
+impl Accepted {
+    pub fn accept(&self, key: &str, secret: &str, token: &str, arn: &str, expiration: SystemTime) {
+        self.0.lock().unwrap().issued.insert(
+            key.to_owned(),
+            IssuedSession {
+                secret: secret.to_owned(),
+                token: token.to_owned(),
+                arn: arn.to_owned(),
+                expiration,
+                mfa: false,
+            },
+        );
+    }
+}
+
 pub struct StsDouble {
     pub url: String,
     state: Arc<Mutex<State>>,
@@ -303,6 +323,11 @@ impl StsDouble {
 
     pub fn counts(&self) -> Counts {
         self.state.lock().unwrap().counts.clone()
+    }
+
+    /// What lets credentials issued elsewhere sign requests to this STS.
+    pub fn accepted(&self) -> Accepted {
+        Accepted(self.state.clone())
     }
 
     pub fn set_fault(&self, fault: Option<Fault>) {
