@@ -389,7 +389,7 @@ fn sign_in_with_a_code_on_the_terminal_then_populate_and_sign_out() {
 )]
 fn the_aws_cli_boto3_and_the_rust_sdk_sign_with_the_roles_credentials() {
     let double = SsoDouble::start();
-    let sts = crate::support::sts_double::StsDouble::start();
+    let sts = sts_double::StsDouble::start();
     double.valid_at(&sts);
     let env = sso_env(&double);
     let browser = following_browser(&env);
