@@ -123,6 +123,14 @@ pub const PROFILE_KEYS: ManSection = ManSection {
             "The role session's lifetime (at most 1h when assumed with an MFA session).",
         ),
         (
+            "mfad_sso_session, mfad_sso_account_id, mfad_sso_role_name",
+            "Instead of a long-term key: a role of an IAM Identity Center account, through the [sso-session NAME] section (sso_start_url, sso_region, sso_registration_scopes). One browser sign-in serves every process; the token is refreshed ahead. mfad_source_profile may instead name a profile made by aws configure sso.",
+        ),
+        (
+            "mfad_sso_flow",
+            "How a person signs in: pkce (the browser on the caller's desktop, the default) or device (a code confirmed in a browser anywhere).",
+        ),
+        (
             "mfad_wrap_process",
             "Instead of the above: a command that prints credential_process JSON; the daemon runs it once for all concurrent callers and keeps its output until 15 minutes before its Expiration.",
         ),
