@@ -171,8 +171,19 @@ pub struct Credentials {
     pub account_id: Option<String>,
 }
 
+/// An sso-session the daemon holds a token of.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SsoSessionStatus {
+    pub name: String,
+    /// When the token ends, seconds since the epoch (it is refreshed ahead).
+    pub expiration: u64,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StatusReport {
+    /// The sso-sessions signed in to, with when their token ends.
+    #[serde(default)]
+    pub sso_sessions: Vec<SsoSessionStatus>,
     pub mfad: String,
     pub pid: u32,
     /// Seconds STS's clock is ahead of ours (negative: behind), when measured.

@@ -45,6 +45,17 @@ pub fn table(report: &StatusReport, now: SystemTime) -> String {
     }
     out.push('\n');
     out.push_str(&format!("store: {}\n", report.store));
+    for sso in &report.sso_sessions {
+        let ends = from_epoch_secs(sso.expiration);
+        let left = ends
+            .duration_since(now)
+            .map_or_else(|_| "expired".to_owned(), short_duration);
+        out.push_str(&format!(
+            "sso-session {}: signed in until {} ({left} left; refreshed ahead)\n",
+            sso.name,
+            rfc3339(ends)
+        ));
+    }
     if report.sessions.is_empty() {
         out.push_str("no sessions\n");
         return out;
@@ -60,9 +71,10 @@ pub fn table(report: &StatusReport, now: SystemTime) -> String {
             },
             None => "-".into(),
         };
-        let (kind, from) = match &session.role_arn {
-            Some(role) => (format!("role/{}", last_segment(role)), "role".to_owned()),
-            None => (
+        let (kind, from) = match (&session.role_arn, &session.sso) {
+            (Some(role), _) => (format!("role/{}", last_segment(role)), "role".to_owned()),
+            (None, Some(_)) => ("sso".to_owned(), "sso".to_owned()),
+            (None, None) => (
                 format!("mfa/{}", last_segment(&session.mfa_serial)),
                 session.code_source.map_or("-".into(), |c| c.to_string()),
             ),
@@ -101,12 +113,16 @@ pub fn table(report: &StatusReport, now: SystemTime) -> String {
     }
     for session in &report.sessions {
         let who = session.profiles.join(",");
-        match &session.role_arn {
-            Some(role) => out.push_str(&format!(
+        match (&session.role_arn, &session.sso) {
+            (Some(role), Some(sso)) => out.push_str(&format!(
+                "{who}: role {role}, on Identity Center role {sso}\n"
+            )),
+            (Some(role), None) => out.push_str(&format!(
                 "{who}: role {role}, on the MFA session of {}\n",
                 session.mfa_serial
             )),
-            None => out.push_str(&format!(
+            (None, Some(sso)) => out.push_str(&format!("{who}: Identity Center role {sso}\n")),
+            (None, None) => out.push_str(&format!(
                 "{who}: serial {}, key {}\n",
                 session.mfa_serial, session.long_term_key
             )),

@@ -4,7 +4,7 @@
 use super::key::SessionKey;
 use super::sessions::{Origin, SessionView};
 use super::state::Daemon;
-use crate::protocol::{MFAD_VERSION, Response, SessionStatus, StatusReport};
+use crate::protocol::{MFAD_VERSION, Response, SessionStatus, SsoSessionStatus, StatusReport};
 use crate::timefmt::epoch_secs;
 
 pub fn handle(daemon: &Daemon) -> Response {
@@ -19,7 +19,14 @@ pub fn handle(daemon: &Daemon) -> Response {
             status
         })
         .collect();
+    let sso_sessions = daemon
+        .sso_tokens
+        .expirations()
+        .into_iter()
+        .map(|(name, expiration)| SsoSessionStatus { name, expiration })
+        .collect();
     Response::Status(StatusReport {
+        sso_sessions,
         mfad: MFAD_VERSION.to_owned(),
         pid: std::process::id(),
         clock_skew_secs: daemon.sts_clock.skew_secs(),

@@ -337,6 +337,19 @@ fn sign_in_with_a_code_on_the_terminal_then_populate_and_sign_out() {
     with_double(&mut process);
     let output = process.output().unwrap();
     assert_success(&output);
+    // Status shows the sso-session's token and the role.
+    let status = env.run(&["status"], "");
+    let said = String::from_utf8_lossy(&status.stdout);
+    assert!(said.contains("sso-session corp: signed in until"), "{said}");
+    assert!(
+        said.contains("role2: Identity Center role Role2 in 111122223333 (sso-session corp)"),
+        "{said}"
+    );
+    let prompt = env.run(&["prompt", "role2"], "");
+    assert!(
+        String::from_utf8_lossy(&prompt.stdout).starts_with("role2 "),
+        "{prompt:?}"
+    );
 
     // Profiles for every account and role, byte-preservingly, once.
     double.assign("444455556666", "Dev [EU]", "PowerUser");
