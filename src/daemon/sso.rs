@@ -27,7 +27,10 @@ pub async fn token(
         TokenLookup::Wait(flight) => flight.outcome().await,
         TokenLookup::Start(flight, held) => {
             let result = obtain(daemon, plan, held, sign_in).await;
-            daemon.sso_tokens.finish(&plan.session, &flight, result)
+            let now = epoch_secs(daemon.now().wall);
+            daemon
+                .sso_tokens
+                .finish(&plan.session, &flight, result, now)
         }
     }
 }
@@ -132,7 +135,8 @@ pub fn refresh_ahead(daemon: &Arc<Daemon>) {
             let result = refresh(&daemon, route, held).await.and_then(|refreshed| {
                 refreshed.ok_or_else(|| messages::sso_sign_in_needed(&session.name))
             });
-            if let Err(failure) = daemon.sso_tokens.finish(&session, &flight, result) {
+            let now = epoch_secs(daemon.now().wall);
+            if let Err(failure) = daemon.sso_tokens.finish(&session, &flight, result, now) {
                 tracing::warn!(
                     "refreshing the token of sso-session {} ahead of time failed: {failure}",
                     session.name

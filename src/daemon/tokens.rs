@@ -44,6 +44,8 @@ impl TokenFlight {
 struct Slot {
     /// The token and the registration it was issued to (a refresh needs the same one).
     token: Option<(Token, Registration)>,
+    /// When the token was obtained (its lifetime decides how early it is refreshed).
+    obtained_at: u64,
     /// Registrations by the flow they serve, kept until shortly before they expire.
     registrations: Vec<Registration>,
     flight: Option<Arc<TokenFlight>>,
@@ -116,6 +118,7 @@ impl SsoTokens {
         session: &SsoSession,
         flight: &TokenFlight,
         result: Result<(Token, Registration), Failure>,
+        now: u64,
     ) -> TokenResult {
         let outcome = {
             let mut slots = self.slots.lock().unwrap();
@@ -125,6 +128,7 @@ impl SsoTokens {
                 Ok((token, registration)) => {
                     let access = token.access_token.clone();
                     slot.token = Some((token, registration));
+                    slot.obtained_at = now;
                     Ok(access)
                 }
                 Err(failure) => Err(failure),
@@ -134,10 +138,13 @@ impl SsoTokens {
         outcome
     }
 
-    /// The token was refused by the portal: the next caller renews it.
+    /// The portal refused the access token: the next caller renews it (with the refresh
+    /// token, which may still work).
     pub fn drop_token(&self, session: &SsoSession) {
-        if let Some(slot) = self.slots.lock().unwrap().get_mut(&slot_key(session)) {
-            slot.token = None;
+        if let Some(slot) = self.slots.lock().unwrap().get_mut(&slot_key(session))
+            && let Some((token, _)) = &mut slot.token
+        {
+            token.expires_at = 0;
         }
     }
 
@@ -159,8 +166,9 @@ impl SsoTokens {
         slot.registrations.push(registration);
     }
 
-    /// Sessions whose token ends within [`REFRESH_AHEAD_SECS`] and can be refreshed
-    /// without a person, with how to reach them.
+    /// Sessions whose token ends within [`REFRESH_AHEAD_SECS`] (or the last third of its
+    /// lifetime, if that is shorter) and can be refreshed without a person, with how to
+    /// reach them.
     pub fn due(&self, now: u64) -> Vec<(SsoSession, Network)> {
         let slots = self.slots.lock().unwrap();
         slots
@@ -168,7 +176,11 @@ impl SsoTokens {
             .filter(|slot| slot.flight.is_none())
             .filter(|slot| {
                 slot.token.as_ref().is_some_and(|(token, _)| {
-                    token.refresh_token.is_some() && token.expires_at <= now + REFRESH_AHEAD_SECS
+                    let lifetime = token.expires_at.saturating_sub(slot.obtained_at);
+                    let ahead = REFRESH_AHEAD_SECS.min(lifetime / 3);
+                    token.refresh_token.is_some()
+                        && token.expires_at > now
+                        && token.expires_at <= now + ahead
                 })
             })
             .filter_map(|slot| slot.route.clone())
@@ -253,7 +265,7 @@ mod tests {
             TokenLookup::Wait(_)
         ));
         tokens
-            .finish(&session(), &flight, Ok(token(1000 + 3600, true)))
+            .finish(&session(), &flight, Ok(token(1000 + 3600, true)), 1000)
             .unwrap();
         let TokenLookup::Ready(access) = tokens.lookup(&session(), &network, 2000) else {
             panic!("a fresh token is used")
@@ -278,7 +290,7 @@ mod tests {
             panic!()
         };
         let failure = Failure::internal("refused");
-        assert!(tokens.finish(&session(), &flight, Err(failure)).is_err());
+        assert!(tokens.finish(&session(), &flight, Err(failure), 0).is_err());
         assert!(matches!(
             tokens.lookup(&session(), &network, 0),
             TokenLookup::Start(_, None)

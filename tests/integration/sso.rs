@@ -9,6 +9,7 @@ use mfad::network::Network;
 use mfad::sso::{self, AwsSso, Flow, Grant, Route, Sso, SsoError};
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
+use std::time::Duration;
 
 fn session(double: &SsoDouble) -> SsoSession {
     SsoSession {
@@ -297,11 +298,11 @@ fn sign_in_with_a_code_on_the_terminal_then_populate_and_sign_out() {
     let mut pty = pty::Pty::attach(&mut login);
     let child = login.spawn().unwrap();
     assert!(
-        pty.expect("confirm the code ", std::time::Duration::from_secs(20)),
+        pty.expect("confirm the code ", Duration::from_secs(20)),
         "{}",
         pty.seen
     );
-    assert!(pty.expect("\n", std::time::Duration::from_secs(5)));
+    assert!(pty.expect("\n", Duration::from_secs(5)));
     let line = pty
         .seen
         .lines()
@@ -315,7 +316,7 @@ fn sign_in_with_a_code_on_the_terminal_then_populate_and_sign_out() {
         "{line}"
     );
     // The person confirms it after a moment: mfad polls until then.
-    std::thread::sleep(std::time::Duration::from_millis(1500));
+    std::thread::sleep(Duration::from_millis(1500));
     assert!(double.approve(&code), "{code}");
     let output = child.wait_with_output().unwrap();
     assert_success(&output);
@@ -488,4 +489,95 @@ fn the_aws_cli_boto3_and_the_rust_sdk_sign_with_the_roles_credentials() {
     // One sign-in served the three clients.
     assert_eq!(double.counts().authorize, 1);
     assert_eq!(double.counts().role_credentials, 3);
+}
+
+/// `mfad process` of a profile, with the double's endpoints and a `$BROWSER`.
+fn sso_caller(
+    env: &TestEnv,
+    double: &SsoDouble,
+    browser: &str,
+    profile: &str,
+) -> std::process::Command {
+    let mut command = env.mfad(&["process", profile]);
+    command
+        .env("BROWSER", browser)
+        .env("AWS_ENDPOINT_URL_SSO_OIDC", &double.url)
+        .env("AWS_ENDPOINT_URL_SSO", &double.url)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    command
+}
+
+#[test]
+fn a_token_near_its_end_is_refreshed_ahead_with_no_caller() {
+    let double = SsoDouble::start();
+    // Tokens of 9 s: refreshed in their last third, 3 s before they end.
+    double.set_lifetimes(Duration::from_secs(9), Duration::from_secs(3600));
+    let env = sso_env(&double);
+    let browser = following_browser(&env);
+    assert_success(
+        &sso_caller(&env, &double, &browser, "role1")
+            .output()
+            .unwrap(),
+    );
+    assert!(
+        wait_until(Duration::from_secs(20), || double.counts().token_by_refresh
+            >= 2),
+        "{:?}\n{}",
+        double.counts(),
+        env.daemon_log()
+    );
+    let counts = double.counts();
+    assert_eq!(counts.authorize, 1, "nobody was asked again: {counts:?}");
+    assert!(
+        env.daemon_log()
+            .contains("refreshed the token of sso-session corp")
+    );
+}
+
+#[test]
+fn a_token_the_portal_refuses_is_refreshed_and_a_revoked_sign_in_asked_once_for_all() {
+    let double = SsoDouble::start();
+    // Role credentials of 14 minutes: inside the 15 the SDKs keep, so each caller renews.
+    double.set_lifetimes(Duration::from_secs(8 * 3600), Duration::from_secs(14 * 60));
+    let env = sso_env(&double);
+    let browser = following_browser(&env);
+    assert_success(
+        &sso_caller(&env, &double, &browser, "role1")
+            .output()
+            .unwrap(),
+    );
+    // The access token dies at the portal; its refresh token still works: no person.
+    double.expire_tokens();
+    assert_success(
+        &sso_caller(&env, &double, &browser, "role1")
+            .output()
+            .unwrap(),
+    );
+    let counts = double.counts();
+    assert_eq!(
+        (counts.authorize, counts.token_by_refresh),
+        (1, 1),
+        "{counts:?}"
+    );
+    // The sign-in is revoked (refresh tokens too): twenty callers, one new sign-in.
+    double.revoke_all();
+    let callers: Vec<_> = (0..20)
+        .map(|i| {
+            sso_caller(&env, &double, &browser, &format!("role{}", i % 3 + 1))
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for caller in callers {
+        assert_success(&caller.wait_with_output().unwrap());
+    }
+    let counts = double.counts();
+    assert_eq!(
+        counts.authorize, 2,
+        "one new sign-in for twenty callers: {counts:?}"
+    );
+    assert_eq!(counts.token_by_code, 2, "{counts:?}");
+    let opened = std::fs::read_to_string(env.dir.path().join("opened")).unwrap();
+    assert_eq!(opened.lines().count(), 2);
 }
