@@ -159,7 +159,8 @@ pub fn expand_home(env: &CallerEnv, path: &str) -> PathBuf {
     }
 }
 
-fn caller_home(env: &CallerEnv) -> PathBuf {
+/// The home of a caller, by the one rule.
+pub fn caller_home(env: &CallerEnv) -> PathBuf {
     home_from(|name| env.get(name).map(OsString::from))
 }
 

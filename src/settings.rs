@@ -6,6 +6,7 @@
 //! renew_before = "20m"     # renew sessions that need no person this long before they end
 //! sts_timeout = "10s"      # the longest one STS call may take
 //! max_connections = 4096   # connections served at once (at most the open-files limit)
+//! share_cli_cache = false  # also write IAM Identity Center tokens to ~/.aws/sso/cache
 //! store = "auto"           # auto, secret-service, keychain, file; or a [store] table:
 //!                          # backend = "file", passphrase_command = "pass show mfad",
 //!                          # lock_after = "8h" (forget the file store's key when idle)
@@ -51,6 +52,9 @@ pub struct Settings {
     /// request yet are closed first, then new ones are refused with a message.
     pub max_connections: usize,
     pub store: StoreSettings,
+    /// Also write sso-session tokens to the AWS CLI's cache (`~/.aws/sso/cache`), so the
+    /// CLI's own SSO profiles ride on mfad's sign-in.
+    pub share_cli_cache: bool,
     pub prompt: PromptSettings,
     pub notifications: NotificationSettings,
 }
@@ -109,6 +113,7 @@ impl Default for Settings {
             renew_before: Duration::from_secs(20 * 60),
             sts_timeouts: StsTimeouts::default(),
             max_connections: 4096,
+            share_cli_cache: false,
             store: StoreSettings {
                 backend: StoreBackend::Auto,
                 passphrase_command: None,
@@ -175,6 +180,7 @@ struct File {
     renew_before: Option<Spanned<String>>,
     sts_timeout: Option<Spanned<String>>,
     max_connections: Option<Spanned<i64>>,
+    share_cli_cache: Option<bool>,
     /// A backend name, or a table with `backend` and `passphrase_command`.
     store: Option<Spanned<toml::Value>>,
     #[serde(default)]
@@ -281,6 +287,9 @@ pub fn parse(path: &Path, text: &str) -> Result<Settings, SettingsError> {
             ));
         }
         settings.max_connections = count as usize;
+    }
+    if let Some(share) = file.share_cli_cache {
+        settings.share_cli_cache = share;
     }
     if let Some(store) = &file.store {
         settings.store =

@@ -92,17 +92,14 @@ pub async fn run_sso(daemon: Arc<Daemon>, recipe: SsoRecipe, flight: Arc<Flight>
         askers: &flight.askers,
         caller_env: &recipe.caller_env,
     };
-    let result = sso::role_credentials(
-        &daemon,
-        &recipe.plan,
-        recipe.interactive.then_some(&sign_in),
-    )
-    .await
-    .map(|credentials| Session {
-        credentials,
-        origin: Origin::Sso,
-        renewed_at: daemon.now().wall,
-    });
+    let sign_in = recipe.interactive.then_some(&sign_in);
+    let result = sso::role_credentials(&daemon, &recipe.plan, &recipe.caller_env, sign_in)
+        .await
+        .map(|credentials| Session {
+            credentials,
+            origin: Origin::Sso,
+            renewed_at: daemon.now().wall,
+        });
     let plan = &recipe.plan;
     match &result {
         Ok(session) => tracing::info!(

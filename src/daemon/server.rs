@@ -162,8 +162,8 @@ async fn answer(
         Request::SsoAccounts { session, caller } => {
             return sso_requests::accounts(daemon, connection, session, &caller).await;
         }
-        Request::SsoLogout { session, .. } => {
-            sso_requests::logout(daemon, session.as_deref()).await
+        Request::SsoLogout { session, caller } => {
+            sso_requests::logout(daemon, session.as_deref(), &caller).await
         }
         Request::Forget { profile } => {
             daemon.forget(profile.as_deref());

@@ -8,13 +8,14 @@ use super::signin::SignIn;
 use super::sso;
 use super::state::Daemon;
 use crate::bounded::{self, FILE_TIME_LIMIT};
-use crate::config::{self, SsoPlan};
+use crate::config::{self, SsoPlan, SsoSession};
 use crate::failure::Failure;
 use crate::messages;
 use crate::mfa::askers::Askers;
 use crate::protocol::{Caller, Response, SsoAccount, SsoTarget};
 use crate::sso::Route;
 use crate::timefmt::{from_epoch_secs, rfc3339};
+use crate::vocab::CallerEnv;
 use std::sync::Arc;
 
 /// The sso-session a request means, resolved in its caller's environment off the async
@@ -45,7 +46,8 @@ async fn token_asking(
         askers: &askers,
         caller_env: &caller.env,
     };
-    connection::answering(connection, asker, sso::token(daemon, plan, Some(&sign_in))).await
+    let work = sso::token(daemon, plan, &caller.env, Some(&sign_in));
+    connection::answering(connection, asker, work).await
 }
 
 pub async fn login(
@@ -77,6 +79,22 @@ pub async fn login(
         }
         Err(failure) => Response::Error(failure),
     })
+}
+
+/// Forget what was kept of a session's token: the store's entry, and the AWS CLI's cache
+/// file when mfad shares it.
+async fn forget_kept(daemon: &Daemon, session: &SsoSession, env: &CallerEnv) {
+    if let Ok(store) = daemon.stores.for_caller(env, None).await {
+        let name = session.name.clone();
+        let _ = daemon
+            .in_store(store, move |store| store.delete_sso(&name))
+            .await;
+    }
+    if daemon.settings.share_cli_cache {
+        let path = crate::sso::cache::cli_cache_file(&crate::paths::caller_home(env), session);
+        let key = path.display().to_string();
+        let _ = bounded::offload(&key, FILE_TIME_LIMIT, move || std::fs::remove_file(path)).await;
+    }
 }
 
 pub async fn accounts(
@@ -115,7 +133,7 @@ pub async fn accounts(
     })
 }
 
-pub async fn logout(daemon: &Daemon, session: Option<&str>) -> Response {
+pub async fn logout(daemon: &Daemon, session: Option<&str>, caller: &Caller) -> Response {
     let forgotten = daemon.sso_tokens.forget(session);
     for (sso_session, network, token) in &forgotten {
         let route = Route {
@@ -128,6 +146,7 @@ pub async fn logout(daemon: &Daemon, session: Option<&str>) -> Response {
                 sso_session.name
             );
         }
+        forget_kept(daemon, sso_session, &caller.env).await;
     }
     let (dropped, profiles) = daemon.sessions.logout_sso(session);
     persist::forget(daemon, &dropped).await;

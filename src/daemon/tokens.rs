@@ -51,6 +51,8 @@ struct Slot {
     flight: Option<Arc<TokenFlight>>,
     /// How the session was last reached, to refresh it without a caller.
     route: Option<(SsoSession, Network)>,
+    /// Whether the token a previous daemon saved (or the AWS CLI cached) was looked for.
+    loaded: bool,
 }
 
 /// What a caller should do about a session's token.
@@ -90,6 +92,30 @@ impl SsoTokens {
         });
         slot.flight = Some(flight.clone());
         TokenLookup::Start(flight, slot.token.clone())
+    }
+
+    /// Whether this is the first look at a session since the daemon started (then the
+    /// token saved by a previous daemon, or cached by the AWS CLI, is looked for).
+    pub fn first_look(&self, session: &SsoSession) -> bool {
+        let mut slots = self.slots.lock().unwrap();
+        let slot = slots.entry(slot_key(session)).or_default();
+        !std::mem::replace(&mut slot.loaded, true)
+    }
+
+    /// Take a token found outside (the store, the CLI's cache) unless one is held.
+    pub fn restore(
+        &self,
+        session: &SsoSession,
+        token: Token,
+        registration: Registration,
+        now: u64,
+    ) {
+        let mut slots = self.slots.lock().unwrap();
+        let slot = slots.entry(slot_key(session)).or_default();
+        if slot.token.is_none() {
+            slot.token = Some((token, registration));
+            slot.obtained_at = now;
+        }
     }
 
     /// Start a refresh of the held token without a caller; `None` if a flight runs or

@@ -4,6 +4,7 @@
 //! crates, behind the [`Sso`] trait so that the daemon's token logic can be tested in
 //! virtual time. What to call when, and how a person signs in, is the daemon's.
 
+pub mod cache;
 mod error;
 
 pub use error::SsoError;

@@ -280,6 +280,23 @@ impl Store {
     pub fn delete_totp(&self, serial: &str) -> Result<bool, StoreError> {
         self.delete(&totp_entry(serial))
     }
+
+    /// The token of an sso-session (with its registration), as JSON.
+    pub fn load_sso(&self, session: &str) -> Result<Option<SecretString>, StoreError> {
+        self.read(&sso_entry(session))
+    }
+
+    pub fn save_sso(&self, session: &str, json: &SecretString) -> Result<(), StoreError> {
+        self.write(&sso_entry(session), json.expose_secret())
+    }
+
+    pub fn delete_sso(&self, session: &str) -> Result<bool, StoreError> {
+        self.delete(&sso_entry(session))
+    }
+}
+
+fn sso_entry(session: &str) -> String {
+    format!("sso:{session}")
 }
 
 /// Saved sessions are entries named `session:ID`.

@@ -581,3 +581,160 @@ fn a_token_the_portal_refuses_is_refreshed_and_a_revoked_sign_in_asked_once_for_
     let opened = std::fs::read_to_string(env.dir.path().join("opened")).unwrap();
     assert_eq!(opened.lines().count(), 2);
 }
+
+#[test]
+fn the_token_survives_a_restart_in_the_store_and_never_in_plaintext() {
+    let double = SsoDouble::start();
+    for n in 1..=3 {
+        double.assign("111122223333", "prod", &format!("Role{n}"));
+    }
+    let env = TestEnv::new().with_file_store();
+    env.write_config(&sso_config(""));
+    let browser = following_browser(&env);
+    let first = sso_caller(&env, &double, &browser, "role1")
+        .output()
+        .unwrap();
+    assert_success(&first);
+    env.stop_daemon();
+    // A new daemon, a caller with neither browser nor terminal: the saved token serves.
+    let mut later = env.mfad(&["process", "role2"]);
+    later
+        .env("AWS_ENDPOINT_URL_SSO_OIDC", &double.url)
+        .env("AWS_ENDPOINT_URL_SSO", &double.url);
+    assert_success(&later.output().unwrap());
+    let counts = double.counts();
+    assert_eq!(counts.authorize, 1, "no second sign-in: {counts:?}");
+    assert!(
+        env.daemon_log()
+            .contains("took the saved token of sso-session corp")
+    );
+    // Not in plaintext anywhere under the home (the store is encrypted).
+    let tokens: Vec<String> = double.issued_tokens();
+    assert!(!tokens.is_empty());
+    let mut files = Vec::new();
+    collect_files(&env.home(), &mut files);
+    for file in files {
+        let bytes = std::fs::read(&file).unwrap_or_default();
+        let text = String::from_utf8_lossy(&bytes);
+        for token in &tokens {
+            assert!(
+                !text.contains(token.as_str()),
+                "{} holds a token",
+                file.display()
+            );
+        }
+    }
+}
+
+fn collect_files(dir: &std::path::Path, found: &mut Vec<std::path::PathBuf>) {
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            collect_files(&path, found);
+        } else {
+            found.push(path);
+        }
+    }
+}
+
+/// A token of the double, signed in to with the device flow through mfad's library.
+fn device_token(double: &SsoDouble) -> (sso::Token, sso::Registration) {
+    let (session, network) = (session(double), Network::default());
+    let route = Route {
+        session: &session,
+        network: &network,
+    };
+    double.approve_devices_at_once();
+    runtime().block_on(async {
+        let registration = AwsSso.register(route, Flow::Device).await.unwrap();
+        let authorization = AwsSso
+            .start_device_authorization(route, &registration)
+            .await
+            .unwrap();
+        let token = AwsSso
+            .create_token(
+                route,
+                &registration,
+                Grant::DeviceCode(&authorization.device_code),
+            )
+            .await
+            .unwrap();
+        (token, registration)
+    })
+}
+
+#[test]
+fn a_token_aws_sso_login_left_in_the_cli_cache_is_taken() {
+    let double = SsoDouble::start();
+    let env = sso_env(&double);
+    let (token, registration) = device_token(&double);
+    let cache = sso::cache::cli_cache_file(&env.home(), &session(&double));
+    std::fs::create_dir_all(cache.parent().unwrap()).unwrap();
+    std::fs::write(
+        &cache,
+        sso::cache::to_json(&session(&double), &token, &registration).expose_secret(),
+    )
+    .unwrap();
+    let mut caller = env.mfad(&["process", "role1"]);
+    caller
+        .env("AWS_ENDPOINT_URL_SSO_OIDC", &double.url)
+        .env("AWS_ENDPOINT_URL_SSO", &double.url);
+    assert_success(&caller.output().unwrap());
+    let counts = double.counts();
+    assert_eq!(
+        (counts.authorize, counts.token_by_code),
+        (0, 0),
+        "{counts:?}"
+    );
+    assert_eq!(counts.role_credentials, 1);
+}
+
+#[test]
+#[cfg_attr(
+    not(feature = "system-tests"),
+    ignore = "needs boto3: run tests/run.sh"
+)]
+fn with_share_cli_cache_botocores_own_sso_profile_rides_on_mfads_sign_in() {
+    let double = SsoDouble::start();
+    let sts = sts_double::StsDouble::start();
+    double.valid_at(&sts);
+    let env = sso_env(&double);
+    env.write_daemon_config("share_cli_cache = true\n");
+    let mut config = std::fs::read_to_string(env.config_path()).unwrap();
+    config.push_str("[profile cli]\nsso_session = corp\nsso_account_id = 111122223333\nsso_role_name = Role1\nregion = eu-west-1\n");
+    env.write_config(&config);
+    let browser = following_browser(&env);
+    assert_success(
+        &sso_caller(&env, &double, &browser, "role1")
+            .output()
+            .unwrap(),
+    );
+    let cache = sso::cache::cli_cache_file(&env.home(), &session(&double));
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!(std::fs::metadata(&cache).unwrap().mode() & 0o777, 0o600);
+    // botocore's own SSO provider (as the AWS CLI v2 has it) reads the token mfad wrote.
+    let boto3 = env
+        .command("python3")
+        .env("AWS_ENDPOINT_URL_SSO", &double.url)
+        .env("STS", &sts.url)
+        .args([
+            "-c",
+            "import boto3, os\nprint(boto3.Session(profile_name='cli').client('sts', endpoint_url=os.environ['STS']).get_caller_identity()['Arn'])",
+        ])
+        .output()
+        .unwrap();
+    assert_success(&boto3);
+    assert!(String::from_utf8_lossy(&boto3.stdout).contains("AWSReservedSSO_Role1"));
+    assert_eq!(
+        double.counts().authorize,
+        1,
+        "one sign-in for mfad and botocore"
+    );
+    // Signing out takes the shared file away too.
+    let mut logout = env.mfad(&["sso", "logout", "corp"]);
+    logout
+        .env("AWS_ENDPOINT_URL_SSO_OIDC", &double.url)
+        .env("AWS_ENDPOINT_URL_SSO", &double.url);
+    assert_success(&logout.output().unwrap());
+    assert!(!cache.exists());
+}

@@ -194,6 +194,17 @@ impl SsoDouble {
         state.refresh_tokens.clear();
     }
 
+    /// Every access and refresh token it issued and still knows.
+    pub fn issued_tokens(&self) -> Vec<String> {
+        let state = self.state.lock().unwrap();
+        state
+            .tokens
+            .keys()
+            .chain(state.refresh_tokens.keys())
+            .cloned()
+            .collect()
+    }
+
     /// Whether an access token is one the double issued and still accepts.
     pub fn accepts(&self, token: &str) -> bool {
         let state = self.state.lock().unwrap();
