@@ -112,6 +112,14 @@ impl SsoTokens {
     ) {
         let mut slots = self.slots.lock().unwrap();
         let slot = slots.entry(slot_key(session)).or_default();
+        if !registration.client_id.is_empty()
+            && !slot
+                .registrations
+                .iter()
+                .any(|r| r.flow == registration.flow)
+        {
+            slot.registrations.push(registration.clone());
+        }
         if slot.token.is_none() {
             slot.token = Some((token, registration));
             slot.obtained_at = now;

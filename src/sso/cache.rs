@@ -26,6 +26,9 @@ struct Cached {
     registration_expires_at: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     refresh_token: Option<String>,
+    /// The flow mfad registered for (the CLI ignores what it does not know).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    mfad_flow: Option<Flow>,
 }
 
 impl Drop for Cached {
@@ -83,6 +86,7 @@ pub fn to_json(session: &SsoSession, token: &Token, registration: &Registration)
             .refresh_token
             .as_ref()
             .map(|t| t.expose_secret().to_owned()),
+        mfad_flow: Some(registration.flow),
     };
     SecretString::from(serde_json::to_string(&cached).expect("a token serializes"))
 }
@@ -108,8 +112,8 @@ pub fn from_json(session: &SsoSession, json: &str) -> Option<(Token, Option<Regi
                 .as_deref()
                 .and_then(time_of)
                 .unwrap_or(0),
-            // The CLI registers for the device flow; a refresh works with either.
-            flow: Flow::Device,
+            // The CLI registers for the device flow.
+            flow: cached.mfad_flow.unwrap_or(Flow::Device),
         }),
         _ => None,
     };
@@ -153,7 +157,9 @@ mod tests {
         let (read, registration) = from_json(&session(), json.expose_secret()).unwrap();
         assert_eq!(read.expires_at, 1_900_000_000);
         assert_eq!(read.refresh_token.unwrap().expose_secret(), "refresh");
-        assert_eq!(registration.unwrap().expires_at, 1_990_000_000);
+        let registration = registration.unwrap();
+        assert_eq!(registration.expires_at, 1_990_000_000);
+        assert_eq!(registration.flow, Flow::Browser);
         let other = SsoSession {
             start_url: "https://other.awsapps.com/start".into(),
             ..session()

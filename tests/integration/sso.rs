@@ -608,8 +608,25 @@ fn the_token_survives_a_restart_in_the_store_and_never_in_plaintext() {
         env.daemon_log()
             .contains("took the saved token of sso-session corp")
     );
+    // A sign-in after the restart uses the registration kept with the token.
+    let first_tokens = double.issued_tokens();
+    double.revoke_all();
+    assert_success(
+        &sso_caller(&env, &double, &browser, "role3")
+            .output()
+            .unwrap(),
+    );
+    let counts = double.counts();
+    assert_eq!(
+        (counts.register_client, counts.authorize),
+        (1, 2),
+        "{counts:?}"
+    );
     // Not in plaintext anywhere under the home (the store is encrypted).
-    let tokens: Vec<String> = double.issued_tokens();
+    let tokens: Vec<String> = first_tokens
+        .into_iter()
+        .chain(double.issued_tokens())
+        .collect();
     assert!(!tokens.is_empty());
     let mut files = Vec::new();
     collect_files(&env.home(), &mut files);
