@@ -755,3 +755,41 @@ fn with_share_cli_cache_botocores_own_sso_profile_rides_on_mfads_sign_in() {
     assert_success(&logout.output().unwrap());
     assert!(!cache.exists());
 }
+
+#[test]
+fn with_mfad_sso_flow_device_the_browser_confirms_a_code_and_slow_down_is_honoured() {
+    let double = SsoDouble::start();
+    for n in 1..=3 {
+        double.assign("111122223333", "prod", &format!("Role{n}"));
+    }
+    let env = TestEnv::new();
+    env.write_config(&sso_config("mfad_sso_flow = device\n"));
+    // The browser opens the verification page, where the person confirms the code.
+    let approver = env.dir.path().join("approver.sh");
+    write_script(
+        &approver,
+        &format!(
+            "#!/bin/sh\nexec python3 -c 'import sys, urllib.parse, urllib.request\ncode = urllib.parse.parse_qs(urllib.parse.urlparse(sys.argv[1]).query)[\"user_code\"][0]\nurllib.request.urlopen(\"{}/device?user_code=\" + code).read()' \"$1\"\n",
+            double.url
+        ),
+    );
+    double.slow_down_once();
+    let output = sso_caller(&env, &double, &approver.display().to_string(), "role1")
+        .output()
+        .unwrap();
+    assert_success(&output);
+    let counts = double.counts();
+    assert_eq!(
+        (counts.start_device_authorization, counts.authorize),
+        (1, 0),
+        "{counts:?}"
+    );
+    assert_eq!(
+        counts.token_by_device_code, 2,
+        "one SlowDown, then the token: {counts:?}"
+    );
+    assert_eq!(
+        counts.slow_downs, 0,
+        "a poll came sooner than asked: {counts:?}"
+    );
+}

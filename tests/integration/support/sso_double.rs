@@ -33,8 +33,9 @@ pub struct Counts {
     pub token_by_code: usize,
     pub token_by_device_code: usize,
     pub token_by_refresh: usize,
-    /// Device-code polls answered `AuthorizationPendingException` or `SlowDownException`.
+    /// Device-code polls answered `AuthorizationPendingException`.
     pub pending_polls: usize,
+    /// Polls that came sooner than the interval asked for (SlowDown answered).
     pub slow_downs: usize,
     pub role_credentials: usize,
     pub list_accounts: usize,
@@ -61,6 +62,8 @@ struct Device {
     user_code: String,
     approved: bool,
     last_poll: Option<Instant>,
+    /// The interval this client must keep, raised by 5 s with each SlowDown.
+    interval: Duration,
 }
 
 struct Code {
@@ -94,6 +97,8 @@ struct State {
     interval: u64,
     /// Approve device codes as soon as they are started (a person quick at the browser).
     approve_devices_at_once: bool,
+    /// Answer the next device-code poll SlowDown, on time or not.
+    slow_down_once: bool,
 }
 
 pub struct SsoDouble {
@@ -163,6 +168,11 @@ impl SsoDouble {
     /// Make every role credential it issues from now on valid at `sts` too.
     pub fn valid_at(&self, sts: &super::sts_double::StsDouble) {
         self.state.lock().unwrap().sts = Some(sts.accepted());
+    }
+
+    /// Ask the next device-code poll to slow down.
+    pub fn slow_down_once(&self) {
+        self.state.lock().unwrap().slow_down_once = true;
     }
 
     pub fn approve_devices_at_once(&self) {
@@ -473,6 +483,7 @@ fn start_device(state: &mut State, body: &serde_json::Value) -> Answer {
             user_code: user_code.clone(),
             approved,
             last_poll: None,
+            interval: Duration::from_secs(state.interval),
         },
     );
     json(&serde_json::json!({
@@ -608,7 +619,7 @@ fn token(state: &mut State, body: &serde_json::Value) -> Answer {
         }
         "urn:ietf:params:oauth:grant-type:device_code" => {
             state.counts.token_by_device_code += 1;
-            let interval = Duration::from_secs(state.interval);
+            let slow_down_once = std::mem::take(&mut state.slow_down_once);
             let Some(device) = state.devices.get_mut(&text(body, "deviceCode")) else {
                 return error(
                     400,
@@ -625,14 +636,20 @@ fn token(state: &mut State, body: &serde_json::Value) -> Answer {
                     "not this client's",
                 );
             }
-            let too_soon = device.last_poll.is_some_and(|at| at.elapsed() < interval);
+            let too_soon = device
+                .last_poll
+                .is_some_and(|at| at.elapsed() < device.interval);
             device.last_poll = Some(Instant::now());
-            if !device.approved {
-                state.counts.pending_polls += 1;
+            if (too_soon && !device.approved) || slow_down_once {
+                // As AWS does: the client must now wait 5 s more between polls.
+                device.interval += Duration::from_secs(5);
                 if too_soon {
                     state.counts.slow_downs += 1;
-                    return error(400, "SlowDownException", "slow_down", "poll less often");
                 }
+                return error(400, "SlowDownException", "slow_down", "poll less often");
+            }
+            if !device.approved {
+                state.counts.pending_polls += 1;
                 return error(
                     400,
                     "AuthorizationPendingException",
