@@ -14,8 +14,9 @@ cd "$(dirname "$0")/.."
 # desktop-file-utils: the autostart entry's check; openssl, socat, tinyproxy: a test CA,
 # a TLS front and a proxy between mfad and the STS double; faketime: a daemon whose clock
 # jumps; python3-fusepy: a file system that hangs; e2fsprogs (chattr): a read-only
-# directory even for root; util-linux (setpriv): another local user posing as the daemon.
-apt_packages=(awscli gnome-keyring dbus python3 python3-venv zsh fish xvfb zenity xdotool systemd desktop-file-utils openssl socat tinyproxy faketime python3-fusepy e2fsprogs util-linux)
+# directory even for root; util-linux (setpriv): another local user posing as the daemon;
+# chromium: a real browser that follows the Identity Center sign-in to mfad's callback page.
+apt_packages=(awscli gnome-keyring dbus python3 python3-venv zsh fish xvfb zenity xdotool systemd desktop-file-utils openssl socat tinyproxy faketime python3-fusepy e2fsprogs util-linux chromium)
 missing=()
 for package in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||

@@ -793,3 +793,39 @@ fn with_mfad_sso_flow_device_the_browser_confirms_a_code_and_slow_down_is_honour
         "a poll came sooner than asked: {counts:?}"
     );
 }
+
+#[test]
+#[cfg_attr(
+    not(feature = "system-tests"),
+    ignore = "needs Debian's chromium: run tests/run.sh"
+)]
+fn headless_chromium_follows_the_sign_in_to_the_callback_page() {
+    let double = SsoDouble::start();
+    let env = sso_env(&double);
+    let profile = env.dir.path().join("chromium-profile");
+    let page = env.dir.path().join("page.html");
+    let browser = env.dir.path().join("chromium.sh");
+    // Headless and quiet: nothing beyond loopback is reachable from the test machine.
+    write_script(
+        &browser,
+        &format!(
+            "#!/bin/sh\nexec chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run --disable-background-networking --disable-component-update --disable-sync --user-data-dir={} --dump-dom \"$1\" > {} 2>/dev/null\n",
+            profile.display(),
+            page.display()
+        ),
+    );
+    let output = sso_caller(&env, &double, &browser.display().to_string(), "role1")
+        .output()
+        .unwrap();
+    assert_success(&output);
+    assert_eq!(double.counts().authorize, 1);
+    // The page Chromium was left on: mfad's callback, after the authorize redirect.
+    assert!(
+        wait_until(Duration::from_secs(30), || std::fs::read_to_string(&page)
+            .is_ok_and(|p| p.contains("You may close this tab"))),
+        "{}",
+        std::fs::read_to_string(&page).unwrap_or_default()
+    );
+    let shown = std::fs::read_to_string(&page).unwrap();
+    assert!(shown.contains("you are signed in to corp"), "{shown}");
+}
