@@ -36,5 +36,6 @@ mod security;
 mod service;
 mod sessions;
 mod sso;
+mod sso_bench;
 mod store;
 mod wrap;

@@ -11,7 +11,7 @@ use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 use std::time::Duration;
 
-fn session(double: &SsoDouble) -> SsoSession {
+pub(crate) fn session(double: &SsoDouble) -> SsoSession {
     SsoSession {
         name: "corp".into(),
         start_url: "https://corp.awsapps.com/start".into(),
@@ -203,7 +203,7 @@ fn redirect_of(url: &str) -> String {
 
 /// A config with the sso-session `corp` and mfad profiles `role1`…`role3` of it (three
 /// roles of one account).
-fn sso_config(extra: &str) -> String {
+pub(crate) fn sso_config(extra: &str) -> String {
     let mut config = String::from(
         "[sso-session corp]\nsso_start_url = https://corp.awsapps.com/start\nsso_region = eu-central-1\nsso_registration_scopes = sso:account:access\n",
     );
@@ -217,7 +217,7 @@ fn sso_config(extra: &str) -> String {
 
 /// A `$BROWSER` that follows the authorize redirect to mfad's loopback, as a person's
 /// browser would, and keeps the page it was shown in `page.html`.
-fn following_browser(env: &TestEnv) -> String {
+pub(crate) fn following_browser(env: &TestEnv) -> String {
     let path = env.dir.path().join("browser.sh");
     let page = env.dir.path().join("page.html");
     write_script(
@@ -231,7 +231,7 @@ fn following_browser(env: &TestEnv) -> String {
     path.display().to_string()
 }
 
-fn sso_env(double: &SsoDouble) -> TestEnv {
+pub(crate) fn sso_env(double: &SsoDouble) -> TestEnv {
     for n in 1..=3 {
         double.assign("111122223333", "prod", &format!("Role{n}"));
     }
@@ -655,7 +655,7 @@ fn collect_files(dir: &std::path::Path, found: &mut Vec<std::path::PathBuf>) {
 }
 
 /// A token of the double, signed in to with the device flow through mfad's library.
-fn device_token(double: &SsoDouble) -> (sso::Token, sso::Registration) {
+pub(crate) fn device_token(double: &SsoDouble) -> (sso::Token, sso::Registration) {
     let (session, network) = (session(double), Network::default());
     let route = Route {
         session: &session,
