@@ -205,6 +205,9 @@ pub struct SessionStatus {
     /// The Identity Center role at the root of the chain, in words.
     #[serde(default)]
     pub sso: Option<String>,
+    /// The sso-session that role is taken through.
+    #[serde(default)]
+    pub sso_session: Option<String>,
     /// Seconds since the epoch; `None` before the first session was obtained.
     pub expiration: Option<u64>,
     pub code_source: Option<CodeSource>,

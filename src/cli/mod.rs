@@ -178,6 +178,15 @@ pub enum SsoCommand {
         /// The [sso-session NAME]; all of them when left out
         session: Option<String>,
     },
+    /// Whether each sso-session is signed in, until when, and the roles taken through it;
+    /// exits 1 when SESSION is named and not signed in
+    Status {
+        /// Only this [sso-session NAME]
+        session: Option<String>,
+        /// Print the report as JSON
+        #[arg(long)]
+        json: bool,
+    },
     /// Add an mfad profile for every account and role the sso-session's person may take
     Populate {
         /// The [sso-session NAME] of ~/.aws/config

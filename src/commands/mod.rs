@@ -15,6 +15,7 @@ pub mod prompt;
 pub mod rotate;
 pub mod serve;
 pub mod sso;
+pub mod sso_status;
 pub mod status;
 pub mod store;
 pub mod totp;

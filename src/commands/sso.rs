@@ -1,6 +1,7 @@
-//! `mfad sso login|logout|populate`: IAM Identity Center through the daemon, which holds
-//! the tokens (they never reach this process).
+//! `mfad sso login|logout|status|populate`: IAM Identity Center through the daemon, which
+//! holds the tokens (they never reach this process).
 
+use super::sso_status;
 use crate::cli::SsoCommand;
 use crate::client::ask_daemon;
 use crate::config::{self, CallerEnv, edit};
@@ -25,6 +26,7 @@ pub fn run(command: &SsoCommand) -> Result<(), Failure> {
             session: session.clone(),
             caller,
         })?),
+        SsoCommand::Status { session, json } => sso_status::run(session.as_deref(), *json),
         SsoCommand::Populate {
             session,
             prefix,

@@ -10,14 +10,7 @@ use std::time::SystemTime;
 
 pub fn run(json: bool) -> Result<(), Failure> {
     let paths = DaemonPaths::from_env();
-    let report = match Client::connect(&paths, Start::Never) {
-        Ok(mut client) => match client.request(&Request::Status)? {
-            Response::Status(report) => Some(report),
-            other => return Err(messages::unexpected_answer(other)),
-        },
-        Err(failure) if failure.kind == FailureKind::NoDaemon => None,
-        Err(failure) => return Err(failure),
-    };
+    let report = report(&paths)?;
     if json {
         println!(
             "{}",
@@ -30,6 +23,18 @@ pub fn run(json: bool) -> Result<(), Failure> {
         Some(report) => print!("{}", table(&report, SystemTime::now())),
     }
     Ok(())
+}
+
+/// The running daemon's report; `None` when no daemon runs (none is started for it).
+pub fn report(paths: &DaemonPaths) -> Result<Option<StatusReport>, Failure> {
+    match Client::connect(paths, Start::Never) {
+        Ok(mut client) => match client.request(&Request::Status)? {
+            Response::Status(report) => Ok(Some(report)),
+            other => Err(messages::unexpected_answer(other)),
+        },
+        Err(failure) if failure.kind == FailureKind::NoDaemon => Ok(None),
+        Err(failure) => Err(failure),
+    }
 }
 
 /// `alice` of `arn:aws:iam::1:mfa/alice`, `admin` of `arn:aws:iam::1:role/admin`.

@@ -57,6 +57,10 @@ fn wire(view: SessionView) -> SessionStatus {
             )),
             _ => None,
         },
+        sso_session: match view.key.sso_root() {
+            Some(SessionKey::Sso { session, .. }) => Some(session.name.clone()),
+            _ => None,
+        },
         expiration: current.map(|s| epoch_secs(s.credentials.expiration)),
         code_source: current.and_then(|s| match s.origin {
             Origin::Code(source) => Some(source),

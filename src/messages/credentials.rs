@@ -16,6 +16,15 @@ pub fn sso_sign_in_needed(session: &str) -> Failure {
     )
 }
 
+/// `mfad sso status SESSION` of a session with no token.
+pub fn sso_not_signed_in(session: &str) -> Failure {
+    Failure::new(
+        FailureKind::NoCodeSource,
+        format!("sso-session {session} is not signed in"),
+        format!("sign in with `mfad sso login {session}`"),
+    )
+}
+
 /// Nobody waiting can be shown a sign-in: no terminal, no desktop, no browser.
 pub fn sso_nobody_to_sign_in(session: &str) -> Failure {
     Failure::new(

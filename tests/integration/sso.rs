@@ -351,6 +351,17 @@ fn sign_in_with_a_code_on_the_terminal_then_populate_and_sign_out() {
         String::from_utf8_lossy(&prompt.stdout).starts_with("role2 "),
         "{prompt:?}"
     );
+    let sso_status = env.run(&["sso", "status", "corp"], "");
+    assert_success(&sso_status);
+    let said = String::from_utf8_lossy(&sso_status.stdout);
+    assert!(
+        said.starts_with("sso-session corp: signed in until"),
+        "{said}"
+    );
+    assert!(
+        said.contains("  Role2 in 111122223333 (sso-session corp) (role2): until"),
+        "{said}"
+    );
 
     // Profiles for every account and role, byte-preservingly, once.
     double.assign("444455556666", "Dev [EU]", "PowerUser");
@@ -394,6 +405,17 @@ fn sign_in_with_a_code_on_the_terminal_then_populate_and_sign_out() {
     assert!(!output.status.success());
     let error = String::from_utf8_lossy(&output.stderr);
     assert!(error.contains("`mfad sso login corp`"), "{error}");
+    // A script can test for a sign-in before it asks for one.
+    let sso_status = env.run(&["sso", "status", "corp"], "");
+    assert!(!sso_status.status.success());
+    assert!(
+        String::from_utf8_lossy(&sso_status.stdout).starts_with("sso-session corp: not signed in"),
+        "{sso_status:?}"
+    );
+    assert!(
+        String::from_utf8_lossy(&sso_status.stderr).contains("`mfad sso login corp`"),
+        "{sso_status:?}"
+    );
 }
 
 #[test]
