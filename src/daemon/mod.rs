@@ -17,6 +17,7 @@
 //!   the guard against loops through `mfa_process`, and time.
 
 pub mod ahead;
+pub mod callback;
 pub mod clock;
 pub mod codes;
 pub mod connection;

@@ -4,6 +4,7 @@
 //! notification, confirmed in a browser anywhere). One sign-in serves every waiting
 //! caller; nobody to show it to fails at once with the remedy.
 
+use super::callback;
 use super::state::Daemon;
 use crate::config::{SsoFlow, SsoPlan};
 use crate::failure::Failure;
@@ -13,10 +14,7 @@ use crate::notify::Event;
 use crate::sso::{self, DeviceAuthorization, Flow, Grant, Registration, Route, SsoError, Token};
 use crate::timefmt::short_duration;
 use crate::vocab::CallerEnv;
-use secrecy::SecretString;
 use std::time::Duration;
-use subtle::ConstantTimeEq;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
 /// Who can be shown the sign-in: the callers waiting with a terminal, and the desktop
@@ -26,9 +24,6 @@ pub struct SignIn<'a> {
     pub caller_env: &'a CallerEnv,
 }
 
-/// The largest callback request read, and how long its sender may take.
-const MAX_CALLBACK_BYTES: usize = 8 * 1024;
-const CALLBACK_READ_TIMEOUT: Duration = Duration::from_secs(5);
 /// SlowDown asks for this much more between polls.
 const SLOW_DOWN_STEP: Duration = Duration::from_secs(5);
 
@@ -150,116 +145,18 @@ async fn with_browser(
     );
     open(browser, &url, env)?;
     let timeout = daemon.settings.prompt.timeout;
-    let code = tokio::time::timeout(timeout, callback(&listener, &state, &route.session.name))
-        .await
-        .map_err(|_| {
-            messages::sso_sign_in_timed_out(&route.session.name, short_duration(timeout))
-        })??;
+    let code = tokio::time::timeout(
+        timeout,
+        callback::wait(&listener, sso::REDIRECT_PATH, &state, &route.session.name),
+    )
+    .await
+    .map_err(|_| messages::sso_sign_in_timed_out(&route.session.name, short_duration(timeout)))??;
     let grant = Grant::AuthorizationCode {
         code: &code,
         verifier: &verifier,
         redirect_uri: &redirect_uri,
     };
     Ok(daemon.sso.create_token(route, registration, grant).await?)
-}
-
-/// Wait for the browser's callback with our `state`; answer it with a page telling the
-/// person they may close the tab. Other requests (a favicon, a stranger) get 404.
-async fn callback(
-    listener: &TcpListener,
-    state: &str,
-    session: &str,
-) -> Result<SecretString, Failure> {
-    loop {
-        let Ok((mut stream, _)) = listener.accept().await else {
-            continue;
-        };
-        let Ok(Ok(head)) =
-            tokio::time::timeout(CALLBACK_READ_TIMEOUT, read_head(&mut stream)).await
-        else {
-            continue;
-        };
-        let target = head
-            .split_whitespace()
-            .nth(1)
-            .unwrap_or_default()
-            .to_owned();
-        let (path, query) = target.split_once('?').unwrap_or((&target, ""));
-        if path != sso::REDIRECT_PATH {
-            let _ = reply(&mut stream, 404, "Not found.").await;
-            continue;
-        }
-        let param = |name: &str| {
-            query.split('&').find_map(|pair| {
-                let (key, value) = pair.split_once('=')?;
-                (key == name).then(|| percent_decode(value))
-            })
-        };
-        let state_matches =
-            param("state").is_some_and(|sent| bool::from(sent.as_bytes().ct_eq(state.as_bytes())));
-        if !state_matches {
-            let _ = reply(
-                &mut stream,
-                400,
-                "This sign-in is not the one mfad started; nothing was done.",
-            )
-            .await;
-            continue;
-        }
-        if let Some(error) = param("error") {
-            let _ = reply(
-                &mut stream,
-                400,
-                "The sign-in was refused. You may close this tab.",
-            )
-            .await;
-            return Err(messages::sso_sign_in_refused(session, &error));
-        }
-        let Some(code) = param("code") else {
-            let _ = reply(&mut stream, 400, "The sign-in came back without a code.").await;
-            continue;
-        };
-        let _ = reply(
-            &mut stream,
-            200,
-            &format!("mfad: you are signed in to {session}. You may close this tab."),
-        )
-        .await;
-        return Ok(SecretString::from(code));
-    }
-}
-
-async fn read_head(stream: &mut tokio::net::TcpStream) -> std::io::Result<String> {
-    let mut head = Vec::new();
-    let mut chunk = [0u8; 1024];
-    while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < MAX_CALLBACK_BYTES {
-        let n = stream.read(&mut chunk).await?;
-        if n == 0 {
-            break;
-        }
-        head.extend_from_slice(&chunk[..n]);
-    }
-    Ok(String::from_utf8_lossy(&head).into_owned())
-}
-
-async fn reply(stream: &mut tokio::net::TcpStream, status: u16, text: &str) -> std::io::Result<()> {
-    let page = format!(
-        "<!doctype html><html><head><meta charset=\"utf-8\"><title>mfad</title></head><body><p>{text}</p></body></html>"
-    );
-    let head = format!(
-        "HTTP/1.1 {status} {}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        if status == 200 { "OK" } else { "Error" },
-        page.len()
-    );
-    stream.write_all(head.as_bytes()).await?;
-    stream.write_all(page.as_bytes()).await?;
-    stream.shutdown().await
-}
-
-fn percent_decode(text: &str) -> String {
-    percent_encoding::percent_decode_str(&text.replace('+', " "))
-        .decode_utf8_lossy()
-        .into_owned()
 }
 
 /// The device flow: the person is shown where to confirm a code; mfad polls until they

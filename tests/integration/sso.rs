@@ -644,14 +644,17 @@ fn the_token_survives_a_restart_in_the_store_and_never_in_plaintext() {
         (1, 2),
         "{counts:?}"
     );
-    // Not in plaintext anywhere under the home (the store is encrypted).
+    // Not in plaintext anywhere under the home (the store is encrypted), nor in the
+    // runtime directory, which holds the daemon's log.
     let tokens: Vec<String> = first_tokens
         .into_iter()
         .chain(double.issued_tokens())
         .collect();
     assert!(!tokens.is_empty());
+    assert!(!env.daemon_log().is_empty());
     let mut files = Vec::new();
     collect_files(&env.home(), &mut files);
+    collect_files(&env.runtime_dir(), &mut files);
     for file in files {
         let bytes = std::fs::read(&file).unwrap_or_default();
         let text = String::from_utf8_lossy(&bytes);

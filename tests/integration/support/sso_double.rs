@@ -204,13 +204,14 @@ impl SsoDouble {
         state.refresh_tokens.clear();
     }
 
-    /// Every access and refresh token it issued and still knows.
+    /// Every access and refresh token and client secret it issued and still knows.
     pub fn issued_tokens(&self) -> Vec<String> {
         let state = self.state.lock().unwrap();
         state
             .tokens
             .keys()
             .chain(state.refresh_tokens.keys())
+            .chain(state.clients.values().map(|client| &client.secret))
             .cloned()
             .collect()
     }
