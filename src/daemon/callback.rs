@@ -184,18 +184,22 @@ mod tests {
         for _ in 0..MAX_CONNECTIONS + 10 {
             silent.push(TcpStream::connect(("127.0.0.1", port)).await.unwrap());
         }
-        // …a wrong state, and a path that is not the callback.
-        let forged = get(port, "/oauth/callback?code=stolen&state=guess").await;
+        // Each request below is answered while they still hold their connections (well
+        // within their 5 s bound; served one after another, the first would wait 5 s
+        // for each of them): a wrong state, a path that is not the callback…
+        let answered = |target: &'static str| {
+            let response = get(port, target);
+            async move {
+                tokio::time::timeout(Duration::from_secs(3), response)
+                    .await
+                    .expect("answered while strangers hold connections")
+            }
+        };
+        let forged = answered("/oauth/callback?code=stolen&state=guess").await;
         assert!(forged.starts_with("HTTP/1.1 400"), "{forged}");
-        assert!(get(port, "/favicon.ico").await.starts_with("HTTP/1.1 404"));
-        // The browser comes back with our state and is answered at once (the strangers'
-        // 5 s bound has not run out: the test would wait on it if they blocked).
-        let page = tokio::time::timeout(
-            Duration::from_secs(2),
-            get(port, "/oauth/callback?code=the%2Bcode&state=the-state"),
-        )
-        .await
-        .expect("answered while strangers hold connections");
+        assert!(answered("/favicon.ico").await.starts_with("HTTP/1.1 404"));
+        // …and the browser, coming back with our state.
+        let page = answered("/oauth/callback?code=the%2Bcode&state=the-state").await;
         assert!(page.starts_with("HTTP/1.1 200"), "{page}");
         assert!(page.contains("You may close this tab"), "{page}");
         let code = waiting.await.unwrap().unwrap();
