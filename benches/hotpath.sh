@@ -30,6 +30,8 @@ printf '[base]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key 
 # Both builds are run from fresh copies in one directory, so neither gains from where
 # its file lies or what of it the page cache holds.
 cp "$MFAD" "$WORK/mfad"
+# The front hands everything but process and prompt (and the daemon) to mfad-core beside it.
+if [ -e "$(dirname "$MFAD")/mfad-core" ]; then cp "$(dirname "$MFAD")/mfad-core" "$WORK/mfad-core"; fi
 MFAD="$WORK/mfad"
 if [ -n "$BASELINE" ]; then
   cp "$BASELINE" "$WORK/mfad-baseline"

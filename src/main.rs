@@ -1,7 +1,14 @@
-use clap::Parser;
-use mfad::cli::{Cli, Command, DEFAULT_PROMPT_FORMAT};
+//! `mfad`, the front every command starts in. The two commands that run all day, `mfad
+//! process PROFILE` (every AWS call) and `mfad prompt [PROFILE]` (every shell prompt),
+//! are answered here by a binary that holds little more than the socket client, so they
+//! start as cheaply as a program can: most of a cached call's time was the loader mapping
+//! and relocating the whole program (see BENCHMARKS.md). Anything else, `--help` and any
+//! flag included, is handed by exec to `mfad-core` beside it, under the name `mfad`.
+
+use mfad::cli::DEFAULT_PROMPT_FORMAT;
 use mfad::commands;
-use std::process::ExitCode;
+use std::os::unix::process::CommandExt;
+use std::process::{Command, ExitCode};
 
 fn main() -> ExitCode {
     // Before anything: every mfad process may come to hold a secret.
@@ -9,110 +16,10 @@ fn main() -> ExitCode {
         eprintln!("mfad: cannot keep secrets out of core dumps (setrlimit, prctl): {error}");
         return ExitCode::FAILURE;
     }
-    if let Some(exit) = fast_path() {
-        return exit;
-    }
-    let cli = Cli::parse();
-    let result = match &cli.command {
-        Command::Daemon(args) => {
-            return match commands::daemon::run(args) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("mfad daemon: {e:#}");
-                    ExitCode::FAILURE
-                }
-            };
-        }
-        Command::Process { profile } => commands::process::run(profile)
-            .map_err(|failure| format!("mfad process {profile}: {failure}")),
-        Command::Add { profile, env } => commands::add::run(profile, *env)
-            .map_err(|failure| format!("mfad add {profile}: {failure}")),
-        Command::Totp { command } => {
-            commands::totp::run(command).map_err(|failure| format!("mfad totp: {failure}"))
-        }
-        Command::Status { json } => {
-            commands::status::run(*json).map_err(|failure| format!("mfad status: {failure}"))
-        }
-        Command::Exec {
-            profile,
-            server: false,
-            command,
-        } => Err(format!(
-            "mfad exec {profile}: {}",
-            commands::exec::exec(profile, command)
-        )),
-        Command::Exec {
-            profile,
-            server: true,
-            command,
-        } => match commands::serve::exec(profile, command) {
-            Ok(exit) => return exit,
-            Err(failure) => Err(format!("mfad exec --server {profile}: {failure}")),
-        },
-        Command::Login {
-            profile,
-            print,
-            destination,
-        } => commands::login::run(profile, *print, destination.as_deref())
-            .map_err(|failure| format!("mfad login {profile}: {failure}")),
-        Command::Serve { profile, port } => commands::serve::serve(profile, *port)
-            .map_err(|failure| format!("mfad serve {profile}: {failure}")),
-        Command::Env { profile, shell } => commands::exec::env(profile, *shell)
-            .map_err(|failure| format!("mfad env {profile}: {failure}")),
-        Command::Prompt { profile, format } => {
-            commands::prompt::run(profile.as_deref(), format);
-            Ok(())
-        }
-        Command::Store { command } => {
-            commands::store::run(command).map_err(|failure| format!("mfad store: {failure}"))
-        }
-        Command::Mfa { command } => {
-            commands::mfa::run(command).map_err(|failure| format!("mfad mfa: {failure}"))
-        }
-        Command::Rotate { profile } => commands::rotate::run(profile)
-            .map_err(|failure| format!("mfad rotate {profile}: {failure}")),
-        Command::Audit { profile, json } => {
-            return commands::audit::run(profile.as_deref(), *json);
-        }
-        Command::Policy {
-            apply,
-            group,
-            user,
-            profile,
-        } => {
-            use commands::policy::Target;
-            let target = match (group, user) {
-                (Some(group), _) => Some(Target::Group(group.clone())),
-                (None, Some(user)) => Some(Target::User(user.clone())),
-                (None, None) => None,
-            };
-            commands::policy::run(target.filter(|_| *apply), profile.as_deref())
-                .map_err(|failure| format!("mfad policy: {failure}"))
-        }
-        Command::Completions { shell } => {
-            use clap::CommandFactory;
-            clap_complete::generate(*shell, &mut Cli::command(), "mfad", &mut std::io::stdout());
-            Ok(())
-        }
-        Command::Sso { command } => {
-            commands::sso::run(command).map_err(|failure| format!("mfad sso: {failure}"))
-        }
-        Command::Logout { profile, .. } => commands::logout::run(profile.as_deref())
-            .map_err(|failure| format!("mfad logout: {failure}")),
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(line) => {
-            eprintln!("{line}");
-            ExitCode::FAILURE
-        }
-    }
+    fast_path().unwrap_or_else(hand_over)
 }
 
-/// The two commands that run all day, `mfad process PROFILE` (every AWS call) and
-/// `mfad prompt [PROFILE]` (every shell prompt), without building the whole command line
-/// first: clap's parser costs a fifth of a cached call. Anything else, `--help` and any
-/// flag included, goes through clap.
+/// `process PROFILE` and `prompt [PROFILE]` as plain words; `None` for anything else.
 fn fast_path() -> Option<ExitCode> {
     let args: Vec<String> = std::env::args_os()
         .skip(1)
@@ -135,4 +42,23 @@ fn fast_path() -> Option<ExitCode> {
         }
         _ => None,
     }
+}
+
+/// Become `mfad-core` with the same arguments; returns only when that fails.
+fn hand_over() -> ExitCode {
+    let error = match mfad::paths::core_binary() {
+        Ok(core) => {
+            let error = Command::new(&core)
+                .arg0("mfad")
+                .args(std::env::args_os().skip(1))
+                .exec();
+            format!("cannot run {} ({error})", core.display())
+        }
+        Err(error) => format!("cannot find where mfad was started from ({error})"),
+    };
+    eprintln!(
+        "mfad: {error}; mfad and {} belong in one directory: install both (the package, or `cargo install mfad`)",
+        mfad::paths::CORE_BINARY
+    );
+    ExitCode::FAILURE
 }

@@ -12,6 +12,7 @@
 //!   `$XDG_STATE_HOME/mfad/used-codes.json` (`~/.local/state`).
 //! - The caller's AWS files: `AWS_CONFIG_FILE` and `AWS_SHARED_CREDENTIALS_FILE` (a
 //!   leading `~/` is the home), else `~/.aws/config` and `~/.aws/credentials`.
+//! - The whole program, `mfad-core`, lies beside the front `mfad` that hands over to it.
 
 use crate::peer::{self, CheckError};
 use crate::vocab::CallerEnv;
@@ -178,6 +179,18 @@ pub fn socket_path(var: impl Fn(&str) -> Option<OsString>) -> PathBuf {
     Path::new(&tmp)
         .join(format!("mfad-{uid}"))
         .join("agent.sock")
+}
+
+/// The name of the binary that runs every command but the front's two, and the daemon.
+pub const CORE_BINARY: &str = "mfad-core";
+
+/// `mfad-core` beside the running executable (the running one, when it is `mfad-core`).
+pub fn core_binary() -> io::Result<PathBuf> {
+    let running = std::env::current_exe()?;
+    if running.file_name() == Some(CORE_BINARY.as_ref()) {
+        return Ok(running);
+    }
+    Ok(running.with_file_name(CORE_BINARY))
 }
 
 #[cfg(test)]

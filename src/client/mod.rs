@@ -319,8 +319,9 @@ fn spawn_daemon(paths: &DaemonPaths) -> io::Result<()> {
         .append(true)
         .mode(0o600)
         .open(&paths.log)?;
-    let mut command = Command::new(std::env::current_exe()?);
+    let mut command = Command::new(crate::paths::core_binary()?);
     command
+        .arg0("mfad")
         .arg("daemon")
         .env_clear()
         .envs(std::env::vars_os().filter(|(name, _)| is_daemon_var(name)))

@@ -14,8 +14,14 @@ pub enum ConfigError {
     },
     #[error("{}, line {}: {}", .0.path.display(), .0.line, .0.reason)]
     Syntax(SyntaxError),
-    #[error("no profile \"{profile}\" in {config}")]
-    UnknownProfile { profile: String, config: PathBuf },
+    #[error("{}", unknown_profile(.profile, .config, *.config_exists, .similar.as_deref()))]
+    UnknownProfile {
+        profile: String,
+        config: PathBuf,
+        config_exists: bool,
+        /// The existing profile a typo most likely meant.
+        similar: Option<String>,
+    },
     #[error("profile \"{profile}\" has no mfa_serial in {config}")]
     MissingSerial { profile: String, config: PathBuf },
     #[error(
@@ -66,7 +72,14 @@ impl Explain for ConfigError {
         match self {
             Self::Read { .. } => "point AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE at a readable text file of a few MiB at most".into(),
             Self::Syntax(_) => "fix that line: sections look like [profile NAME], settings like key = value, comments start with #".into(),
-            Self::UnknownProfile { profile, config } => format!(
+            Self::UnknownProfile { profile, config, config_exists: false, .. } => format!(
+                "create {} with [profile {profile}] (mfa_serial and credential_process = mfad process {profile}), or point AWS_CONFIG_FILE at yours",
+                config.display()
+            ),
+            Self::UnknownProfile { profile, similar: Some(similar), .. } => format!(
+                "use `{similar}`, or add [profile {profile}] to the config file"
+            ),
+            Self::UnknownProfile { profile, config, .. } => format!(
                 "add [profile {profile}] with mfa_serial and credential_process = mfad process {profile} to {}",
                 config.display()
             ),
@@ -84,5 +97,21 @@ impl Explain for ConfigError {
             Self::MissingSsoSetting { setting, .. } => format!("add {setting} = … (`aws configure sso` writes these settings)"),
             Self::UnknownSsoSession { session, .. } => format!("add [sso-session {session}] with sso_start_url and sso_region, or correct the name"),
         }
+    }
+}
+
+fn unknown_profile(
+    profile: &str,
+    config: &std::path::Path,
+    config_exists: bool,
+    similar: Option<&str>,
+) -> String {
+    let config = config.display();
+    match (config_exists, similar) {
+        (false, _) => format!("no profile \"{profile}\": the config file {config} does not exist"),
+        (true, Some(similar)) => {
+            format!("no profile \"{profile}\" in {config} (did you mean \"{similar}\"?)")
+        }
+        (true, None) => format!("no profile \"{profile}\" in {config}"),
     }
 }

@@ -15,6 +15,10 @@ impl Files {
         Self { dir }
     }
 
+    pub fn config_path(&self) -> std::path::PathBuf {
+        self.dir.path().join("config")
+    }
+
     pub fn env(&self, extra: &[(&str, &str)]) -> CallerEnv {
         let mut env = CallerEnv::default();
         let path = |name: &str| self.dir.path().join(name).display().to_string();

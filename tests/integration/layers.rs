@@ -18,7 +18,8 @@ const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 type Modules = BTreeMap<String, syn::File>;
 type Edges = BTreeSet<(String, String)>;
 
-/// The crate's modules, but its roots (`lib.rs`, `main.rs`, which may use anything).
+/// The crate's modules, but its roots (`lib.rs`, `main.rs` and the binaries in `bin/`,
+/// which may use anything).
 fn modules() -> Modules {
     fn walk(dir: &Path, found: &mut Vec<PathBuf>) {
         for entry in std::fs::read_dir(dir).unwrap().flatten() {
@@ -42,7 +43,11 @@ fn modules() -> Modules {
         if parts.last().is_some_and(|p| p == "mod") {
             parts.pop();
         }
-        if parts == ["lib"] || parts == ["main"] || parts.last().is_some_and(|p| p == "tests") {
+        if parts == ["lib"]
+            || parts == ["main"]
+            || parts.first().is_some_and(|p| p == "bin")
+            || parts.last().is_some_and(|p| p == "tests")
+        {
             return None;
         }
         Some((parts.join("::"), std::fs::read_to_string(&file).unwrap()))
