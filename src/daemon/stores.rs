@@ -120,11 +120,14 @@ impl Stores {
             .try_lock()
             .map(|file| file.is_some())
             .unwrap_or(false);
-        let file = format!(
-            "file store {} ({})",
-            self.file_path.display(),
-            if unlocked { "unlocked" } else { "locked" }
-        );
+        let state = if unlocked {
+            "unlocked"
+        } else if self.file_path.exists() {
+            "locked"
+        } else {
+            "not created yet: `mfad store init`"
+        };
+        let file = format!("file store {} ({state})", self.file_path.display());
         match (&self.fixed, self.settings.backend) {
             (Some(store), _) => store.describe(),
             (None, StoreBackend::File) => file,
@@ -348,6 +351,26 @@ mod tests {
             panic!("a wrong passphrase unlocked the store");
         };
         assert!(why.contains("does not open"), "{why}");
+    }
+
+    #[test]
+    fn a_file_store_that_does_not_exist_is_not_created_yet_rather_than_locked() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("store.age");
+        let mut settings = crate::settings::Settings::default().store;
+        settings.backend = StoreBackend::File;
+        let stores = Stores::new(settings, None).with_file_at(path.clone());
+        let said = stores.describe();
+        assert!(
+            said.ends_with("(not created yet: `mfad store init`)"),
+            "{said}"
+        );
+        FileStore::create(&path, &SecretString::from("correct horse".to_owned())).unwrap();
+        assert!(
+            stores.describe().ends_with("(locked)"),
+            "{}",
+            stores.describe()
+        );
     }
 
     #[tokio::test]
