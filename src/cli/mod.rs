@@ -31,6 +31,7 @@ pub enum Command {
     },
     /// Store the long-term access key of PROFILE in the OS secret store
     Add {
+        /// The profile in ~/.aws/config
         profile: String,
         /// Read the key from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY
         #[arg(long)]
@@ -49,6 +50,7 @@ pub enum Command {
     },
     /// Run a command with PROFILE's credentials in its environment
     Exec {
+        /// The profile in ~/.aws/config
         profile: String,
         /// Give the command a local credential endpoint (AWS_CONTAINER_CREDENTIALS_FULL_URI
         /// and a random AWS_CONTAINER_AUTHORIZATION_TOKEN) instead of static keys, so its
@@ -63,6 +65,7 @@ pub enum Command {
     /// (the ECS container credentials protocol); prints the two variables that point an
     /// SDK at it as KEY=value lines (for `docker run --env-file`), then serves until stopped
     Serve {
+        /// The profile in ~/.aws/config
         profile: String,
         /// The port on 127.0.0.1 (default: any free port)
         #[arg(long, default_value_t = 0)]
@@ -72,6 +75,7 @@ pub enum Command {
     /// session; a profile without a role as its IAM user through GetFederationToken, which
     /// carries no MFA. The sign-in URL is a credential: it is never logged
     Login {
+        /// The profile in ~/.aws/config
         profile: String,
         /// Print the sign-in URL instead of opening a browser (anyone who opens it within
         /// 15 minutes is signed in)
@@ -83,6 +87,7 @@ pub enum Command {
     },
     /// Print PROFILE's credentials as variable assignments for eval
     Env {
+        /// The profile in ~/.aws/config
         profile: String,
         /// The shell whose syntax to print
         #[arg(long, value_enum, default_value_t = Shell::Sh)]
@@ -109,7 +114,10 @@ pub enum Command {
     },
     /// Replace the long-term access key of PROFILE: a new key made with the MFA session,
     /// proven, stored, then the old one deleted. Sessions made with the old key stay valid
-    Rotate { profile: String },
+    Rotate {
+        /// The profile in ~/.aws/config whose IAM user's key is replaced
+        profile: String,
+    },
     /// Audit the account's MFA: the root user, users without MFA, old or unused access keys,
     /// devices nobody holds, and whether a deny-without-MFA policy applies. Exit status
     /// 0: nothing found, 1: findings, 2: could not audit
@@ -141,11 +149,13 @@ pub enum Command {
     },
     /// Print shell completions for mfad
     Completions {
+        /// The shell to print them for
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
     /// Drop the session of PROFILE, or all sessions
     Logout {
+        /// The profile whose session to drop
         #[arg(required_unless_present = "all")]
         profile: Option<String>,
         /// Drop every session
@@ -245,11 +255,20 @@ pub enum MigrateTarget {
 #[derive(Debug, Subcommand)]
 pub enum TotpCommand {
     /// Store the TOTP secret of SERIAL (base32 or otpauth:// URI, from stdin or the terminal)
-    Add { serial: String },
+    Add {
+        /// The MFA device's ARN (mfa_serial)
+        serial: String,
+    },
     /// Print the current code of SERIAL
-    Code { serial: String },
+    Code {
+        /// The MFA device's ARN (mfa_serial)
+        serial: String,
+    },
     /// Remove the TOTP secret of SERIAL
-    Remove { serial: String },
+    Remove {
+        /// The MFA device's ARN (mfa_serial)
+        serial: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -259,8 +278,9 @@ pub enum MfaCommand {
     /// and fetch a first session. The seed is kept in the secret store and shown as a QR
     /// code on the terminal for a phone app.
     Enroll {
+        /// The profile in ~/.aws/config
         profile: String,
-        /// The device's name in IAM (default: the user name, then NAME-2, NAME-3…)
+        /// The device's name in IAM (default: the user name, then NAME-2, NAME-3 and so on)
         #[arg(long)]
         device_name: Option<String>,
         /// Keep the seed only in the phone app: the two codes are asked
@@ -276,6 +296,7 @@ pub enum MfaCommand {
     /// List the MFA devices of the IAM user of PROFILE: which one the profile uses and
     /// whether mfad holds its secret
     List {
+        /// The profile in ~/.aws/config
         profile: String,
         /// Print JSON instead of a table
         #[arg(long)]
@@ -284,6 +305,7 @@ pub enum MfaCommand {
     /// Resynchronise the device of PROFILE with AWS (when AWS rejects its codes as out of
     /// step): two consecutive codes from the seed mfad holds, else typed
     Resync {
+        /// The profile in ~/.aws/config
         profile: String,
         /// Type the codes from the phone app even though mfad holds the seed
         #[arg(long)]
@@ -292,6 +314,7 @@ pub enum MfaCommand {
     /// Deactivate and delete the device of PROFILE (with its MFA session), and remove its
     /// seed, the profile's mfa_serial and its sessions. Asks for confirmation
     Remove {
+        /// The profile in ~/.aws/config
         profile: String,
         /// Do not ask for confirmation
         #[arg(long)]

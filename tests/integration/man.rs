@@ -24,10 +24,31 @@ fn pages_in(dir: &Path) -> BTreeMap<String, String> {
 /// A man page: clap's sections, then mfad's own.
 fn page(command: clap::Command) -> (String, String) {
     use mfad::cli::manual::{ENVIRONMENT, FILES, ManSection, PROFILE_KEYS, examples};
+    let valued: Vec<(String, String)> = command
+        .get_arguments()
+        .filter(|arg| !arg.is_positional() && arg.get_action().takes_values())
+        .filter_map(|arg| {
+            let value = arg
+                .get_value_names()
+                .and_then(|names| names.first())
+                .map_or_else(|| arg.get_id().as_str().to_uppercase(), |n| n.to_string());
+            Some((arg.get_long()?.to_owned(), value))
+        })
+        .collect();
     let man = clap_mangen::Man::new(command);
     let name = man.get_filename();
     let mut text = Vec::new();
     man.render(&mut text).unwrap();
+    // clap_mangen leaves option values out of the synopsis (`[--port]`): put them in.
+    for (long, value) in valued {
+        let flag = format!("\\fB\\-\\-{}\\fR", long.replace('-', "\\-"));
+        let rendered = String::from_utf8(text).unwrap().replacen(
+            &format!("{flag}]"),
+            &format!("{flag} \\fI{value}\\fR]"),
+            1,
+        );
+        text = rendered.into_bytes();
+    }
     let title = name.trim_end_matches(".1");
     let mut roff = roff::Roff::new();
     let mut section = |section: &ManSection| {
@@ -111,4 +132,60 @@ fn the_readme_documents_every_profile_key_the_man_page_does() {
             assert!(readme.contains(&format!("`{key}`")), "README lacks `{key}`");
         }
     }
+}
+
+#[test]
+fn every_positional_argument_is_described() {
+    fn undescribed(command: &clap::Command, path: &str, found: &mut Vec<String>) {
+        for arg in command.get_positionals() {
+            if arg.get_help().is_none() {
+                found.push(format!("{path} <{}>", arg.get_id()));
+            }
+        }
+        for sub in command.get_subcommands() {
+            undescribed(sub, &format!("{path} {}", sub.get_name()), found);
+        }
+    }
+    let mut found = Vec::new();
+    undescribed(&mfad::cli::Cli::command(), "mfad", &mut found);
+    assert!(
+        found.is_empty(),
+        "positional arguments without a description: {found:?}"
+    );
+}
+
+#[test]
+#[cfg_attr(
+    not(feature = "system-tests"),
+    ignore = "needs groff: run tests/run.sh"
+)]
+fn man_pages_render_without_groff_warnings() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("man");
+    let pages = pages_in(&dir);
+    assert!(pages.len() > 20);
+    for (name, text) in &pages {
+        assert!(
+            text.is_ascii(),
+            "{name} holds raw non-ASCII text, which groff warns about"
+        );
+        let output = std::process::Command::new("groff")
+            .args(["-man", "-Tutf8", "-ww", "-z"])
+            .arg(dir.join(name))
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success() && output.stderr.is_empty(),
+            "{name}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    // The check would notice a warning.
+    let broken = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(broken.path(), ".TH X 1\n.SH NAME\nx \u{2026}\n").unwrap();
+    let output = std::process::Command::new("groff")
+        .args(["-man", "-Tutf8", "-ww", "-z"])
+        .arg(broken.path())
+        .output()
+        .unwrap();
+    assert!(!output.stderr.is_empty());
 }
