@@ -64,3 +64,14 @@ if cargo nextest --version >/dev/null 2>&1; then
 else
   cargo test --locked --features system-tests
 fi
+
+# The crate as it would be published (its deliberate file list), built from that list.
+cargo package --locked --quiet
+# The Debian package: built from a release build, installed with dpkg, tried from the
+# installed files and removed (dpkg needs root).
+if [ "$(id -u)" -eq 0 ]; then
+  tests/package.sh
+else
+  echo "tests/run.sh: tests/package.sh installs a package and needs root; run it as root" >&2
+  exit 1
+fi
