@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # The daemon's resident memory (VmRSS, VmHWM and the anonymous/file split from
 # /proc/PID/status): idle with one session, with 100 sessions, and after 1000 concurrent
-# callers of a cached profile. With BASELINE (an older mfad binary), the same for it in
-# the same run, with a daemon of its own.
+# callers of a cached profile. BINARY measures another build (an older mfad) instead of
+# this one: run the script once per build, so that neither finds the other's saved
+# sessions or used codes (each run has a fresh home, keyring and STS).
 # Needs: gnome-keyring, dbus, moto[server], python3.
 set -euo pipefail
 
 source "$(dirname "$0")/harness.sh"
 
-BASELINE=${BASELINE:-}
-BASELINE_NAME=${BASELINE_NAME:-baseline}
+BINARY=${BINARY:-$MFAD}
 
 {
   printf '[profile dev]\nmfa_serial = arn:aws:iam::123456789012:mfa/alice\nmfad_source_profile = base\nmfa_process = date +%%N | cut -c1-6\nregion = us-east-1\nendpoint_url = http://127.0.0.1:%s\n' "$port"
@@ -44,10 +44,9 @@ PY
   kill "$pid"
 }
 
-echo "binary: $MFAD ($(stat -c %s "$(dirname "$MFAD")/mfad-core") bytes)${BASELINE:+; baseline: $BASELINE ($(stat -c %s "$BASELINE") bytes)}"
+echo "binary: $BINARY"
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "| build | daemon | VmRSS KiB | VmHWM KiB | RssAnon KiB | RssFile KiB |"
 echo "|---|---|---:|---:|---:|---:|"
-measure "this build" "$MFAD" new
-if [ -n "$BASELINE" ]; then measure "$BASELINE_NAME" "$BASELINE" base; fi
+measure "$BINARY" "$BINARY" daemon
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
