@@ -24,7 +24,9 @@ pub struct Cli {
 pub enum Command {
     /// Run the daemon in the foreground (clients start it in the background when needed)
     Daemon(DaemonArgs),
-    /// Print credentials of PROFILE as credential_process JSON
+    /// Print credentials of PROFILE as credential_process JSON (Version 1: AccessKeyId,
+    /// SecretAccessKey, SessionToken, Expiration, AccountId) for the AWS CLI and SDKs;
+    /// starts the daemon if none runs, which may ask for an MFA code or a sign-in
     Process {
         /// The profile in ~/.aws/config
         profile: String,

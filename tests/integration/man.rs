@@ -112,6 +112,9 @@ fn man_pages_are_current() {
         assert!(fresh["mfad.1"].contains(section), "mfad.1 lacks {section}");
     }
     assert!(fresh["mfad-process.1"].contains("EXAMPLES"));
+    // A newcomer reading `mfad process --help` learns what it prints and what it starts.
+    assert!(fresh["mfad-process.1"].contains("starts the daemon if none runs"));
+    assert!(fresh["mfad-process.1"].contains("SecretAccessKey"));
     let stale: Vec<_> = fresh
         .keys()
         .chain(committed.keys())
