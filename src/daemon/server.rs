@@ -153,7 +153,7 @@ async fn answer(
             credentials::handle(daemon, connection, profile, caller).await;
             return None;
         }
-        Request::Status => status::handle(daemon),
+        Request::Status => status::handle(daemon).await,
         Request::Logout { profile } => logout::handle(daemon, profile.as_deref()).await,
         Request::Peek { profile } => peek::handle(daemon, &profile),
         Request::SsoLogin { target, caller } => {

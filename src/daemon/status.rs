@@ -7,7 +7,7 @@ use super::state::Daemon;
 use crate::protocol::{MFAD_VERSION, Response, SessionStatus, SsoSessionStatus, StatusReport};
 use crate::timefmt::epoch_secs;
 
-pub fn handle(daemon: &Daemon) -> Response {
+pub async fn handle(daemon: &Daemon) -> Response {
     let sessions = daemon
         .sessions
         .status()
@@ -30,7 +30,7 @@ pub fn handle(daemon: &Daemon) -> Response {
         mfad: MFAD_VERSION.to_owned(),
         pid: std::process::id(),
         clock_skew_secs: daemon.sts_clock.skew_secs(),
-        store: daemon.stores.describe(),
+        store: daemon.stores.describe().await,
         sessions,
     })
 }

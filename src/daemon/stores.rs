@@ -113,16 +113,26 @@ impl Stores {
         }
     }
 
-    /// What is chosen, for `mfad status` and the log.
-    pub fn describe(&self) -> String {
+    /// What is chosen, for `mfad status`. Whether the file store exists is asked off the
+    /// async workers, within the bound of every file access (its directory may hang).
+    pub async fn describe(&self) -> String {
         let unlocked = self
             .file
             .try_lock()
             .map(|file| file.is_some())
             .unwrap_or(false);
+        let path = self.file_path.clone();
+        let exists = unlocked
+            || bounded::offload(
+                &path.display().to_string(),
+                bounded::FILE_TIME_LIMIT,
+                move || path.exists(),
+            )
+            .await
+            .unwrap_or(true);
         let state = if unlocked {
             "unlocked"
-        } else if self.file_path.exists() {
+        } else if exists {
             "locked"
         } else {
             "not created yet: `mfad store init`"
@@ -353,23 +363,23 @@ mod tests {
         assert!(why.contains("does not open"), "{why}");
     }
 
-    #[test]
-    fn a_file_store_that_does_not_exist_is_not_created_yet_rather_than_locked() {
+    #[tokio::test]
+    async fn a_file_store_that_does_not_exist_is_not_created_yet_rather_than_locked() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("store.age");
         let mut settings = crate::settings::Settings::default().store;
         settings.backend = StoreBackend::File;
         let stores = Stores::new(settings, None).with_file_at(path.clone());
-        let said = stores.describe();
+        let said = stores.describe().await;
         assert!(
             said.ends_with("(not created yet: `mfad store init`)"),
             "{said}"
         );
         FileStore::create(&path, &SecretString::from("correct horse".to_owned())).unwrap();
         assert!(
-            stores.describe().ends_with("(locked)"),
+            stores.describe().await.ends_with("(locked)"),
             "{}",
-            stores.describe()
+            stores.describe().await
         );
     }
 
@@ -397,9 +407,9 @@ mod tests {
         stores.for_caller(&env, None).await.unwrap();
         assert_eq!(unlocks(), 1);
         assert!(
-            stores.describe().contains("(unlocked)"),
+            stores.describe().await.contains("(unlocked)"),
             "{}",
-            stores.describe()
+            stores.describe().await
         );
         tokio::time::pause();
         tokio::time::advance(Duration::from_secs(599)).await;
@@ -410,9 +420,9 @@ mod tests {
         tokio::time::advance(Duration::from_secs(2)).await;
         assert!(stores.lock_if_idle());
         assert!(
-            stores.describe().contains("(locked)"),
+            stores.describe().await.contains("(locked)"),
             "{}",
-            stores.describe()
+            stores.describe().await
         );
         tokio::time::resume();
         stores.for_caller(&env, None).await.unwrap();

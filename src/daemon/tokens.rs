@@ -257,18 +257,7 @@ impl SsoTokens {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn session() -> SsoSession {
-        SsoSession {
-            name: "corp".into(),
-            start_url: "https://corp.awsapps.com/start".into(),
-            region: "us-east-1".into(),
-            scopes: vec![],
-            oidc_url: None,
-            portal_url: None,
-            legacy: false,
-        }
-    }
+    use crate::sso::test_session as session;
 
     fn token(expires_at: u64, refresh: bool) -> (Token, Registration) {
         (

@@ -122,19 +122,8 @@ pub fn from_json(session: &SsoSession, json: &str) -> Option<(Token, Option<Regi
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_session as session;
     use super::*;
-
-    fn session() -> SsoSession {
-        SsoSession {
-            name: "corp".into(),
-            start_url: "https://corp.awsapps.com/start".into(),
-            region: "us-east-1".into(),
-            scopes: vec![],
-            oidc_url: None,
-            portal_url: None,
-            legacy: false,
-        }
-    }
 
     #[test]
     fn a_token_round_trips_and_the_cli_names_its_file_by_sha1() {

@@ -474,6 +474,20 @@ pub async fn logout(route: Route<'_>, token: &SecretString) -> Result<(), SsoErr
     Ok(())
 }
 
+/// The sso-session `corp` the unit tests of the Identity Center wing share.
+#[cfg(test)]
+pub fn test_session() -> SsoSession {
+    SsoSession {
+        name: "corp".into(),
+        start_url: "https://corp.awsapps.com/start".into(),
+        region: "us-east-1".into(),
+        scopes: vec![],
+        oidc_url: None,
+        portal_url: None,
+        legacy: false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
