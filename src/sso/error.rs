@@ -47,6 +47,9 @@ pub enum SsoError {
         action: &'static str,
         field: &'static str,
     },
+    /// A listing that never ends: the portal answered every page with a next one.
+    #[error("{action} still had more after {pages} pages")]
+    TooManyPages { action: &'static str, pages: usize },
     #[error(transparent)]
     Network(#[from] NetworkError),
 }
@@ -132,6 +135,9 @@ impl Explain for SsoError {
                 "check the sso-session's start URL and region, and that the role is assigned to you".into()
             }
             Self::AuthorizationPending | Self::SlowDown => "finish the sign-in in the browser".into(),
+            Self::TooManyPages { .. } => {
+                "the portal kept paging; check the sso-session's start URL and AWS_ENDPOINT_URL_SSO (a proxy or a wrong endpoint answering?), then try again".into()
+            }
         }
     }
 }

@@ -402,15 +402,21 @@ impl Sso for AwsSso {
     }
 }
 
+/// Pages of accounts, or of an account's roles, followed at most: 100 per page is ten
+/// times the largest organization Identity Center serves by default. A portal that still
+/// pages after this is answered with a named error, not followed for ever.
+pub const MAX_PAGES: usize = 1000;
+
 /// The accounts a token's person may sign in to, every page of them.
 pub async fn accounts(route: Route<'_>, token: &SecretString) -> Result<Vec<Account>, SsoError> {
     let client = portal_client(route).await?;
     let mut accounts = Vec::new();
     let mut next = None;
-    loop {
+    for _ in 0..MAX_PAGES {
         let page = client
             .list_accounts()
             .access_token(token.expose_secret())
+            .max_results(100)
             .set_next_token(next)
             .send()
             .await
@@ -429,6 +435,10 @@ pub async fn accounts(route: Route<'_>, token: &SecretString) -> Result<Vec<Acco
             return Ok(accounts);
         }
     }
+    Err(SsoError::TooManyPages {
+        action: "ListAccounts",
+        pages: MAX_PAGES,
+    })
 }
 
 /// The roles a token's person may take in an account, every page of them.
@@ -440,11 +450,12 @@ pub async fn account_roles(
     let client = portal_client(route).await?;
     let mut roles = Vec::new();
     let mut next = None;
-    loop {
+    for _ in 0..MAX_PAGES {
         let page = client
             .list_account_roles()
             .access_token(token.expose_secret())
             .account_id(account_id)
+            .max_results(100)
             .set_next_token(next)
             .send()
             .await
@@ -460,6 +471,10 @@ pub async fn account_roles(
             return Ok(roles);
         }
     }
+    Err(SsoError::TooManyPages {
+        action: "ListAccountRoles",
+        pages: MAX_PAGES,
+    })
 }
 
 /// End the sign-in of a token at the portal (its refresh token stops working too).

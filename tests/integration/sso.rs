@@ -75,12 +75,29 @@ fn the_sdk_calls_speak_the_doubles_routes_through_every_grant() {
             .await
             .unwrap();
         assert!(credentials.access_key_id.starts_with("ASIASSO"));
+        // Both listings page (one item a page at the double), and are followed to the end.
         let accounts = sso::accounts(route, &token.access_token).await.unwrap();
         assert_eq!(accounts.len(), 2);
         let roles = sso::account_roles(route, &token.access_token, "111122223333")
             .await
             .unwrap();
         assert_eq!(roles, ["Admin", "ReadOnly"]);
+        assert_eq!(double.counts().list_accounts, 2);
+        assert_eq!(double.counts().list_account_roles, 2);
+        // A portal that pages for ever is followed only so far, and named.
+        double.page_endlessly();
+        let endless = sso::accounts(route, &token.access_token).await;
+        assert!(
+            matches!(
+                endless,
+                Err(SsoError::TooManyPages {
+                    action: "ListAccounts",
+                    ..
+                })
+            ),
+            "{endless:?}"
+        );
+        assert_eq!(double.counts().list_accounts, 2 + sso::MAX_PAGES);
         // A refresh rotates the refresh token; the used one is refused.
         let old = token.refresh_token.clone().unwrap();
         let refreshed = AwsSso

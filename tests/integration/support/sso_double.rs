@@ -99,6 +99,8 @@ struct State {
     approve_devices_at_once: bool,
     /// Answer the next device-code poll SlowDown, on time or not.
     slow_down_once: bool,
+    /// Answer every page of accounts with a next page, for ever.
+    endless_pages: bool,
 }
 
 pub struct SsoDouble {
@@ -173,6 +175,11 @@ impl SsoDouble {
     /// Ask the next device-code poll to slow down.
     pub fn slow_down_once(&self) {
         self.state.lock().unwrap().slow_down_once = true;
+    }
+
+    /// Page accounts for ever.
+    pub fn page_endlessly(&self) {
+        self.state.lock().unwrap().endless_pages = true;
     }
 
     pub fn approve_devices_at_once(&self) {
@@ -358,7 +365,8 @@ fn handle(request: &HttpRequest, state: &Arc<Mutex<State>>) -> Answer {
                 .iter()
                 .map(|(id, (name, _))| serde_json::json!({"accountId": id, "accountName": name, "emailAddress": "root@example.com"}))
                 .collect();
-            json(&serde_json::json!({ "accountList": accounts }))
+            let endless = state.endless_pages;
+            json(&one_page(&query, "accountList", &accounts, endless))
         }),
         ("GET", "/assignment/roles") => with_token(&mut state, bearer.as_ref(), |state| {
             state.counts.list_account_roles += 1;
@@ -371,7 +379,7 @@ fn handle(request: &HttpRequest, state: &Arc<Mutex<State>>) -> Answer {
                 .into_iter()
                 .map(|role| serde_json::json!({"roleName": role, "accountId": account}))
                 .collect();
-            json(&serde_json::json!({ "roleList": roles }))
+            json(&one_page(&query, "roleList", &roles, false))
         }),
         ("POST", "/logout") => with_token(&mut state, bearer.as_ref(), |state| {
             state.counts.logouts += 1;
@@ -388,6 +396,22 @@ fn handle(request: &HttpRequest, state: &Arc<Mutex<State>>) -> Answer {
             "no such route",
         ),
     }
+}
+
+/// One item of a listing per page, as a portal with many may page: `next_token` is the
+/// index of the next item (every page has a next one when `endless`).
+fn one_page(
+    query: &HashMap<String, String>,
+    list: &str,
+    items: &[serde_json::Value],
+    endless: bool,
+) -> serde_json::Value {
+    let at: usize = query.get("next_token").map_or(0, |t| t.parse().unwrap());
+    let mut page = serde_json::json!({ list: items.get(at).into_iter().collect::<Vec<_>>() });
+    if endless || at + 1 < items.len() {
+        page["nextToken"] = (at + 1).to_string().into();
+    }
+    page
 }
 
 /// A page the browser shows.
