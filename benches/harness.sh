@@ -1,11 +1,13 @@
-# Sourced by the benchmark scripts. First pass: build mfad in release mode and run the
+# Sourced by the benchmark scripts. First pass: build mfad in release mode (unless BINARY
+# names a build to measure instead) and run the
 # calling script again inside a private D-Bus session with a throwaway home (MFAD, WORK,
 # HOME, XDG_*, AWS_* set). Second pass: unlock gnome-keyring and start moto server on a
 # free port of 127.0.0.1 ($port, pid $moto); on exit, logs out, stops the daemon and moto.
 
 if [ -z "${MFAD_BENCH_INSIDE:-}" ]; then
   cd "$(dirname "$0")/.."
-  cargo build --release --locked --quiet
+  # BINARY (an older build) is measured instead: then this one need not be built.
+  [ -n "${BINARY:-}" ] || cargo build --release --locked --quiet
   work=$(mktemp -d)
   trap 'rm -rf "$work"' EXIT
   mkdir -p "$work/home/.aws" "$work/run"

@@ -12,6 +12,9 @@ set -euo pipefail
 
 source "$(dirname "$0")/harness.sh"
 
+# BINARY measures another build (its mfad-core beside it) instead of this one.
+MFAD=${BINARY:-$MFAD}
+
 RUNS=${RUNS:-200}
 ROUNDS=${ROUNDS:-5}
 BASELINE=${BASELINE:-}

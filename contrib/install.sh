@@ -1,17 +1,20 @@
 #!/bin/sh
 # Install mfad and start it for one profile:
 #
-#   contrib/install.sh PROFILE MFA_SERIAL
+#   contrib/install.sh PROFILE MFA_SERIAL [TOTP_SECRET_FILE]
 #
-# Builds and installs the binary (cargo install into ~/.local/bin, or $MFAD_PREFIX/bin),
-# adds [profile PROFILE] to your AWS config unless it is there, stores the profile's
-# long-term access key in the OS secret store (asked on the terminal), then starts the
-# daemon with a first session (asks for an MFA code, unless `mfad totp add` stored the
-# device's secret). Set MFAD_BIN to use an mfad binary that is already built.
+# Builds and installs the binaries (cargo install into ~/.local/bin, or $MFAD_PREFIX/bin),
+# then `mfad setup`: chooses the secret store first (with no Secret Service, it creates the
+# encrypted file store, its passphrase asked twice), adds [profile PROFILE] to your AWS
+# config unless it is there, and asks for the profile's access key and the MFA device's
+# TOTP secret (read from TOTP_SECRET_FILE if given; Enter skips it, and mfad asks for
+# codes instead), each only if it is not stored already. Then starts the daemon with a
+# first session. Set MFAD_BIN to use an mfad binary that is already built.
 set -eu
-usage="usage: contrib/install.sh PROFILE MFA_SERIAL"
+usage="usage: contrib/install.sh PROFILE MFA_SERIAL [TOTP_SECRET_FILE]"
 profile=${1:?$usage}
 serial=${2:?$usage}
+totp_file=${3:-}
 source_dir=$(cd "$(dirname "$0")/.." && pwd)
 prefix=${MFAD_PREFIX:-$HOME/.local}
 if [ -z "${MFAD_BIN:-}" ]; then
@@ -19,16 +22,6 @@ if [ -z "${MFAD_BIN:-}" ]; then
   MFAD_BIN=$prefix/bin/mfad
 fi
 
-config=${AWS_CONFIG_FILE:-$HOME/.aws/config}
-mkdir -p "$(dirname "$config")"
-if grep -q "^\[profile $profile\]" "$config" 2>/dev/null; then
-  echo "$config already has [profile $profile]; left as it is"
-else
-  printf '\n[profile %s]\nmfa_serial = %s\ncredential_process = %s process %s\n' \
-    "$profile" "$serial" "$MFAD_BIN" "$profile" >>"$config"
-  echo "added [profile $profile] to $config"
-fi
-
-"$MFAD_BIN" add "$profile"
+"$MFAD_BIN" setup "$profile" --serial "$serial" ${totp_file:+--totp-file "$totp_file"}
 "$MFAD_BIN" process "$profile" >/dev/null
 "$MFAD_BIN" status

@@ -193,6 +193,11 @@ pub fn core_binary() -> io::Result<PathBuf> {
     Ok(running.with_file_name(CORE_BINARY))
 }
 
+/// `mfad`, the front, beside the running executable: what `credential_process` names.
+pub fn front_binary() -> io::Result<PathBuf> {
+    Ok(std::env::current_exe()?.with_file_name("mfad"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

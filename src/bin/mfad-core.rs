@@ -26,6 +26,13 @@ fn main() -> ExitCode {
         }
         Command::Process { profile } => commands::process::run(profile)
             .map_err(|failure| format!("mfad process {profile}: {failure}")),
+        Command::Setup {
+            profile,
+            serial,
+            totp_file,
+            env,
+        } => commands::setup::run(profile, serial.as_deref(), totp_file.as_deref(), *env)
+            .map_err(|failure| format!("mfad setup {profile}: {failure}")),
         Command::Add { profile, env } => commands::add::run(profile, *env)
             .map_err(|failure| format!("mfad add {profile}: {failure}")),
         Command::Totp { command } => {

@@ -31,6 +31,27 @@ pub enum Command {
         /// The profile in ~/.aws/config
         profile: String,
     },
+    /// Set up PROFILE: the secret store, the config, the access key and the TOTP secret,
+    /// each asked once
+    ///
+    /// The secret store comes first: with no Secret Service, the encrypted file store is
+    /// created (its passphrase typed twice) before any secret is asked. Then [profile
+    /// PROFILE] is added to ~/.aws/config when it is missing, and the profile's access key
+    /// and its MFA device's TOTP secret are asked only when they are not stored already
+    /// (Enter skips the TOTP secret: mfad then asks for codes).
+    Setup {
+        /// The profile in ~/.aws/config (added when it is not there)
+        profile: String,
+        /// The MFA device's ARN, for a profile that is not in ~/.aws/config yet
+        #[arg(long, value_name = "ARN")]
+        serial: Option<String>,
+        /// Read the TOTP secret (base32 or otpauth:// URI) from FILE instead of asking
+        #[arg(long, value_name = "FILE")]
+        totp_file: Option<std::path::PathBuf>,
+        /// Read the key from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY
+        #[arg(long)]
+        env: bool,
+    },
     /// Store the long-term access key of PROFILE in the OS secret store
     Add {
         /// The profile in ~/.aws/config

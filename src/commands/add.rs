@@ -10,24 +10,36 @@ use crate::store::LongTermKey;
 use secrecy::{ExposeSecret, SecretString};
 
 pub fn run(profile: &str, from_env: bool) -> Result<(), Failure> {
+    // The store first: a file store still to be created is, before the key is typed.
+    let store = super::store::for_saving()?;
+    let key = given_key(profile, from_env)?;
+    store.save_key(profile, &key)?;
+    tell_the_daemon(profile);
+    println!(
+        "stored the access key {} of profile {profile} in the secret store",
+        key.short_id()
+    );
+    Ok(())
+}
+
+/// The access key given for `profile`, from the environment or typed, checked for shape.
+pub fn given_key(profile: &str, from_env: bool) -> Result<LongTermKey, Failure> {
     let key = if from_env {
         from_environment()?
     } else {
         from_input(profile)?
     };
     check_shape(&key)?;
-    super::store::for_this_shell()?.save_key(profile, &key)?;
-    // A running daemon may hold the previous key; tell it to read the store again.
+    Ok(key)
+}
+
+/// A running daemon may hold the previous key or failure; have it read the store again.
+pub fn tell_the_daemon(profile: &str) {
     if let Ok(mut client) = Client::connect(&DaemonPaths::from_env(), Start::Never) {
         let _ = client.request(&Request::Forget {
             profile: Some(profile.to_owned()),
         });
     }
-    println!(
-        "stored the access key {} of profile {profile} in the secret store",
-        key.short_id()
-    );
-    Ok(())
 }
 
 fn missing(what: &str) -> Failure {

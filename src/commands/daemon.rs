@@ -20,6 +20,7 @@ pub fn run(args: &DaemonArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     init_logging(&settings);
+    crate::resident::one_heap_arena();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -14,6 +14,7 @@ pub mod process;
 pub mod prompt;
 pub mod rotate;
 pub mod serve;
+pub mod setup;
 pub mod sso;
 pub mod sso_status;
 pub mod status;

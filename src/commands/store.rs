@@ -40,6 +40,37 @@ pub fn for_this_shell() -> Result<Store, Failure> {
     chosen(&settings, &mut std::io::stdin().lock())
 }
 
+/// The store for this shell, to keep a new secret in. When that is the file store and it
+/// does not exist yet, it is created first, its passphrase typed twice, so that no key is
+/// typed only to be refused for want of a store.
+pub fn for_saving() -> Result<Store, Failure> {
+    let settings = load_settings()?;
+    let stdin = &mut std::io::stdin().lock();
+    let path = crate::paths::store_file();
+    let bus = own_bus();
+    let choice = store::choose(
+        settings.store.backend,
+        bus.as_deref(),
+        bus_has_secret_service,
+    );
+    if choice != Chosen::File || FileStore::exists(&path) {
+        return chosen_as(choice, &settings, stdin);
+    }
+    eprintln!(
+        "mfad keeps secrets in an encrypted file, {}, as {}; it is created now.",
+        path.display(),
+        match (settings.store.backend, bus) {
+            (StoreBackend::File, _) => "store = \"file\" in config.toml".to_owned(),
+            (_, Some(bus)) => format!("no Secret Service answers on {bus}"),
+            (_, None) => "there is no session bus for a Secret Service".to_owned(),
+        }
+    );
+    let passphrase = new_passphrase(&settings, stdin)?;
+    let store = FileStore::create(&path, &passphrase)?;
+    println!("created the file store {}", path.display());
+    Ok(Store::File(Arc::new(store)))
+}
+
 fn own_bus() -> Option<String> {
     std::env::var("DBUS_SESSION_BUS_ADDRESS")
         .ok()
@@ -59,11 +90,20 @@ fn bus_has_secret_service(bus: &str) -> bool {
 
 fn chosen(settings: &Settings, stdin: &mut impl BufRead) -> Result<Store, Failure> {
     let bus = own_bus();
-    match store::choose(
+    let choice = store::choose(
         settings.store.backend,
         bus.as_deref(),
         bus_has_secret_service,
-    ) {
+    );
+    chosen_as(choice, settings, stdin)
+}
+
+fn chosen_as(
+    choice: Chosen,
+    settings: &Settings,
+    stdin: &mut impl BufRead,
+) -> Result<Store, Failure> {
+    match choice {
         Chosen::SecretService { bus } => Ok(Store::SecretService { bus }),
         Chosen::Keychain => Ok(Store::Keychain),
         Chosen::File => {

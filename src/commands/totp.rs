@@ -7,8 +7,9 @@ use crate::messages;
 use crate::mfa::totp::TotpSecret;
 use crate::mfa::used::{Step, UsedCodes};
 use crate::paths;
+use crate::store::Store;
 use crate::timefmt::{from_epoch_secs, rfc3339};
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 pub fn run(command: &TotpCommand) -> Result<(), Failure> {
@@ -29,13 +30,19 @@ fn add(serial: &str) -> Result<(), Failure> {
     if serial.contains(":u2f/") {
         return Err(messages::security_key_has_no_secret(serial));
     }
+    let store = super::store::for_saving()?;
     let input = read_secret(
         &mut std::io::stdin().lock(),
         "TOTP secret (base32 or otpauth:// URI): ",
     )?
     .ok_or_else(|| messages::no_totp_secret_given(serial))?;
+    save(&store, serial, &input)
+}
+
+/// Parse a TOTP secret and keep it for `serial`, showing its current code to compare.
+pub fn save(store: &Store, serial: &str, input: &SecretString) -> Result<(), Failure> {
     let totp = TotpSecret::parse(input.expose_secret()).map_err(messages::not_a_totp_secret)?;
-    super::store::for_this_shell()?.save_totp(serial, &totp.to_uri())?;
+    store.save_totp(serial, &totp.to_uri())?;
     println!(
         "stored the TOTP secret of {serial}; its current code is {} (compare with your authenticator app)",
         totp.code_at(unix_now())

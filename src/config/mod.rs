@@ -26,14 +26,14 @@ mod role_options;
 mod sso;
 mod targets;
 #[cfg(test)]
-mod testing;
+pub(crate) mod testing;
 
 pub use crate::vocab::CallerEnv;
 pub use error::ConfigError;
 pub use files::{AwsFiles, Setting, config_path, credentials_path};
 pub use ini::{IniFile, SyntaxError};
 pub use plan::*;
-pub use resolve::{is_root_serial, resolve, resolve_each};
+pub use resolve::{is_root_serial, resolve, resolve_each, resolve_in};
 pub use role_options::RoleOptions;
 pub use targets::{
     IamAccess, LoginTarget, iam_access, iam_service, login_target, sso_session_named,

@@ -36,7 +36,8 @@ pub fn resolve_each(wanted: &[(String, CallerEnv)]) -> Vec<Option<ProfilePlan>> 
         .collect()
 }
 
-fn resolve_in(
+/// Resolve a profile in files already read.
+pub fn resolve_in(
     files: &AwsFiles,
     profile: &str,
     env: &CallerEnv,

@@ -15,6 +15,10 @@ impl Files {
         Self { dir }
     }
 
+    pub fn dir(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+
     pub fn config_path(&self) -> std::path::PathBuf {
         self.dir.path().join("config")
     }

@@ -11,7 +11,6 @@ use super::renewal;
 use super::sessions::{Flight, FlightResult, Lookup, Session};
 use super::state::Daemon;
 use super::stores::Asking;
-use crate::bounded::{self, FILE_TIME_LIMIT};
 use crate::config::KeySource;
 use crate::config::{self, CredentialPlan, WrapPlan};
 use crate::failure::{Failure, FailureKind};
@@ -59,7 +58,7 @@ async fn credentials(
     profile: &str,
     caller: &Caller,
 ) -> Result<Credentials, Stop> {
-    let plan = resolve(profile, caller).await?;
+    let plan = resolve(daemon, profile, caller).await?;
     if let CredentialPlan::Wrapped(helper) = &plan.credentials {
         return Ok(wrapped(daemon, helper, profile, caller, plan.region).await?);
     }
@@ -124,21 +123,14 @@ async fn wrapped(
     })
 }
 
-/// Resolve the profile in the caller's environment: the AWS files are read off the async
-/// workers, with a time limit (a config on a hung file system fails this caller only).
-async fn resolve(profile: &str, caller: &Caller) -> Result<config::ProfilePlan, Failure> {
-    let files = format!(
-        "{} and {}",
-        config::config_path(&caller.env).display(),
-        config::credentials_path(&caller.env).display()
-    );
-    let (name, env) = (profile.to_owned(), caller.env.clone());
-    bounded::offload(&files, FILE_TIME_LIMIT, move || {
-        config::resolve(&name, &env)
-    })
-    .await
-    .map_err(|stalled| messages::aws_files_hang(&files, stalled))?
-    .map_err(Failure::from)
+/// Resolve the profile in the caller's AWS files (parsed earlier unless they changed).
+async fn resolve(
+    daemon: &Daemon,
+    profile: &str,
+    caller: &Caller,
+) -> Result<config::ProfilePlan, Failure> {
+    let files = daemon.aws_files.get(&caller.env).await?;
+    config::resolve_in(&files, profile, &caller.env).map_err(Failure::from)
 }
 
 /// The credentials at the end of a plan's chain, each session along it from the cache

@@ -2,6 +2,7 @@
 
 use crate::failure::{Failure, FailureKind};
 use std::fmt::Display;
+use std::path::Path;
 
 // --- Keys and secrets ----------------------------------------------------------------
 
@@ -104,5 +105,37 @@ pub fn copy_does_not_read_back(entry: &str, store: &str) -> Failure {
         FailureKind::Store,
         format!("the copy of {entry} in {store} does not read back"),
         "nothing was removed from the old store; check the new one and run the command again",
+    )
+}
+
+pub fn setup_needs_serial(profile: &str, config: &Path) -> Failure {
+    Failure::new(
+        FailureKind::Config,
+        format!(
+            "{} has no [profile {profile}] with an mfa_serial to set up",
+            config.display()
+        ),
+        format!(
+            "name the MFA device: `mfad setup {profile} --serial arn:aws:iam::ACCOUNT:mfa/NAME` (IAM console, Security credentials)"
+        ),
+    )
+}
+
+pub fn profile_not_added(path: &Path, error: impl Display) -> Failure {
+    Failure::new(
+        FailureKind::Config,
+        format!("cannot add the profile to {} ({error})", path.display()),
+        "make the file writable and run the command again",
+    )
+}
+
+pub fn totp_file_unreadable(path: &Path, error: impl Display) -> Failure {
+    Failure::new(
+        FailureKind::Config,
+        format!(
+            "cannot read the TOTP secret from {} ({error})",
+            path.display()
+        ),
+        "give a file that holds the base32 secret or the otpauth:// URI, or leave out --totp-file to type it",
     )
 }

@@ -136,22 +136,10 @@ fn bad_input_is_refused_and_nothing_is_stored() {
 }
 
 #[test]
-fn without_a_secret_service_the_error_says_what_to_do() {
+fn without_a_secret_service_add_creates_the_file_store_before_the_key_is_typed() {
     let sts = double_with_alice(30);
     let env = TestEnv::new();
     store_profile(&env, &sts.url);
-    let add = env.run(&["add", "dev"], &format!("{KEY_ID}\n{SECRET}\n"));
-    assert!(!add.status.success());
-    let error = String::from_utf8_lossy(&add.stderr);
-    // No Secret Service and no file store: the file store is what `auto` falls back
-    // to, named with how to create it (or to start a Secret Service).
-    assert!(error.contains("there is no file store at"), "{error}");
-    assert!(
-        error.contains("`mfad store init`") && error.contains("start and unlock a Secret Service"),
-        "{error}"
-    );
-    assert!(!error.contains(SECRET));
-
     // Without any store, no key is stored: the remedy is to store one.
     let error = env.process_error("dev");
     assert!(
@@ -159,6 +147,40 @@ fn without_a_secret_service_the_error_says_what_to_do() {
         "{error}"
     );
     assert!(error.contains("`mfad add dev`"), "{error}");
+
+    // The store comes first: the first two lines are the new store's passphrase, so a
+    // key typed as the old order asked for it is refused before it is taken as a key.
+    let add = env.run(&["add", "dev"], &format!("{KEY_ID}\n{SECRET}\n"));
+    assert!(!add.status.success());
+    let error = String::from_utf8_lossy(&add.stderr);
+    assert!(
+        error.contains("no session bus for a Secret Service"),
+        "{error}"
+    );
+    assert!(error.contains("passphrases differ"), "{error}");
+    assert!(!error.contains(SECRET));
+    assert!(!env.store_file().exists());
+
+    let typed = format!("{STORE_PASSPHRASE}\n{STORE_PASSPHRASE}\n{KEY_ID}\n{SECRET}\n");
+    let add = env.run(&["add", "dev"], &typed);
+    assert_success(&add);
+    assert!(String::from_utf8_lossy(&add.stdout).contains("created the file store"));
+    // Now it exists, it is opened (passphrase once) rather than created again.
+    let totp = env.run(
+        &["totp", "add", SERIAL],
+        &format!("{STORE_PASSPHRASE}\n{SEED}\n"),
+    );
+    assert_success(&totp);
+
+    let passphrase = env.dir.path().join("passphrase");
+    std::fs::write(&passphrase, STORE_PASSPHRASE).unwrap();
+    env.write_daemon_config(&format!(
+        "[store]\npassphrase_command = \"cat {}\"\n",
+        passphrase.display()
+    ));
+    env.stop_daemon(); // the daemon of the first request read config.toml without it
+    env.process("dev");
+    assert_eq!(sts.counts().sessions_issued, 1);
 }
 
 /// Lock the login collection of the test's keyring (no prompt: locking needs none).
