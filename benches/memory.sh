@@ -26,10 +26,14 @@ measure() {
   "${run[@]}" process dev >/dev/null
   local pid
   pid=$(cat "$socket.lock")
-  sleep 2 # the daemon settles (restores, logs) before the idle reading
+  # The readings with sessions are taken once the daemon has settled: restored, logged
+  # and (since issue 19) handed back, 5 s after its last connection, the pages its start
+  # and renewals used. VmHWM keeps the peak of the work before.
+  sleep 8
   row() { awk -v name="$name" -v stage="$1" '/^(VmRSS|VmHWM|RssAnon|RssFile)/ {v[$1]=$2} END {printf "| %s | %s | %d | %d | %d | %d |\n", name, stage, v["VmRSS:"], v["VmHWM:"], v["RssAnon:"], v["RssFile:"]}' "/proc/$pid/status"; }
   row "idle, 1 session"
   for i in $(seq 1 99); do "${run[@]}" process "p$i" >/dev/null; done
+  sleep 8
   row "100 sessions"
   python3 - "$binary" "$socket" <<'PY'
 import os, subprocess, sys

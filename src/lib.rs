@@ -31,6 +31,7 @@ pub mod notify;
 pub mod paths;
 pub mod peer;
 pub mod protocol;
+pub mod resident;
 pub mod settings;
 pub mod sso;
 pub mod store;

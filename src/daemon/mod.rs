@@ -11,12 +11,14 @@
 //! - [`codes`] gets MFA codes and sends them with GetSessionToken;
 //! - [`state`] holds everything shared, and the seams to the world (clock, STS, store);
 //! - [`stores`] chooses the secret store of a request and unlocks the file store;
+//! - [`aws_files`] keeps the AWS files parsed until inotify reports a change;
 //! - [`written`] keeps the profiles mfad writes into credentials files;
 //! - [`sessions`] caches sessions and makes renewal single-flight, with time passed in;
 //! - [`recipe`], [`key`], [`loops`], [`clock`]: how a session is renewed, what names it,
 //!   the guard against loops through `mfa_process`, and time.
 
 pub mod ahead;
+pub mod aws_files;
 pub mod callback;
 pub mod clock;
 pub mod codes;

@@ -187,6 +187,7 @@ async fn published(
     outcome: Result<Arc<Session>, FailedRenewal>,
     recipe: Recipe,
 ) {
+    daemon.renewed.notify_one();
     daemon.sessions.keep_recipe(key, recipe);
     let is_mfa = matches!(key, SessionKey::Mfa { .. });
     match outcome {

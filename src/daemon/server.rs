@@ -23,6 +23,12 @@ const REFUSAL_LINGER: Duration = Duration::from_secs(1);
 /// How long connections in progress get to finish once shutdown starts.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// The daemon has settled, after its start or a renewal, when no connection came for this
+/// long: then the pages of code and heap that serving a cached session does not use are
+/// handed back ([`crate::resident`]). Cached requests alone never re-arm it, so the pages
+/// of the hot path stay resident.
+const SETTLES: Duration = Duration::from_secs(5);
+
 /// Serve a bound listener with a fresh daemon until `shutdown` completes.
 pub async fn run(listener: UnixListener, shutdown: impl Future<Output = ()>) {
     serve(listener, Arc::new(Daemon::default()), shutdown).await;
@@ -51,10 +57,16 @@ pub async fn serve(
         async move { super::persist::restore_once(&daemon, &CallerEnv::default(), None).await }
     });
     tokio::pin!(shutdown);
+    let settled = tokio::time::sleep(SETTLES);
+    tokio::pin!(settled);
+    let mut unsettled = true;
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
+                    if unsettled {
+                        settled.as_mut().reset(tokio::time::Instant::now() + SETTLES);
+                    }
                     if connections.len() >= limit && !idle.lock().unwrap().close_oldest() {
                         refuse_busy(&stream, limit);
                         continue;
@@ -68,6 +80,14 @@ pub async fn serve(
                 }
             },
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
+            () = daemon.renewed.notified() => {
+                unsettled = true;
+                settled.as_mut().reset(tokio::time::Instant::now() + SETTLES);
+            }
+            () = &mut settled, if unsettled => {
+                unsettled = false;
+                tokio::task::spawn_blocking(hand_back_pages);
+            }
             () = &mut shutdown => break,
         }
     }
@@ -82,6 +102,15 @@ pub async fn serve(
     if drained.is_err() {
         tracing::info!("{} connections cut at shutdown", connections.len());
         connections.abort_all();
+    }
+}
+
+fn hand_back_pages() {
+    match crate::resident::hand_back() {
+        Ok(kib) => tracing::debug!(
+            "settled: handed back {kib} KiB of code pages, and the heap's free pages"
+        ),
+        Err(e) => tracing::debug!("cannot hand back code pages ({e})"),
     }
 }
 

@@ -1,6 +1,7 @@
 //! Everything the daemon knows, shared by all connections and background tasks, and the
 //! seams its logic reaches the world through: the clocks, STS and the secret store.
 
+use super::aws_files::AwsFilesCache;
 use super::clock::{Clock, Now, SystemClock};
 use super::loops::LoopGuard;
 use super::saved::Saved;
@@ -30,6 +31,8 @@ pub const STORE_TIME_LIMIT: Duration = Duration::from_secs(5);
 
 pub struct Daemon {
     pub settings: Settings,
+    /// The AWS files profiles are resolved in, parsed once per change.
+    pub aws_files: AwsFilesCache,
     pub notifier: Notifier,
     /// Cached sessions: MFA sessions per (long-term key, serial, endpoint), and roles.
     pub sessions: Arc<Sessions>,
@@ -55,6 +58,10 @@ pub struct Daemon {
     pub saved: Saved,
     /// The output of `mfad_wrap_process` helpers.
     pub wrapped: WrappedHelpers,
+    /// Told when a renewal ends: a renewal runs much of the program that serving a cached
+    /// session does not (the SDK, TLS), so once the daemon settles, the server hands
+    /// those code pages back ([`crate::resident`]).
+    pub renewed: tokio::sync::Notify,
     /// Long-term keys read from the secret store, per profile (a D-Bus round trip saved
     /// on every request). `mfad add` and `mfad logout` clear an entry.
     store_keys: Mutex<HashMap<String, LongTermKey>>,
@@ -95,6 +102,7 @@ impl Daemon {
         Self {
             notifier: Notifier::new(settings.notifications.clone()),
             settings,
+            aws_files: AwsFilesCache::default(),
             sessions: Arc::default(),
             written: Arc::default(),
             used_codes: Arc::new(used_codes),
@@ -107,6 +115,7 @@ impl Daemon {
             stores,
             saved: Saved::default(),
             wrapped: WrappedHelpers::default(),
+            renewed: tokio::sync::Notify::new(),
             store_keys: Mutex::default(),
         }
     }

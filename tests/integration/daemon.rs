@@ -361,3 +361,35 @@ fn a_socket_path_too_long_for_the_kernel_is_refused_at_once() {
     // Nothing was left behind: no directory, no daemon.
     assert!(!long.parent().unwrap().exists());
 }
+
+fn rss_file_kib(pid: i32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("RssFile:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+/// Once it settles after its start and first renewal, the daemon hands back the code
+/// pages serving does not use (its file-backed RSS falls), and serves on from the pages
+/// it faults back in.
+#[test]
+fn a_settled_daemon_hands_back_its_start_pages_and_serves_on() {
+    let sts = double_with_alice(2);
+    let env = alice_env_with_file_store(&sts, 2, "");
+    env.process("dev");
+    let pid = env.daemon_pid().unwrap();
+    let started = rss_file_kib(pid);
+    assert!(
+        wait_until(Duration::from_secs(30), || env
+            .daemon_log()
+            .contains("settled: handed back")),
+        "{}",
+        env.daemon_log()
+    );
+    let settled = rss_file_kib(pid);
+    assert!(
+        settled < started,
+        "RssFile {started} KiB, then {settled} KiB"
+    );
+    env.process("dev");
+    assert_eq!(sts.counts().sessions_issued, 1);
+}
