@@ -7,7 +7,7 @@
 if [ -z "${MFAD_BENCH_INSIDE:-}" ]; then
   cd "$(dirname "$0")/.."
   # BINARY (an older build) is measured instead: then this one need not be built.
-  [ -n "${BINARY:-}" ] || cargo build --release --locked --quiet
+  [ -n "${BINARY:-}" ] || contrib/build-release.sh
   work=$(mktemp -d)
   trap 'rm -rf "$work"' EXIT
   mkdir -p "$work/home/.aws" "$work/run"

@@ -8,7 +8,7 @@
 # Needs: hyperfine, awscli, boto3 (tests/run.sh installs them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release --locked --quiet
+contrib/build-release.sh
 # The cached answers first, on a machine the hundred Python callers have not just loaded.
 for bench in cached_sso_answer_against_the_iam_path a_hundred_cold_callers_against_the_aws_cli; do
   MFAD_BENCH_BINARY="$PWD/target/release/mfad" \

@@ -3,7 +3,8 @@
 #
 #   contrib/install.sh PROFILE MFA_SERIAL [TOTP_SECRET_FILE]
 #
-# Builds and installs the binaries (cargo install into ~/.local/bin, or $MFAD_PREFIX/bin),
+# Builds the binaries (contrib/build-release.sh: the front linked statically) and installs
+# them into ~/.local/bin (or $MFAD_PREFIX/bin),
 # then `mfad setup`: chooses the secret store first (with no Secret Service, it creates the
 # encrypted file store, its passphrase asked twice), adds [profile PROFILE] to your AWS
 # config unless it is there, and asks for the profile's access key and the MFA device's
@@ -18,7 +19,9 @@ totp_file=${3:-}
 source_dir=$(cd "$(dirname "$0")/.." && pwd)
 prefix=${MFAD_PREFIX:-$HOME/.local}
 if [ -z "${MFAD_BIN:-}" ]; then
-  cargo install --locked --path "$source_dir" --root "$prefix"
+  "$source_dir/contrib/build-release.sh"
+  install -d "$prefix/bin"
+  install -m 0755 "$source_dir/target/release/mfad" "$source_dir/target/release/mfad-core" "$prefix/bin/"
   MFAD_BIN=$prefix/bin/mfad
 fi
 

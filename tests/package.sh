@@ -31,6 +31,10 @@ for file in /usr/bin/mfad /usr/bin/mfad-core /usr/share/man/man1/mfad.1.gz \
   dpkg -S "$file" >/dev/null 2>&1 || fail "$file is not in the package"
 done
 /usr/bin/mfad --version | grep -q '^mfad ' || fail "mfad --version"
+# The front starts without the dynamic loader (contrib/build-release.sh), and still at a
+# random address.
+readelf -l /usr/bin/mfad | grep -q 'program interpreter' && fail "the front is linked dynamically"
+readelf -h /usr/bin/mfad | grep -q 'DYN (' || fail "the front is not position-independent"
 systemd-analyze verify --user --man=no /usr/lib/systemd/user/mfad.socket \
   /usr/lib/systemd/user/mfad.service || fail "the systemd user units do not verify"
 grep -q '^ExecStart=/usr/bin/mfad daemon$' /usr/lib/systemd/user/mfad.service ||

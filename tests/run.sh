@@ -16,8 +16,9 @@ cd "$(dirname "$0")/.."
 # jumps; python3-fusepy: a file system that hangs; e2fsprogs (chattr): a read-only
 # directory even for root; util-linux (setpriv): another local user posing as the daemon;
 # chromium: a real browser that follows the Identity Center sign-in to mfad's callback page;
-# groff-base: the man pages rendered without warnings.
-apt_packages=(awscli gnome-keyring dbus python3 python3-venv zsh fish xvfb zenity xdotool systemd desktop-file-utils openssl socat tinyproxy faketime python3-fusepy e2fsprogs util-linux chromium groff-base)
+# groff-base: the man pages rendered without warnings; binutils (readelf), libc6-dev: the
+# package's front linked statically, and checked to be.
+apt_packages=(awscli gnome-keyring dbus python3 python3-venv zsh fish xvfb zenity xdotool systemd desktop-file-utils openssl socat tinyproxy faketime python3-fusepy e2fsprogs util-linux chromium groff-base binutils libc6-dev)
 missing=()
 for package in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||

@@ -9,7 +9,7 @@
 # Needs: cargo, dpkg-deb, gzip.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-cargo build --release --locked --quiet
+contrib/build-release.sh
 version=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n 1)
 arch=$(dpkg --print-architecture)
 root=target/deb/root

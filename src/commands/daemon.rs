@@ -21,8 +21,11 @@ pub fn run(args: &DaemonArgs) -> anyhow::Result<()> {
     }
     init_logging(&settings);
     crate::resident::one_heap_arena();
+    // One async worker: every request is a few microseconds of work between waits, and a
+    // second worker only added wake-ups between threads (0.33 → 0.20 ms of CPU per cached
+    // request, BENCHMARKS.md). Blocking work has its own pool, as before.
     let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+        .worker_threads(1)
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
