@@ -156,10 +156,19 @@ Anonymous:             0 kB
         );
     }
 
+    fn resident_file_kib() -> u64 {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap();
+        let line = status.lines().find(|l| l.starts_with("RssFile:")).unwrap();
+        line.split_whitespace().nth(1).unwrap().parse().unwrap()
+    }
+
     #[test]
     fn this_process_gives_back_its_code_pages_and_runs_on() {
+        let before = resident_file_kib();
         let released = hand_back().unwrap();
+        let after = resident_file_kib();
         assert!(released > 0, "a test binary has resident code pages");
+        assert!(after < before, "RssFile {before} KiB, then {after} KiB");
         // Running on after the drop: the code faults back in from the file.
         assert_eq!(mappings(SMAPS).len(), 7);
     }
