@@ -14,16 +14,7 @@ source "$(dirname "$0")/harness.sh"
 RUNS=${RUNS:-300}
 REFRESHES=${REFRESHES:-300}
 
-cat >"$AWS_CONFIG_FILE" <<CONFIG
-[profile dev]
-mfa_serial = arn:aws:iam::123456789012:mfa/alice
-mfad_source_profile = base
-mfa_process = date +%N | cut -c1-6
-region = us-east-1
-endpoint_url = http://127.0.0.1:$port
-credential_process = $MFAD process dev
-CONFIG
-printf '[base]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n' >"$AWS_SHARED_CREDENTIALS_FILE"
+write_dev_profile
 
 "$MFAD" process dev >/dev/null
 "$MFAD" serve dev >"$WORK/endpoint.env" 2>/dev/null &

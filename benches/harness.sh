@@ -1,8 +1,8 @@
 # Sourced by the benchmark scripts. First pass: build mfad in release mode (unless BINARY
 # names a build to measure instead) and run the
 # calling script again inside a private D-Bus session with a throwaway home (MFAD, WORK,
-# HOME, XDG_*, AWS_* set). Second pass: unlock gnome-keyring and start moto server on a
-# free port of 127.0.0.1 ($port, pid $moto); on exit, logs out, stops the daemon and moto.
+# HOME, XDG_*, AWS_* set). Second pass: tests/local-aws.sh (gnome-keyring unlocked, moto
+# on $port, write_dev_profile; on exit, logs out, stops the daemon and moto).
 
 if [ -z "${MFAD_BENCH_INSIDE:-}" ]; then
   cd "$(dirname "$0")/.."
@@ -20,9 +20,4 @@ if [ -z "${MFAD_BENCH_INSIDE:-}" ]; then
   exit
 fi
 
-echo -n bench | gnome-keyring-daemon --unlock --components=secrets >/dev/null
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-python3 -m moto.server -p "$port" >/dev/null 2>&1 &
-moto=$!
-trap 'kill $moto 2>/dev/null; "$MFAD" logout --all >/dev/null 2>&1 || true; kill "$(cat "$XDG_RUNTIME_DIR/mfad/agent.sock.lock" 2>/dev/null)" 2>/dev/null || true' EXIT
-until python3 -c "import socket; socket.create_connection(('127.0.0.1', $port))" 2>/dev/null; do sleep 0.1; done
+source "$(dirname "$0")/../tests/local-aws.sh"

@@ -20,16 +20,7 @@ ROUNDS=${ROUNDS:-5}
 BASELINE=${BASELINE:-}
 BASELINE_NAME=${BASELINE_NAME:-baseline}
 
-cat >"$AWS_CONFIG_FILE" <<CONFIG
-[profile dev]
-mfa_serial = arn:aws:iam::123456789012:mfa/alice
-mfad_source_profile = base
-mfa_process = date +%N | cut -c1-6
-region = us-east-1
-endpoint_url = http://127.0.0.1:$port
-credential_process = $MFAD process dev
-CONFIG
-printf '[base]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = s\n' >"$AWS_SHARED_CREDENTIALS_FILE"
+write_dev_profile
 
 # Both builds are run from fresh copies in one directory, so neither gains from where
 # its file lies or what of it the page cache holds.

@@ -17,6 +17,7 @@ if [ -z "${MFAD_PACKAGE_INSIDE:-}" ]; then
   chmod 700 "$work/run"
   env -i PATH="$PATH" LANG=C.UTF-8 MFAD_PACKAGE_INSIDE=1 HOME="$work/home" \
     XDG_RUNTIME_DIR="$work/run" AWS_EC2_METADATA_DISABLED=true \
+    AWS_CONFIG_FILE="$work/home/.aws/config" AWS_SHARED_CREDENTIALS_FILE="$work/home/.aws/credentials" \
     dbus-run-session -- "$0" 2> >(grep -v "Failed to set fd limit" >&2)
   echo "tests/package.sh: the installed package works"
   exit
@@ -42,22 +43,9 @@ grep -q '^ExecStart=/usr/bin/mfad daemon$' /usr/lib/systemd/user/mfad.service ||
 bash -c 'source /usr/share/bash-completion/completions/mfad && complete -p mfad' >/dev/null ||
   fail "the bash completion does not load"
 
-echo -n test | gnome-keyring-daemon --unlock --components=secrets >/dev/null
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-python3 -m moto.server -p "$port" >/dev/null 2>&1 &
-moto=$!
-trap 'kill $moto 2>/dev/null; /usr/bin/mfad logout --all >/dev/null 2>&1 || true; kill "$(cat "$XDG_RUNTIME_DIR/mfad/agent.sock.lock" 2>/dev/null)" 2>/dev/null || true' EXIT
-until python3 -c "import socket; socket.create_connection(('127.0.0.1', $port))" 2>/dev/null; do sleep 0.1; done
-cat >"$HOME/.aws/config" <<CONFIG
-[profile dev]
-mfa_serial = arn:aws:iam::123456789012:mfa/alice
-mfad_source_profile = base
-mfa_process = date +%N | cut -c1-6
-region = us-east-1
-endpoint_url = http://127.0.0.1:$port
-credential_process = /usr/bin/mfad process dev
-CONFIG
-printf '[base]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = s\n' >"$HOME/.aws/credentials"
+MFAD=/usr/bin/mfad
+source tests/local-aws.sh
+write_dev_profile
 identity=$(/usr/bin/aws sts get-caller-identity --profile dev --endpoint-url "http://127.0.0.1:$port" --output text --query Arn) ||
   fail "the AWS CLI could not use the profile served by the installed mfad"
 [ -n "$identity" ] || fail "no identity"

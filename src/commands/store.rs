@@ -13,6 +13,7 @@ use crate::settings::{self, Settings, StoreBackend};
 use crate::store::{self, Chosen, FileStore, Store, StoreError, file, has_secret_service};
 use secrecy::{ExposeSecret, SecretString};
 use std::io::BufRead;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -47,12 +48,7 @@ pub fn for_saving() -> Result<Store, Failure> {
     let settings = load_settings()?;
     let stdin = &mut std::io::stdin().lock();
     let path = crate::paths::store_file();
-    let bus = own_bus();
-    let choice = store::choose(
-        settings.store.backend,
-        bus.as_deref(),
-        bus_has_secret_service,
-    );
+    let (choice, bus) = choice(&settings);
     if choice != Chosen::File || FileStore::exists(&path) {
         return chosen_as(choice, &settings, stdin);
     }
@@ -65,10 +61,7 @@ pub fn for_saving() -> Result<Store, Failure> {
             (_, None) => "there is no session bus for a Secret Service".to_owned(),
         }
     );
-    let passphrase = new_passphrase(&settings, stdin)?;
-    let store = FileStore::create(&path, &passphrase)?;
-    println!("created the file store {}", path.display());
-    Ok(Store::File(Arc::new(store)))
+    Ok(Store::File(Arc::new(create(&settings, &path, stdin)?)))
 }
 
 fn own_bus() -> Option<String> {
@@ -88,14 +81,19 @@ fn bus_has_secret_service(bus: &str) -> bool {
     answered.recv_timeout(DECIDE_WITHIN).unwrap_or(false)
 }
 
-fn chosen(settings: &Settings, stdin: &mut impl BufRead) -> Result<Store, Failure> {
+/// The store the daemon would choose for this shell, and this shell's session bus.
+fn choice(settings: &Settings) -> (Chosen, Option<String>) {
     let bus = own_bus();
     let choice = store::choose(
         settings.store.backend,
         bus.as_deref(),
         bus_has_secret_service,
     );
-    chosen_as(choice, settings, stdin)
+    (choice, bus)
+}
+
+fn chosen(settings: &Settings, stdin: &mut impl BufRead) -> Result<Store, Failure> {
+    chosen_as(choice(settings).0, settings, stdin)
 }
 
 fn chosen_as(
@@ -136,7 +134,7 @@ fn passphrase_of(command: &str) -> Result<SecretString, Failure> {
 
 fn unlock(
     settings: &Settings,
-    path: &std::path::Path,
+    path: &Path,
     stdin: &mut impl BufRead,
 ) -> Result<FileStore, Failure> {
     if !FileStore::exists(path) {
@@ -167,14 +165,24 @@ fn new_passphrase(settings: &Settings, stdin: &mut impl BufRead) -> Result<Secre
     Ok(first)
 }
 
+/// A new file store at `path`, its passphrase typed twice (or from the command).
+fn create(
+    settings: &Settings,
+    path: &Path,
+    stdin: &mut impl BufRead,
+) -> Result<FileStore, Failure> {
+    let passphrase = new_passphrase(settings, stdin)?;
+    let store = FileStore::create(path, &passphrase)?;
+    println!("created the file store {}", path.display());
+    Ok(store)
+}
+
 fn init(settings: &Settings) -> Result<(), Failure> {
     let path = crate::paths::store_file();
     if FileStore::exists(&path) {
         return Err(StoreError::AlreadyThere(path).into());
     }
-    let passphrase = new_passphrase(settings, &mut std::io::stdin().lock())?;
-    FileStore::create(&path, &passphrase)?;
-    println!("created the file store {}", path.display());
+    create(settings, &path, &mut std::io::stdin().lock())?;
     if settings.store.backend == StoreBackend::SecretService {
         println!(
             "note: store = \"secret-service\" in {}: set it to \"file\" or \"auto\" to use it",
@@ -200,14 +208,11 @@ fn migrate(settings: &Settings, to: MigrateTarget) -> Result<(), Failure> {
     let stdin = &mut std::io::stdin().lock();
     let mut file_store = || -> Result<Store, Failure> {
         let path = crate::paths::store_file();
-        let store = match unlock(settings, &path, stdin) {
-            Err(failure) if !FileStore::exists(&path) => {
-                // Moving to a file store that is not there yet: create it.
-                let _ = failure;
-                let passphrase = new_passphrase(settings, stdin)?;
-                FileStore::create(&path, &passphrase)?
-            }
-            other => other?,
+        // Moving to a file store that is not there yet: create it.
+        let store = if FileStore::exists(&path) {
+            unlock(settings, &path, stdin)?
+        } else {
+            create(settings, &path, stdin)?
         };
         Ok(Store::File(Arc::new(store)))
     };

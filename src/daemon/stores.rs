@@ -113,9 +113,38 @@ impl Stores {
         }
     }
 
-    /// What is chosen, for `mfad status`. Whether the file store exists is asked off the
-    /// async workers, within the bound of every file access (its directory may hang).
+    /// What is chosen, for `mfad status`.
     pub async fn describe(&self) -> String {
+        match (&self.fixed, self.settings.backend) {
+            (Some(store), _) => store.describe(),
+            (None, StoreBackend::File) => self.describe_file().await,
+            (None, StoreBackend::Keychain) => Store::Keychain.describe(),
+            (None, StoreBackend::SecretService) => Store::SecretService {
+                bus: self.own_bus.clone(),
+            }
+            .describe(),
+            (None, StoreBackend::Auto) => match &self.own_bus {
+                Some(bus) if self.probed.lock().unwrap().get(bus) == Some(&true) => {
+                    format!(
+                        "auto: {}",
+                        Store::SecretService {
+                            bus: Some(bus.clone())
+                        }
+                        .describe()
+                    )
+                }
+                Some(_) | None if cfg!(target_os = "macos") => "auto: macOS Keychain".into(),
+                _ => format!(
+                    "auto: {}, or a caller's Secret Service",
+                    self.describe_file().await
+                ),
+            },
+        }
+    }
+
+    /// The file store and its state. Whether it exists is asked off the async workers,
+    /// within the bound of every file access (its directory may hang).
+    async fn describe_file(&self) -> String {
         let unlocked = self
             .file
             .try_lock()
@@ -137,29 +166,7 @@ impl Stores {
         } else {
             "not created yet: `mfad store init`"
         };
-        let file = format!("file store {} ({state})", self.file_path.display());
-        match (&self.fixed, self.settings.backend) {
-            (Some(store), _) => store.describe(),
-            (None, StoreBackend::File) => file,
-            (None, StoreBackend::Keychain) => Store::Keychain.describe(),
-            (None, StoreBackend::SecretService) => Store::SecretService {
-                bus: self.own_bus.clone(),
-            }
-            .describe(),
-            (None, StoreBackend::Auto) => match &self.own_bus {
-                Some(bus) if self.probed.lock().unwrap().get(bus) == Some(&true) => {
-                    format!(
-                        "auto: {}",
-                        Store::SecretService {
-                            bus: Some(bus.clone())
-                        }
-                        .describe()
-                    )
-                }
-                Some(_) | None if cfg!(target_os = "macos") => "auto: macOS Keychain".into(),
-                _ => format!("auto: {file}, or a caller's Secret Service"),
-            },
-        }
+        format!("file store {} ({state})", self.file_path.display())
     }
 
     /// The store for a caller, unlocking the file store with `asking` when it must.

@@ -37,17 +37,13 @@ fn page(command: clap::Command) -> (String, String) {
         .collect();
     let man = clap_mangen::Man::new(command);
     let name = man.get_filename();
-    let mut text = Vec::new();
-    man.render(&mut text).unwrap();
+    let mut rendered = Vec::new();
+    man.render(&mut rendered).unwrap();
+    let mut text = String::from_utf8(rendered).unwrap();
     // clap_mangen leaves option values out of the synopsis (`[--port]`): put them in.
     for (long, value) in valued {
         let flag = format!("\\fB\\-\\-{}\\fR", long.replace('-', "\\-"));
-        let rendered = String::from_utf8(text).unwrap().replacen(
-            &format!("{flag}]"),
-            &format!("{flag} \\fI{value}\\fR]"),
-            1,
-        );
-        text = rendered.into_bytes();
+        text = text.replacen(&format!("{flag}]"), &format!("{flag} \\fI{value}\\fR]"), 1);
     }
     let title = name.trim_end_matches(".1");
     let mut roff = roff::Roff::new();
@@ -71,7 +67,6 @@ fn page(command: clap::Command) -> (String, String) {
             entries: examples,
         });
     }
-    let mut text = String::from_utf8(text).unwrap();
     text.push_str(&roff.to_roff());
     (name, text)
 }
