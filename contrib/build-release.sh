@@ -9,7 +9,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --locked --quiet
-if [ "$(uname -s)" = Linux ] && ldd --version 2>&1 | grep -qi 'gnu libc\|glibc'; then
+# glibc is asked with getconf, not `ldd --version | grep -q`: under pipefail that pipe fails
+# whenever grep exits before ldd has written its last line (SIGPIPE, one run in ten).
+if [ "$(uname -s)" = Linux ] && getconf GNU_LIBC_VERSION >/dev/null 2>&1; then
   # Only the front's own link gets the flag (cargo rustc passes it to the final crate).
   # Run last: a later `cargo build --release` links the front dynamically again.
   cargo rustc --release --locked --quiet --bin mfad -- -C target-feature=+crt-static

@@ -31,11 +31,11 @@ for file in /usr/bin/mfad /usr/bin/mfad-core /usr/share/man/man1/mfad.1.gz \
   /usr/lib/systemd/user/mfad.socket /usr/lib/systemd/user/mfad.service; do
   dpkg -S "$file" >/dev/null 2>&1 || fail "$file is not in the package"
 done
-/usr/bin/mfad --version | grep -q '^mfad ' || fail "mfad --version"
+grep -q '^mfad ' <<<"$(/usr/bin/mfad --version)" || fail "mfad --version"
 # The front starts without the dynamic loader (contrib/build-release.sh), and still at a
 # random address.
-readelf -l /usr/bin/mfad | grep -q 'program interpreter' && fail "the front is linked dynamically"
-readelf -h /usr/bin/mfad | grep -q 'DYN (' || fail "the front is not position-independent"
+grep -q 'program interpreter' <<<"$(readelf -l /usr/bin/mfad)" && fail "the front is linked dynamically"
+grep -q 'DYN (' <<<"$(readelf -h /usr/bin/mfad)" || fail "the front is not position-independent"
 systemd-analyze verify --user --man=no /usr/lib/systemd/user/mfad.socket \
   /usr/lib/systemd/user/mfad.service || fail "the systemd user units do not verify"
 grep -q '^ExecStart=/usr/bin/mfad daemon$' /usr/lib/systemd/user/mfad.service ||
@@ -51,4 +51,4 @@ identity=$(/usr/bin/aws sts get-caller-identity --profile dev --endpoint-url "ht
 [ -n "$identity" ] || fail "no identity"
 [ "$(readlink "/proc/$(cat "$XDG_RUNTIME_DIR/mfad/agent.sock.lock")/exe")" = /usr/bin/mfad-core ] ||
   fail "the daemon is not the installed mfad-core"
-/usr/bin/mfad status | grep -q 'dev' || fail "mfad status does not show the session"
+grep -q 'dev' <<<"$(/usr/bin/mfad status)" || fail "mfad status does not show the session"

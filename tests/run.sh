@@ -21,7 +21,7 @@ cd "$(dirname "$0")/.."
 apt_packages=(awscli gnome-keyring dbus python3 python3-venv zsh fish xvfb zenity xdotool systemd desktop-file-utils openssl socat tinyproxy faketime python3-fusepy e2fsprogs util-linux chromium groff-base binutils libc6-dev)
 missing=()
 for package in "${apt_packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||
+  grep -q "install ok installed" <<<"$(dpkg-query -W -f='${Status}' "$package" 2>/dev/null)" ||
     missing+=("$package")
 done
 if ((${#missing[@]})); then

@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 contrib/build-release.sh
-version=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n 1)
+version=$(awk -F'"' '/^version = / { print $2; exit }' Cargo.toml)
 arch=$(dpkg --print-architecture)
 root=target/deb/root
 rm -rf "$root"
