@@ -12,6 +12,7 @@
 //! The README carries the architecture map; keep both true.
 
 pub mod admission;
+pub mod aws_login;
 pub mod bounded;
 pub mod cli;
 pub mod client;
@@ -31,6 +32,7 @@ pub mod notify;
 pub mod paths;
 pub mod peer;
 pub mod protocol;
+pub mod random;
 pub mod resident;
 pub mod settings;
 pub mod sso;

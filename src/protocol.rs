@@ -208,6 +208,9 @@ pub struct SessionStatus {
     /// The sso-session that role is taken through.
     #[serde(default)]
     pub sso_session: Option<String>,
+    /// The `aws login` sign-in at the root of the chain (its login_session ARN).
+    #[serde(default)]
+    pub aws_login: Option<String>,
     /// Seconds since the epoch; `None` before the first session was obtained.
     pub expiration: Option<u64>,
     pub code_source: Option<CodeSource>,

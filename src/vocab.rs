@@ -13,6 +13,11 @@ use std::time::Duration;
 /// with the `renew_before` setting: how long before this mfad renews in the background.
 pub const MIN_LEFT_TO_HAND_OUT: Duration = Duration::from_secs(15 * 60);
 
+/// `aws login` credentials last 15 minutes and the SDKs refresh them from the cache file
+/// themselves when fewer than 5 are left. mfad refreshes them when fewer than this are
+/// left, ahead of every SDK, so that one refresh serves all and none races another.
+pub const AWS_LOGIN_REFRESH_AHEAD: Duration = Duration::from_secs(10 * 60);
+
 /// Set in the environment of an `mfa_process` command (the MFA serials whose renewal runs
 /// it) and of an `mfad_wrap_process` helper (`wrap:PROFILE`). The client forwards it, so
 /// a request from the command for what it is run for is refused as a loop instead of

@@ -142,6 +142,7 @@ mod tests {
             role_arn: None,
             sso: sso_session.map(|s| format!("Admin in 111122223333 (sso-session {s})")),
             sso_session: sso_session.map(str::to_owned),
+            aws_login: None,
             expiration: Some(expiration),
             code_source: None,
             renewed_at: None,

@@ -76,10 +76,11 @@ pub fn table(report: &StatusReport, now: SystemTime) -> String {
             },
             None => "-".into(),
         };
-        let (kind, from) = match (&session.role_arn, &session.sso) {
-            (Some(role), _) => (format!("role/{}", last_segment(role)), "role".to_owned()),
-            (None, Some(_)) => ("sso".to_owned(), "sso".to_owned()),
-            (None, None) => (
+        let (kind, from) = match (&session.role_arn, &session.sso, &session.aws_login) {
+            (Some(role), _, _) => (format!("role/{}", last_segment(role)), "role".to_owned()),
+            (None, Some(_), _) => ("sso".to_owned(), "sso".to_owned()),
+            (None, None, Some(_)) => ("aws-login".to_owned(), "aws login".to_owned()),
+            (None, None, None) => (
                 format!("mfa/{}", last_segment(&session.mfa_serial)),
                 session.code_source.map_or("-".into(), |c| c.to_string()),
             ),
@@ -118,16 +119,17 @@ pub fn table(report: &StatusReport, now: SystemTime) -> String {
     }
     for session in &report.sessions {
         let who = session.profiles.join(",");
-        match (&session.role_arn, &session.sso) {
-            (Some(role), Some(sso)) => out.push_str(&format!(
-                "{who}: role {role}, on Identity Center role {sso}\n"
-            )),
-            (Some(role), None) => out.push_str(&format!(
-                "{who}: role {role}, on the MFA session of {}\n",
-                session.mfa_serial
-            )),
-            (None, Some(sso)) => out.push_str(&format!("{who}: Identity Center role {sso}\n")),
-            (None, None) => out.push_str(&format!(
+        let root = match (&session.sso, &session.aws_login) {
+            (Some(sso), _) => format!("Identity Center role {sso}"),
+            (None, Some(arn)) => format!("the aws login sign-in of {arn}"),
+            (None, None) => format!("the MFA session of {}", session.mfa_serial),
+        };
+        match &session.role_arn {
+            Some(role) => out.push_str(&format!("{who}: role {role}, on {root}\n")),
+            None if session.sso.is_some() || session.aws_login.is_some() => {
+                out.push_str(&format!("{who}: {root}\n"));
+            }
+            None => out.push_str(&format!(
                 "{who}: serial {}, key {}\n",
                 session.mfa_serial, session.long_term_key
             )),

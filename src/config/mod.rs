@@ -9,10 +9,12 @@
 //! The rooms: [`files`] (which files, a profile's merged settings), [`ini`] (parsing with
 //! line numbers), [`resolve`] (a profile into its [`plan`]), [`endpoints`] (region,
 //! endpoint, proxy and CA bundle), [`targets`] (what other commands need of a profile),
-//! [`role_options`], [`error`]; and the byte-preserving editors [`edit`] (one setting of
+//! [`role_options`], [`sso`] and [`aws_login`] (the Identity Center and `aws login` keys),
+//! [`error`]; and the byte-preserving editors [`edit`] (one setting of
 //! the config file) and [`credfile`] (mfad's sections of the credentials file), which share
 //! the line scanner [`lines`].
 
+mod aws_login;
 pub mod credfile;
 pub mod edit;
 mod endpoints;

@@ -79,6 +79,8 @@ pub enum CredentialPlan {
     Wrapped(WrapPlan),
     /// A role of an IAM Identity Center account, through its sso-session's sign-in.
     Sso(SsoPlan),
+    /// An `aws login` browser sign-in, served from its cache and refreshed.
+    AwsLogin(AwsLoginPlan),
 }
 
 impl CredentialPlan {
@@ -87,7 +89,7 @@ impl CredentialPlan {
         match self {
             Self::Session(session) => Some(session),
             Self::Role(role) => role.source.session(),
-            Self::Wrapped(_) | Self::Sso(_) => None,
+            Self::Wrapped(_) | Self::Sso(_) | Self::AwsLogin(_) => None,
         }
     }
 }
@@ -130,6 +132,33 @@ pub struct SsoPlan {
     pub role_name: String,
     pub flow: SsoFlow,
     /// How Identity Center is reached from the caller (its proxy and CA bundle).
+    pub network: Network,
+}
+
+/// An `aws login` session: the cache the CLI keeps for it and where it is refreshed.
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+pub struct AwsLoginSession {
+    /// The login profile's `login_session`: the ARN of the identity signed in.
+    pub login_session: String,
+    /// `<AWS_LOGIN_CACHE_DIRECTORY or ~/.aws/login/cache>/<SHA-256 of the ARN>.json`.
+    pub cache_file: PathBuf,
+    /// The sign-in service's region.
+    pub region: String,
+    /// `AWS_ENDPOINT_URL_SIGNIN` and the like; `None`: the regional endpoint.
+    pub url: Option<String>,
+}
+
+/// A profile served from an `aws login` sign-in (`mfad_login_profile`).
+#[derive(Debug, Clone)]
+pub struct AwsLoginPlan {
+    /// The profile whose settings define it.
+    pub profile: String,
+    /// The profile `aws login` signs in to (`mfad_login_profile`).
+    pub login_profile: String,
+    pub session: AwsLoginSession,
+    /// How the sign-in service is reached from the caller (its proxy and CA bundle).
     pub network: Network,
 }
 

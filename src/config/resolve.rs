@@ -5,7 +5,7 @@
 use super::endpoints::{region, sts_endpoint, sts_network};
 use super::files::{AwsFiles, Setting};
 use super::plan::*;
-use super::{ConfigError, RoleOptions, config_path, credentials_path, sso};
+use super::{ConfigError, RoleOptions, aws_login, config_path, credentials_path, sso};
 use crate::network::Network;
 use crate::store::LongTermKey;
 use crate::vocab::{CallerEnv, parse_duration};
@@ -119,6 +119,9 @@ fn credential_plan(
         .and_then(|source| files.profile(&source.value))
         .is_some_and(|source| sso::is_standard_sso(&source));
     let base = match settings.get("mfad_source_profile") {
+        _ if aws_login::is_aws_login(&settings) => {
+            CredentialPlan::AwsLogin(aws_login::plan(files, name, &settings, env)?)
+        }
         _ if sso::is_mfad_sso(&settings) || sso_source => {
             CredentialPlan::Sso(sso::plan(files, name, &settings, env)?)
         }

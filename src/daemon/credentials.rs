@@ -6,7 +6,7 @@ use super::codes;
 use super::connection::{self, Connection};
 use super::key::SessionKey;
 use super::persist;
-use super::recipe::{RenewalRequest, RoleRecipe, SsoRecipe};
+use super::recipe::{AwsLoginRecipe, RenewalRequest, RoleRecipe, SsoRecipe};
 use super::renewal;
 use super::sessions::{Flight, FlightResult, Lookup, Session};
 use super::state::Daemon;
@@ -193,6 +193,21 @@ async fn obtain(
                     interactive: true,
                 };
                 tokio::spawn(renewal::run_sso(daemon.clone(), recipe, flight));
+            };
+            let session = acquire(daemon, connection, &key, &plan.profile, caller, start).await?;
+            Ok((key, session))
+        }
+        CredentialPlan::AwsLogin(plan) => {
+            let key = SessionKey::AwsLogin {
+                session: plan.session.clone(),
+            };
+            let start = |flight: Arc<Flight>| {
+                let recipe = AwsLoginRecipe {
+                    key: key.clone(),
+                    plan: plan.clone(),
+                    caller_env: caller.env.clone(),
+                };
+                tokio::spawn(renewal::run_aws_login(daemon.clone(), recipe, flight));
             };
             let session = acquire(daemon, connection, &key, &plan.profile, caller, start).await?;
             Ok((key, session))

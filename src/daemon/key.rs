@@ -1,7 +1,9 @@
 //! What identifies a cached session.
 
-use crate::config::{RoleOptions, SsoSession, StsEndpoint};
+use crate::config::{AwsLoginSession, RoleOptions, SsoSession, StsEndpoint};
+use crate::vocab::{AWS_LOGIN_REFRESH_AHEAD, MIN_LEFT_TO_HAND_OUT};
 use serde::{Deserialize, Serialize};
+use std::time::Duration;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum SessionKey {
@@ -28,6 +30,8 @@ pub enum SessionKey {
         account_id: String,
         role_name: String,
     },
+    /// An `aws login` sign-in, served from its cache file.
+    AwsLogin { session: AwsLoginSession },
 }
 
 impl SessionKey {
@@ -41,7 +45,7 @@ impl SessionKey {
                 ..
             } => Some((access_key_id, mfa_serial)),
             Self::Role { source, .. } => source.root(),
-            Self::Sso { .. } => None,
+            Self::Sso { .. } | Self::AwsLogin { .. } => None,
         }
     }
 
@@ -50,7 +54,16 @@ impl SessionKey {
         match self {
             Self::Sso { .. } => Some(self),
             Self::Role { source, .. } => source.sso_root(),
-            Self::Mfa { .. } => None,
+            Self::Mfa { .. } | Self::AwsLogin { .. } => None,
+        }
+    }
+
+    /// The `aws login` sign-in at the root of this key's chain, if it starts there.
+    pub fn aws_login_root(&self) -> Option<&AwsLoginSession> {
+        match self {
+            Self::AwsLogin { session } => Some(session),
+            Self::Role { source, .. } => source.aws_login_root(),
+            Self::Mfa { .. } | Self::Sso { .. } => None,
         }
     }
 
@@ -66,6 +79,7 @@ impl SessionKey {
             Self::Mfa { mfa_serial, .. } => mfa_serial,
             Self::Role { role_arn, .. } => role_arn,
             Self::Sso { account_id, .. } => return Some(account_id.clone()),
+            Self::AwsLogin { session } => &session.login_session,
         };
         arn.split(':')
             .nth(4)
@@ -100,7 +114,7 @@ impl SessionKey {
                 options: options.clone(),
                 endpoint: endpoint.clone(),
             },
-            Self::Sso { .. } => self.clone(),
+            Self::Sso { .. } | Self::AwsLogin { .. } => self.clone(),
         }
     }
 
@@ -109,7 +123,26 @@ impl SessionKey {
     pub fn source(&self) -> Option<&SessionKey> {
         match self {
             Self::Role { source, .. } => Some(source),
-            Self::Mfa { .. } | Self::Sso { .. } => None,
+            Self::Mfa { .. } | Self::Sso { .. } | Self::AwsLogin { .. } => None,
+        }
+    }
+
+    /// A session is handed out only while more than this is left; below it the caller
+    /// renews it. `aws login` credentials last 15 minutes, so theirs is shorter than
+    /// botocore's 15-minute window.
+    pub fn min_left_to_hand_out(&self) -> Duration {
+        match self {
+            Self::AwsLogin { .. } => AWS_LOGIN_REFRESH_AHEAD,
+            _ => MIN_LEFT_TO_HAND_OUT,
+        }
+    }
+
+    /// How long before its end a session that needs no person is renewed ahead of time,
+    /// given the `renew_before` setting.
+    pub fn renew_ahead(&self, renew_before: Duration) -> Duration {
+        match self {
+            Self::AwsLogin { .. } => AWS_LOGIN_REFRESH_AHEAD,
+            _ => renew_before,
         }
     }
 }

@@ -19,6 +19,7 @@
 
 pub mod ahead;
 pub mod aws_files;
+pub mod aws_login;
 pub mod callback;
 pub mod clock;
 pub mod codes;

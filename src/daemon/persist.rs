@@ -8,7 +8,7 @@
 //! call and no prompt.
 
 use super::key::SessionKey;
-use super::recipe::{Recipe, RenewalRequest, RoleRecipe, SsoRecipe};
+use super::recipe::{AwsLoginRecipe, Recipe, RenewalRequest, RoleRecipe, SsoRecipe};
 use super::sessions::{Origin, Session};
 use super::state::Daemon;
 use super::stores::Asking;
@@ -125,7 +125,7 @@ async fn write(
         renewed_at: epoch_secs(session.renewed_at),
         code_source: match session.origin {
             Origin::Code(source) => Some(source),
-            Origin::Role | Origin::Sso => None,
+            Origin::Role | Origin::Sso | Origin::AwsLogin => None,
         },
         profiles,
         handed_out_to,
@@ -290,6 +290,7 @@ async fn put_back(
         },
         origin: match (&saved.key, saved.code_source) {
             (SessionKey::Sso { .. }, _) => Origin::Sso,
+            (SessionKey::AwsLogin { .. }, _) => Origin::AwsLogin,
             (_, source) => source.map_or(Origin::Role, Origin::Code),
         },
         renewed_at: from_epoch_secs(saved.renewed_at),
@@ -385,6 +386,13 @@ async fn recipe(
             caller_env: saved.caller_env.clone(),
             interactive: true,
         })),
+        (CredentialPlan::AwsLogin(plan), SessionKey::AwsLogin { .. }) => {
+            Some(Recipe::AwsLogin(AwsLoginRecipe {
+                key: saved.key.clone(),
+                plan,
+                caller_env: saved.caller_env.clone(),
+            }))
+        }
         _ => None,
     }
 }

@@ -2,7 +2,7 @@
 //! caller (ahead of time, or when the person clicks "Renew now").
 
 use super::key::SessionKey;
-use crate::config::{RolePlan, SessionPlan, SsoPlan};
+use crate::config::{AwsLoginPlan, RolePlan, SessionPlan, SsoPlan};
 use crate::store::LongTermKey;
 use crate::vocab::CallerEnv;
 
@@ -41,11 +41,21 @@ pub struct SsoRecipe {
     pub interactive: bool,
 }
 
+/// What refreshing an `aws login` sign-in needs.
+#[derive(Debug, Clone)]
+pub struct AwsLoginRecipe {
+    pub key: SessionKey,
+    pub plan: AwsLoginPlan,
+    /// The environment of the caller whose request started it.
+    pub caller_env: CallerEnv,
+}
+
 #[derive(Debug, Clone)]
 pub enum Recipe {
     Mfa(RenewalRequest),
     Role(RoleRecipe),
     Sso(SsoRecipe),
+    AwsLogin(AwsLoginRecipe),
 }
 
 impl Recipe {
@@ -60,7 +70,7 @@ impl Recipe {
                 recipe.interactive = desktop;
                 Self::Sso(recipe)
             }
-            role => role,
+            other => other,
         }
     }
 
@@ -77,7 +87,7 @@ impl Recipe {
                 recipe.key = key;
                 Self::Role(recipe)
             }
-            sso @ Self::Sso(_) => sso,
+            other @ (Self::Sso(_) | Self::AwsLogin(_)) => other,
         }
     }
 
@@ -88,6 +98,7 @@ impl Recipe {
             Self::Mfa(request) => (&request.profile, &request.caller_env),
             Self::Role(recipe) => (&recipe.role.profile, &recipe.caller_env),
             Self::Sso(recipe) => (&recipe.plan.profile, &recipe.caller_env),
+            Self::AwsLogin(recipe) => (&recipe.plan.profile, &recipe.caller_env),
         }
     }
 
@@ -96,6 +107,10 @@ impl Recipe {
         match self {
             Self::Mfa(request) => format!("the MFA session of {}", request.profile),
             Self::Role(recipe) => format!("role {}", recipe.role.role_arn),
+            Self::AwsLogin(recipe) => format!(
+                "the aws login sign-in of {}",
+                recipe.plan.session.login_session
+            ),
             Self::Sso(recipe) => format!(
                 "{} in account {} (sso-session {})",
                 recipe.plan.role_name, recipe.plan.account_id, recipe.plan.session.name

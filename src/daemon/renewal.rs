@@ -3,10 +3,11 @@
 //! if the caller that started it goes away, publishes its outcome to every waiting caller,
 //! and leaves its [`Recipe`] so the session can be renewed later without a caller.
 
+use super::aws_login;
 use super::codes::{self, sts_failure};
 use super::key::SessionKey;
 use super::persist;
-use super::recipe::{Recipe, RenewalRequest, RoleRecipe, SsoRecipe};
+use super::recipe::{AwsLoginRecipe, Recipe, RenewalRequest, RoleRecipe, SsoRecipe};
 use super::sessions::{FailedRenewal, Flight, Origin, Session};
 use super::signin::SignIn;
 use super::sso;
@@ -27,6 +28,9 @@ pub fn start(daemon: &Arc<Daemon>, recipe: Recipe, flight: Arc<Flight>) {
         }
         Recipe::Sso(recipe) => {
             tokio::spawn(run_sso(daemon.clone(), recipe, flight));
+        }
+        Recipe::AwsLogin(recipe) => {
+            tokio::spawn(run_aws_login(daemon.clone(), recipe, flight));
         }
         Recipe::Role(recipe) => {
             let now = daemon.now();
@@ -117,6 +121,27 @@ pub async fn run_sso(daemon: Arc<Daemon>, recipe: SsoRecipe, flight: Arc<Flight>
     }
     let (key, profile) = (recipe.key.clone(), plan.profile.clone());
     let recipe = Recipe::Sso(recipe);
+    if let Ok(session) = &result {
+        persist::save_obtained(&daemon, &key, session, &recipe, &profile).await;
+    }
+    let outcome = daemon
+        .sessions
+        .finish(&key, &flight, result, None, daemon.now());
+    published(&daemon, &key, &profile, outcome, recipe).await;
+}
+
+/// Take an `aws login` sign-in's credentials from its cache, refreshing it if they end
+/// soon, and publish the outcome.
+pub async fn run_aws_login(daemon: Arc<Daemon>, recipe: AwsLoginRecipe, flight: Arc<Flight>) {
+    let result = aws_login::obtain(&daemon, &recipe.plan).await;
+    if let Err(failure) = &result {
+        tracing::warn!(
+            login_session = %recipe.plan.session.login_session,
+            "the aws login session: {failure}"
+        );
+    }
+    let (key, profile) = (recipe.key.clone(), recipe.plan.profile.clone());
+    let recipe = Recipe::AwsLogin(recipe);
     if let Ok(session) = &result {
         persist::save_obtained(&daemon, &key, session, &recipe, &profile).await;
     }

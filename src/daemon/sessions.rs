@@ -13,7 +13,7 @@ use crate::failure::{Failure, FailureKind};
 use crate::mfa::askers::Askers;
 use crate::store::LongTermKey;
 use crate::sts::TemporaryCredentials;
-use crate::vocab::{CodeSource, MIN_LEFT_TO_HAND_OUT};
+use crate::vocab::CodeSource;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
@@ -35,6 +35,8 @@ pub enum Origin {
     Role,
     /// GetRoleCredentials with an sso-session's token.
     Sso,
+    /// An `aws login` sign-in's cache: as found, or refreshed by mfad.
+    AwsLogin,
 }
 
 /// A session as obtained from STS.
@@ -146,7 +148,7 @@ impl Sessions {
         let slot = slots.entry(key.clone()).or_default();
         slot.profiles.insert(profile.to_owned());
         if let Some(session) = &slot.current
-            && session.time_left(now.wall) > MIN_LEFT_TO_HAND_OUT
+            && session.time_left(now.wall) > key.min_left_to_hand_out()
         {
             return Lookup::Ready(session.clone());
         }
@@ -223,8 +225,8 @@ impl Sessions {
                         left,
                     });
                 }
-            } else if left < renew_before
-                && lifetime > renew_before
+            } else if left < key.renew_ahead(renew_before)
+                && lifetime > key.renew_ahead(renew_before)
                 && !recently_failed
                 && renewable.contains(key)
             {

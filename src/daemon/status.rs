@@ -44,7 +44,7 @@ fn wire(view: SessionView) -> SessionStatus {
         long_term_key: crate::store::short_key_id(access_key_id),
         role_arn: match &view.key {
             SessionKey::Role { role_arn, .. } => Some(role_arn.clone()),
-            SessionKey::Mfa { .. } | SessionKey::Sso { .. } => None,
+            SessionKey::Mfa { .. } | SessionKey::Sso { .. } | SessionKey::AwsLogin { .. } => None,
         },
         sso: match view.key.sso_root() {
             Some(SessionKey::Sso {
@@ -61,10 +61,14 @@ fn wire(view: SessionView) -> SessionStatus {
             Some(SessionKey::Sso { session, .. }) => Some(session.name.clone()),
             _ => None,
         },
+        aws_login: view
+            .key
+            .aws_login_root()
+            .map(|session| session.login_session.clone()),
         expiration: current.map(|s| epoch_secs(s.credentials.expiration)),
         code_source: current.and_then(|s| match s.origin {
             Origin::Code(source) => Some(source),
-            Origin::Role | Origin::Sso => None,
+            Origin::Role | Origin::Sso | Origin::AwsLogin => None,
         }),
         renewed_at: current.map(|s| epoch_secs(s.renewed_at)),
         renewing: view.renewing,

@@ -132,22 +132,11 @@ pub fn authorize_url(
     )
 }
 
-/// Random bytes from the kernel, as base64url without padding.
-fn random_base64url(bytes: usize) -> std::io::Result<String> {
-    use base64::Engine;
-    use std::io::Read;
-    let mut random = vec![0u8; bytes];
-    std::fs::File::open("/dev/urandom")?.read_exact(&mut random)?;
-    let text = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&random);
-    zeroize::Zeroize::zeroize(&mut random);
-    Ok(text)
-}
-
 /// A PKCE verifier (43 characters from 32 random bytes) and its S256 challenge.
 pub fn pkce() -> std::io::Result<(SecretString, String)> {
     use base64::Engine;
     use sha2::{Digest, Sha256};
-    let verifier = random_base64url(32)?;
+    let verifier = crate::random::base64url(32)?;
     let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .encode(Sha256::digest(verifier.as_bytes()));
     Ok((SecretString::from(verifier), challenge))
@@ -155,7 +144,7 @@ pub fn pkce() -> std::io::Result<(SecretString, String)> {
 
 /// A fresh `state` for an authorize request, to tell its callback from any other.
 pub fn random_state() -> std::io::Result<String> {
-    random_base64url(16)
+    crate::random::base64url(16)
 }
 
 /// The calls mfad makes to Identity Center.

@@ -10,6 +10,7 @@
 mod support;
 
 mod audit;
+mod aws_login;
 mod clients;
 mod codes;
 mod credfile_edits;

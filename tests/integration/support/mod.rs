@@ -8,6 +8,7 @@ pub mod moto;
 pub mod network;
 pub mod notifications;
 pub mod pty;
+pub mod signin_double;
 pub mod sso_double;
 pub mod sts_double;
 

@@ -1,0 +1,280 @@
+//! `aws login` sign-ins served by mfad: the cache the CLI leaves, refreshed by mfad once
+//! for all callers against the project's sign-in double (DPoP proofs checked, refresh
+//! tokens rotated), and shared with the Rust SDK's own login provider.
+
+use crate::support::signin_double::{Refusal, SigninDouble, age_cache};
+use crate::support::*;
+use std::os::unix::fs::PermissionsExt;
+use std::time::Duration;
+
+const ARN: &str = "arn:aws:iam::111122223333:user/alice";
+
+struct World {
+    sts: sts_double::StsDouble,
+    signin: SigninDouble,
+    env: TestEnv,
+    cache: std::path::PathBuf,
+}
+
+/// A person signed in with `aws login --profile console`, its credentials ending in
+/// `left`; `dev` bridges it, `admin` assumes a role with it.
+fn signed_in(left: Duration) -> World {
+    let sts = sts_double::StsDouble::start();
+    let signin = SigninDouble::start(ARN, &sts);
+    let env = TestEnv::new();
+    env.write_config(&format!(
+        "[profile console]\nlogin_session = {ARN}\nregion = eu-west-1\n\
+         [profile dev]\ncredential_process = {MFAD} process dev\nmfad_login_profile = console\nregion = eu-west-1\n\
+         [profile admin]\ncredential_process = {MFAD} process admin\nmfad_login_profile = console\nregion = eu-west-1\n\
+         mfad_role_arn = arn:aws:iam::222233334444:role/admin\nendpoint_url = {sts}\n",
+        sts = sts.url
+    ));
+    let cache = signin.sign_in(&env.home().join(".aws/login/cache"), left);
+    World {
+        sts,
+        signin,
+        env,
+        cache,
+    }
+}
+
+impl World {
+    fn mfad(&self, args: &[&str]) -> std::process::Command {
+        let mut command = self.env.mfad(args);
+        command.env("AWS_ENDPOINT_URL_SIGNIN", &self.signin.url);
+        command
+    }
+
+    fn process(&self, profile: &str) -> serde_json::Value {
+        let output = self.mfad(&["process", profile]).output().unwrap();
+        assert!(
+            output.status.success(),
+            "{}\n{}",
+            String::from_utf8_lossy(&output.stderr),
+            self.env.daemon_log()
+        );
+        serde_json::from_slice(&output.stdout).unwrap()
+    }
+
+    fn cached(&self) -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(&self.cache).unwrap()).unwrap()
+    }
+}
+
+#[test]
+#[cfg_attr(
+    not(feature = "system-tests"),
+    ignore = "needs the Debian AWS CLI and boto3: run tests/run.sh"
+)]
+fn the_aws_cli_and_boto3_sign_with_a_browser_sign_in_refreshed_once() {
+    let world = signed_in(Duration::from_secs(180));
+    let before = world.cached();
+    let cli = world
+        .env
+        .command(AWS_CLI_V2)
+        .env("AWS_ENDPOINT_URL_SIGNIN", &world.signin.url)
+        .args(["sts", "get-caller-identity", "--profile", "dev"])
+        .args(["--endpoint-url", &world.sts.url, "--output", "text"])
+        .args(["--query", "Arn"])
+        .output()
+        .unwrap();
+    assert_success(&cli);
+    assert_eq!(String::from_utf8_lossy(&cli.stdout).trim(), ARN);
+    // Three minutes left is too little to hand out: refreshed once, with a DPoP proof the
+    // double verified, and the rotated refresh token written back, 0600.
+    let counts = world.signin.counts();
+    assert_eq!(counts.token_by_refresh, 1, "{counts:?}");
+    assert_eq!(counts.bad_proofs + counts.replays, 0, "{counts:?}");
+    let after = world.cached();
+    assert_ne!(after["refreshToken"], before["refreshToken"]);
+    assert_ne!(
+        after["accessToken"]["accessKeyId"],
+        before["accessToken"]["accessKeyId"]
+    );
+    assert_eq!(after["dpopKey"], before["dpopKey"]);
+    assert_eq!(after["accessToken"]["accountId"], "111122223333");
+    let mode = std::fs::metadata(&world.cache)
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+
+    // boto3, and a role assumed with the sign-in's credentials: no second refresh.
+    let boto3 = world
+        .env
+        .command("python3")
+        .env("STS", &world.sts.url)
+        .env("AWS_ENDPOINT_URL_SIGNIN", &world.signin.url)
+        .args([
+            "-c",
+            "import boto3, os\nprint(boto3.Session(profile_name='admin').client('sts', endpoint_url=os.environ['STS']).get_caller_identity()['Arn'])",
+        ])
+        .output()
+        .unwrap();
+    assert_success(&boto3);
+    assert!(String::from_utf8_lossy(&boto3.stdout).contains("assumed-role/admin"));
+    assert_eq!(world.signin.counts().token_by_refresh, 1);
+    let status = world.mfad(&["status"]).output().unwrap();
+    let status = String::from_utf8_lossy(&status.stdout);
+    assert!(
+        status.contains(&format!("dev: the aws login sign-in of {ARN}")),
+        "{status}"
+    );
+    assert!(status.contains("on the aws login sign-in of"), "{status}");
+}
+
+#[test]
+fn a_hundred_cold_callers_cause_one_refresh() {
+    let world = signed_in(Duration::from_secs(60));
+    let callers: Vec<_> = (0..100)
+        .map(|_| {
+            world
+                .mfad(&["process", "dev"])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut keys = std::collections::HashSet::new();
+    for caller in callers {
+        let output = caller.wait_with_output().unwrap();
+        assert_success(&output);
+        let answer: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        keys.insert(answer["AccessKeyId"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    let counts = world.signin.counts();
+    assert_eq!(counts.token_by_refresh, 1, "{counts:?}");
+    assert_eq!(
+        world.cached()["accessToken"]["accessKeyId"].as_str(),
+        keys.iter().next().map(String::as_str)
+    );
+}
+
+#[test]
+fn a_cache_that_lasts_is_taken_and_a_refresh_done_meanwhile_is_not_repeated() {
+    let world = signed_in(Duration::from_secs(14 * 60));
+    let first = world.process("dev");
+    assert_eq!(world.signin.counts().token_by_refresh, 0);
+    assert_eq!(
+        first["AccessKeyId"],
+        world.cached()["accessToken"]["accessKeyId"]
+    );
+    // Another tool refreshed the file (as the CLI would): after a logout mfad reads it
+    // again and takes its credentials instead of refreshing.
+    assert_success(&world.mfad(&["logout", "dev"]).output().unwrap());
+    let other = world.signin.sign_in(
+        &world.env.home().join(".aws/login/cache"),
+        Duration::from_secs(900),
+    );
+    assert_eq!(other, world.cache);
+    let second = world.process("dev");
+    assert_eq!(
+        second["AccessKeyId"],
+        world.cached()["accessToken"]["accessKeyId"]
+    );
+    assert_ne!(second["AccessKeyId"], first["AccessKeyId"]);
+    assert_eq!(world.signin.counts().token_by_refresh, 0);
+}
+
+#[test]
+fn a_refusal_is_named_once_with_its_remedy_and_nothing_is_lost() {
+    let world = signed_in(Duration::from_secs(60));
+    let before = std::fs::read(&world.cache).unwrap();
+    for (refusal, words) in [
+        (Refusal::TokenExpired, "the sign-in has expired"),
+        (Refusal::UserCredentialsChanged, "password changed"),
+        (Refusal::InsufficientPermissions, "signin:CreateOAuth2Token"),
+    ] {
+        assert_success(&world.mfad(&["logout", "dev"]).output().unwrap());
+        world.signin.refuse_next(refusal);
+        let output = world.mfad(&["process", "dev"]).output().unwrap();
+        assert!(!output.status.success());
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(words), "{stderr}");
+        assert!(
+            stderr.contains("aws login --profile console")
+                || stderr.contains("SignInLocalDevelopmentAccess"),
+            "{stderr}"
+        );
+        // The cache is as it was: the next attempt can still refresh.
+        assert_eq!(std::fs::read(&world.cache).unwrap(), before);
+    }
+    // Callers right after a refusal get it without another call to the service.
+    let refreshes = world.signin.counts().token_by_refresh;
+    let again = world.mfad(&["process", "dev"]).output().unwrap();
+    assert!(!again.status.success());
+    assert_eq!(world.signin.counts().token_by_refresh, refreshes);
+    let log = world.env.daemon_log();
+    for secret in ["signin-secret-", "signin-token-", "refresh-", "PRIVATE KEY"] {
+        assert!(!log.contains(secret), "{secret} in the log:\n{log}");
+    }
+    // Without a cache: what to run.
+    std::fs::remove_file(&world.cache).unwrap();
+    assert_success(&world.mfad(&["logout", "dev"]).output().unwrap());
+    let output = world.mfad(&["process", "dev"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("no sign-in cached"), "{stderr}");
+    assert!(stderr.contains("aws login --profile console"), "{stderr}");
+}
+
+#[test]
+fn the_rust_sdks_login_provider_and_mfad_share_one_cache() {
+    let world = signed_in(Duration::from_secs(120));
+    let sdk_identity = || {
+        let _env = PROCESS_ENV.lock().unwrap_or_else(|e| e.into_inner());
+        // SAFETY: see PROCESS_ENV.
+        unsafe {
+            std::env::set_var("AWS_CONFIG_FILE", world.env.config_path());
+            std::env::set_var("AWS_SHARED_CREDENTIALS_FILE", world.env.credentials_path());
+            std::env::set_var("HOME", world.env.home());
+            std::env::set_var("AWS_ENDPOINT_URL_SIGNIN", &world.signin.url);
+            std::env::set_var("AWS_ENDPOINT_URL_STS", &world.sts.url);
+            std::env::remove_var("AWS_LOGIN_CACHE_DIRECTORY");
+        }
+        tokio::runtime::Runtime::new().unwrap().block_on(async {
+            let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+                .profile_name("console")
+                .load()
+                .await;
+            aws_sdk_sts::Client::new(&config)
+                .get_caller_identity()
+                .send()
+                .await
+                .map(|identity| identity.arn().unwrap_or_default().to_owned())
+                .map_err(|e| aws_sdk_sts::error::DisplayErrorContext(e).to_string())
+        })
+    };
+    // The SDK refreshes the CLI's cache itself (two minutes left), its DPoP proof accepted
+    // by the double; mfad takes what the SDK wrote without refreshing again.
+    assert_eq!(sdk_identity().unwrap(), ARN);
+    assert_eq!(world.signin.counts().token_by_refresh, 1);
+    let taken = world.process("dev");
+    assert_eq!(
+        taken["AccessKeyId"],
+        world.cached()["accessToken"]["accessKeyId"]
+    );
+    assert_eq!(world.signin.counts().token_by_refresh, 1);
+    // mfad refreshes (the file aged to two minutes), and the SDK accepts what mfad wrote:
+    // first as it is, then refreshing with the refresh token mfad rotated.
+    assert_success(&world.mfad(&["logout", "dev"]).output().unwrap());
+    age_cache(&world.cache, Duration::from_secs(120));
+    let refreshed = world.process("dev");
+    assert_eq!(world.signin.counts().token_by_refresh, 2);
+    assert_eq!(sdk_identity().unwrap(), ARN);
+    assert_eq!(world.signin.counts().token_by_refresh, 2);
+    assert_eq!(
+        refreshed["AccessKeyId"],
+        world.cached()["accessToken"]["accessKeyId"]
+    );
+    age_cache(&world.cache, Duration::from_secs(120));
+    assert_eq!(sdk_identity().unwrap(), ARN);
+    let counts = world.signin.counts();
+    assert_eq!(counts.token_by_refresh, 3, "{counts:?}");
+    assert_eq!(
+        counts.used_refresh_tokens + counts.bad_proofs + counts.replays,
+        0,
+        "{counts:?}"
+    );
+}
