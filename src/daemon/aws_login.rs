@@ -43,6 +43,7 @@ async fn fetch(daemon: &Daemon, plan: &AwsLoginPlan) -> Result<Session, LoginErr
         tracing::info!("took the aws login session of {login_session} from its cache");
         return Ok(session);
     }
+    tracing::debug!("waiting for the lock of {}", path.display());
     let _lock = lock(path).await?;
     let cached = read(path, login_session).await?;
     let now = daemon.now().wall;

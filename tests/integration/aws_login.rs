@@ -179,6 +179,37 @@ fn a_cache_that_lasts_is_taken_and_a_refresh_done_meanwhile_is_not_repeated() {
 }
 
 #[test]
+fn a_refresh_done_while_mfad_waits_for_the_lock_is_taken_not_repeated() {
+    let world = signed_in(Duration::from_secs(60));
+    // Another mfad process holds the file's lock while it refreshes.
+    let held = std::fs::File::create(mfad::files::sibling(&world.cache, ".mfad-lock")).unwrap();
+    held.lock().unwrap();
+    let caller = world
+        .mfad(&["process", "dev"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    assert!(wait_until(Duration::from_secs(10), || {
+        world.env.daemon_log().contains("waiting for the lock of")
+    }));
+    let other = world.signin.sign_in(
+        &world.env.home().join(".aws/login/cache"),
+        Duration::from_secs(900),
+    );
+    assert_eq!(other, world.cache);
+    drop(held);
+    let output = caller.wait_with_output().unwrap();
+    assert_success(&output);
+    let answer: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(
+        answer["AccessKeyId"],
+        world.cached()["accessToken"]["accessKeyId"]
+    );
+    assert_eq!(world.signin.counts().token_by_refresh, 0);
+}
+
+#[test]
 fn a_refusal_is_named_once_with_its_remedy_and_nothing_is_lost() {
     let world = signed_in(Duration::from_secs(60));
     let before = std::fs::read(&world.cache).unwrap();
