@@ -142,8 +142,9 @@ pub enum Command {
         profile: String,
     },
     /// Audit the account's MFA: the root user, users without MFA, old or unused access keys,
-    /// devices nobody holds, and whether a deny-without-MFA policy applies. Exit status
-    /// 0: nothing found, 1: findings, 2: could not audit
+    /// devices nobody holds, and whether a deny-without-MFA policy applies; and, as a note,
+    /// the users whose only MFA is a security key (they need `aws login` for the CLI).
+    /// Exit status 0: nothing found, 1: findings, 2: could not audit
     Audit {
         /// The profile whose credentials read the account (any profile; default: the
         /// SDKs' chain)

@@ -1,7 +1,10 @@
 //! `mfad audit [--profile P] [--json]`: the account's MFA posture. The root user (from
 //! GetAccountSummary), the credential report (generated, waited for, parsed), virtual
 //! devices nobody holds, and for each user without MFA whether a deny-without-MFA policy
-//! applies, looked up for many users at once with a bound on calls in flight.
+//! applies, looked up for many users at once with a bound on calls in flight; and the
+//! users whose only MFA is a security key (which the CLI can use only through a browser
+//! sign-in), found among those without a virtual device.
+//!
 //!
 //! Exit status: 0 nothing found, 1 findings, 2 the audit could not be done.
 
@@ -26,6 +29,9 @@ struct Audit {
     profile: String,
     users: usize,
     findings: Vec<Finding>,
+    /// Users whose only MFA is a security key: not a weakness, but they need a browser
+    /// sign-in (`aws login`) for CLI access.
+    security_key_only: Vec<String>,
 }
 
 pub fn run(profile: Option<&str>, json: bool) -> ExitCode {
@@ -64,12 +70,22 @@ async fn gather(profile: Option<&str>) -> Result<Audit, Failure> {
         .filter(|u| u.lacks_mfa())
         .map(|u| u.user.clone())
         .collect();
-    let enforced = enforcement_of(Arc::new(iam), without_mfa).await?;
+    let iam = Arc::new(iam);
+    let with_virtual = iam.users_with_virtual_devices().await?;
+    let other_mfa: Vec<String> = users
+        .iter()
+        .filter(|u| u.mfa_active && !with_virtual.contains(&u.user))
+        .map(|u| u.user.clone())
+        .collect();
+    let mut security_key_only = security_key_only(iam.clone(), other_mfa).await?;
+    security_key_only.sort();
+    let enforced = enforcement_of(iam, without_mfa).await?;
     let findings = audit::findings(&summary, &users, &enforced, &unassigned, SystemTime::now());
     Ok(Audit {
         profile,
         users: users.len(),
         findings,
+        security_key_only,
     })
 }
 
@@ -85,6 +101,29 @@ async fn credential_report(iam: &Iam) -> Result<String, Failure> {
         pause = (pause * 2).min(Duration::from_secs(2));
     }
     Ok(iam.credential_report().await?)
+}
+
+/// Of these users, those whose every MFA device is a security key.
+async fn security_key_only(iam: Arc<Iam>, users: Vec<String>) -> Result<Vec<String>, Failure> {
+    let slots = Arc::new(tokio::sync::Semaphore::new(CALLS_IN_FLIGHT));
+    let mut lookups = tokio::task::JoinSet::new();
+    for user in users {
+        let (iam, slots) = (iam.clone(), slots.clone());
+        lookups.spawn(async move {
+            let _slot = slots.acquire_owned().await.expect("never closed");
+            let devices = iam.devices(&user).await;
+            (user, devices)
+        });
+    }
+    let mut found = Vec::new();
+    while let Some(done) = lookups.join_next().await {
+        let (user, devices) = done.map_err(Failure::internal)?;
+        let devices = devices?;
+        if !devices.is_empty() && devices.iter().all(|d| d.is_security_key()) {
+            found.push(user);
+        }
+    }
+    Ok(found)
 }
 
 /// For each user, the deny-without-MFA policy that applies to them, if any.
@@ -112,6 +151,18 @@ async fn enforcement_of(
 }
 
 fn print_table(audit: &Audit) {
+    print_findings(audit);
+    if !audit.security_key_only.is_empty() {
+        let count = audit.security_key_only.len();
+        println!(
+            "NOTE      {count} {} with a security key as the only MFA ({}): AWS accepts security keys only in the browser, so CLI access needs a browser sign-in: `aws login`, served to every tool through mfad_login_profile",
+            if count == 1 { "user" } else { "users" },
+            audit.security_key_only.join(", ")
+        );
+    }
+}
+
+fn print_findings(audit: &Audit) {
     if audit.findings.is_empty() {
         println!(
             "no findings: the root user has MFA and no keys, and all {} users have MFA",

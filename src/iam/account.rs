@@ -66,6 +66,34 @@ impl Iam {
     }
 
     /// The serials of virtual MFA devices assigned to nobody (all pages).
+    /// The users that hold a virtual device (one paginated call for the whole account).
+    pub async fn users_with_virtual_devices(
+        &self,
+    ) -> Result<std::collections::HashSet<String>, IamError> {
+        let mut users = std::collections::HashSet::new();
+        let mut marker = None;
+        loop {
+            let output = self
+                .client
+                .list_virtual_mfa_devices()
+                .assignment_status(AssignmentStatusType::Assigned)
+                .set_marker(marker)
+                .send()
+                .await
+                .map_err(|e| self.classify("ListVirtualMFADevices", e))?;
+            users.extend(
+                output
+                    .virtual_mfa_devices
+                    .into_iter()
+                    .filter_map(|d| d.user.map(|user| user.user_name)),
+            );
+            match output.marker {
+                Some(next) if output.is_truncated => marker = Some(next),
+                _ => return Ok(users),
+            }
+        }
+    }
+
     pub async fn unassigned_virtual_devices(&self) -> Result<Vec<String>, IamError> {
         let mut serials = Vec::new();
         let mut marker = None;

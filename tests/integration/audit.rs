@@ -7,7 +7,7 @@ use crate::support::sts_double::StsDouble;
 use crate::support::*;
 
 /// An account in moto: bob (console password and a key, no MFA, in group developers),
-/// carol (with MFA), a device nobody holds; and an admin profile with static keys.
+/// carol (with a virtual device), dave (with only a security key), a device nobody holds; and an admin profile with static keys.
 fn account() -> (moto::Moto, StsDouble, TestEnv) {
     let moto = moto::Moto::start();
     let sts = StsDouble::start();
@@ -23,7 +23,9 @@ fn account() -> (moto::Moto, StsDouble, TestEnv) {
          iam.create_user(UserName='carol')\n\
          d = iam.create_virtual_mfa_device(VirtualMFADeviceName='carol')['VirtualMFADevice']\n\
          iam.enable_mfa_device(UserName='carol', SerialNumber=d['SerialNumber'], AuthenticationCode1='123456', AuthenticationCode2='234567')\n\
-         iam.create_virtual_mfa_device(VirtualMFADeviceName='abandoned')",
+         iam.create_virtual_mfa_device(VirtualMFADeviceName='abandoned')\n\
+         iam.create_user(UserName='dave')\n\
+         iam.enable_mfa_device(UserName='dave', SerialNumber='arn:aws:iam::123456789012:u2f/user/dave/yubikey-ABCD', AuthenticationCode1='123456', AuthenticationCode2='234567')",
     );
     let env = TestEnv::new();
     env.write_config(&format!(
@@ -74,9 +76,19 @@ fn audit_finds_users_without_mfa_and_policy_enforces_it() {
     assert!(said.contains("HIGH      user bob"), "{said}");
     assert!(said.contains("mfad policy --apply --user bob"), "{said}");
     assert!(!said.contains("user carol"), "{said}");
+    assert!(
+        said.contains("NOTE      1 user with a security key as the only MFA (dave)"),
+        "{said}"
+    );
+    assert!(said.contains("aws login"), "{said}");
 
     let (_, audit) = audit_json(&env, "admin");
-    assert_eq!(audit["users"], 2, "bob and carol (admin is the double's)");
+    assert_eq!(
+        audit["users"], 3,
+        "bob, carol and dave (admin is the double's)"
+    );
+    assert_eq!(audit["security_key_only"], serde_json::json!(["dave"]));
+    assert!(findings_of(&audit, "user dave").is_empty());
     assert_eq!(
         findings_of(&audit, "user bob"),
         [
