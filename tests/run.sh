@@ -32,7 +32,8 @@ if ((${#missing[@]})); then
   "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
-# boto3 and moto's STS server, for the python3 the tests run (the first on PATH). A Debian
+# boto3 (with awscrt, which botocore's `aws login` provider signs its DPoP proofs with) and
+# moto's STS server, for the python3 the tests run (the first on PATH). A Debian
 # python3 is externally managed (PEP 668), and upgrading its packages breaks the Debian AWS
 # CLI that runs on it: there they go into a venv in target/test-tools, which then comes
 # first on PATH (the AWS CLI keeps /usr/bin/python3).
@@ -40,14 +41,14 @@ venv=target/test-tools/python
 if [ -x "$venv/bin/python3" ]; then
   export PATH="$PWD/$venv/bin:$PATH"
 fi
-if ! python3 -c 'import boto3, moto.server' 2>/dev/null; then
-  echo "tests/run.sh: installing Python packages: moto[server] boto3"
+if ! python3 -c 'import boto3, moto.server, awscrt' 2>/dev/null; then
+  echo "tests/run.sh: installing Python packages: moto[server] boto3 awscrt"
   if python3 -c 'import os, sys, sysconfig
 sys.exit(not os.path.exists(os.path.join(sysconfig.get_path("stdlib"), "EXTERNALLY-MANAGED")))'; then
     python3 -m venv "$venv"
     export PATH="$PWD/$venv/bin:$PATH"
   fi
-  python3 -m pip install --quiet --disable-pip-version-check 'moto[server]' boto3
+  python3 -m pip install --quiet --disable-pip-version-check 'moto[server]' boto3 awscrt
 fi
 
 # starship, to try the prompt module in contrib/: built from crates.io once (5 minutes).

@@ -4,7 +4,7 @@
 //! and the file's lock, are the daemon's.
 
 pub mod cache;
-mod dpop;
+pub mod dpop;
 mod error;
 
 pub use cache::LoginCache;

@@ -2,7 +2,7 @@
 //! for all callers against the project's sign-in double (DPoP proofs checked, refresh
 //! tokens rotated), and shared with the Rust SDK's own login provider.
 
-use crate::support::signin_double::{Refusal, SigninDouble, age_cache};
+use crate::support::signin_double::{self, Refusal, SigninDouble, age_cache};
 use crate::support::*;
 use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
@@ -308,4 +308,139 @@ fn the_rust_sdks_login_provider_and_mfad_share_one_cache() {
         0,
         "{counts:?}"
     );
+}
+
+#[test]
+#[cfg_attr(
+    not(feature = "system-tests"),
+    ignore = "needs boto3 with awscrt: run tests/run.sh"
+)]
+fn botocores_login_provider_and_mfad_share_one_cache() {
+    let world = signed_in(Duration::from_secs(120));
+    let boto3 = || {
+        let output = world
+            .env
+            .command("python3")
+            .env("STS", &world.sts.url)
+            .env("AWS_ENDPOINT_URL_SIGNIN", &world.signin.url)
+            .args([
+                "-c",
+                "import boto3, os\nprint(boto3.Session(profile_name='console').client('sts', endpoint_url=os.environ['STS']).get_caller_identity()['Arn'])",
+            ])
+            .output()
+            .unwrap();
+        assert_success(&output);
+        String::from_utf8_lossy(&output.stdout).trim().to_owned()
+    };
+    // botocore refreshes the CLI's cache itself (two minutes left), its DPoP proof
+    // accepted by the double; mfad takes what botocore wrote without refreshing again.
+    assert_eq!(boto3(), ARN);
+    assert_eq!(world.signin.counts().token_by_refresh, 1);
+    let taken = world.process("dev");
+    assert_eq!(
+        taken["AccessKeyId"],
+        world.cached()["accessToken"]["accessKeyId"]
+    );
+    assert_eq!(world.signin.counts().token_by_refresh, 1);
+    // mfad refreshes, and botocore signs with what mfad wrote, then refreshes with the
+    // refresh token mfad rotated.
+    assert_success(&world.mfad(&["logout", "dev"]).output().unwrap());
+    age_cache(&world.cache, Duration::from_secs(120));
+    world.process("dev");
+    assert_eq!(world.signin.counts().token_by_refresh, 2);
+    age_cache(&world.cache, Duration::from_secs(120));
+    assert_eq!(boto3(), ARN);
+    let counts = world.signin.counts();
+    assert_eq!(counts.token_by_refresh, 3, "{counts:?}");
+    assert_eq!(
+        counts.used_refresh_tokens + counts.bad_proofs + counts.replays,
+        0,
+        "{counts:?}"
+    );
+}
+
+/// POST a refresh to the double with `proof` as the DPoP header; the HTTP status.
+fn post_refresh(url: &str, proof: &str, refresh_token: &str) -> u16 {
+    use std::io::{BufRead, Write};
+    let body = serde_json::json!({
+        "clientId": signin_double::CLIENT_ID,
+        "grantType": "refresh_token",
+        "refreshToken": refresh_token,
+    })
+    .to_string();
+    let address = url.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    write!(
+        stream,
+        "POST /v1/token HTTP/1.1\r\nhost: {address}\r\ncontent-type: application/json\r\nDPoP: {proof}\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut status = String::new();
+    std::io::BufReader::new(stream)
+        .read_line(&mut status)
+        .unwrap();
+    status.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+#[test]
+fn the_double_refuses_bad_proofs_replays_and_used_refresh_tokens() {
+    use mfad::aws_login::dpop;
+    use std::time::SystemTime;
+    let world = signed_in(Duration::from_secs(60));
+    let cache = world.cached();
+    let key = dpop::key(cache["dpopKey"].as_str().unwrap()).unwrap();
+    let refresh_token = cache["refreshToken"].as_str().unwrap();
+    let token_url = format!("{}/v1/token", world.signin.url);
+    let now = SystemTime::now();
+    let other_key = dpop::key(
+        &std::fs::read_to_string(
+            world
+                .signin
+                .sign_in(&world.env.dir.path().join("other"), Duration::from_secs(60)),
+        )
+        .map(|text| {
+            serde_json::from_str::<serde_json::Value>(&text).unwrap()["dpopKey"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .unwrap(),
+    )
+    .unwrap();
+    let counts = || world.signin.counts();
+
+    // Another URL, a stale time, a tampered signature, a key the token is not bound to.
+    let elsewhere = dpop::proof(&key, "http://127.0.0.1:1/v1/token", now).unwrap();
+    assert_eq!(
+        post_refresh(&world.signin.url, &elsewhere, refresh_token),
+        400
+    );
+    let stale = dpop::proof(&key, &token_url, now - Duration::from_secs(3600)).unwrap();
+    assert_eq!(post_refresh(&world.signin.url, &stale, refresh_token), 400);
+    let mut tampered = dpop::proof(&key, &token_url, now).unwrap();
+    // A character well inside the signature, so that it still decodes.
+    let at = tampered.len() - 10;
+    let flipped = if &tampered[at..=at] == "A" { "B" } else { "A" };
+    tampered.replace_range(at..=at, flipped);
+    assert_eq!(
+        post_refresh(&world.signin.url, &tampered, refresh_token),
+        400
+    );
+    let unbound = dpop::proof(&other_key, &token_url, now).unwrap();
+    assert_eq!(
+        post_refresh(&world.signin.url, &unbound, refresh_token),
+        400
+    );
+    assert_eq!(counts().bad_proofs, 4, "{:?}", counts());
+
+    // A good proof refreshes once; the same proof again is a replay; the used token is
+    // refused even with a fresh proof.
+    let good = dpop::proof(&key, &token_url, now).unwrap();
+    assert_eq!(post_refresh(&world.signin.url, &good, refresh_token), 200);
+    assert_eq!(post_refresh(&world.signin.url, &good, refresh_token), 400);
+    assert_eq!(counts().replays, 1, "{:?}", counts());
+    let fresh = dpop::proof(&key, &token_url, now).unwrap();
+    assert_eq!(post_refresh(&world.signin.url, &fresh, refresh_token), 401);
+    assert_eq!(counts().used_refresh_tokens, 1, "{:?}", counts());
 }

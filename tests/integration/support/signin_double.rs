@@ -117,7 +117,7 @@ impl SigninDouble {
     /// token bound to a fresh key. Returns the file.
     pub fn sign_in(&self, directory: &Path, left: Duration) -> PathBuf {
         let key = p256::SecretKey::from_slice(&random_bytes(32)).unwrap();
-        let pem = key.to_sec1_pem(p256::pkcs8::LineEnding::LF).unwrap();
+        let pem = sec1_pem(&key);
         let x = jwk_x(&key.public_key());
         let mut state = self.state.lock().unwrap();
         let refresh_token = next_id(&mut state, "refresh-");
@@ -136,7 +136,7 @@ impl SigninDouble {
             "refreshToken": refresh_token,
             "idToken": "header.payload.signature",
             "clientId": CLIENT_ID,
-            "dpopKey": pem.as_str(),
+            "dpopKey": pem,
         });
         std::fs::create_dir_all(directory).unwrap();
         let file = directory.join(format!("{}.json", sha256_hex(&arn)));
@@ -191,6 +191,29 @@ fn rfc3339(at: SystemTime) -> String {
     aws_smithy_types::DateTime::from(at)
         .fmt(aws_smithy_types::date_time::Format::DateTime)
         .unwrap()
+}
+
+/// The key as the AWS CLI writes it: SEC1 DER with the curve named (awscrt, which botocore
+/// loads it with, refuses one without), in PEM.
+fn sec1_pem(key: &p256::SecretKey) -> String {
+    use p256::elliptic_curve::sec1::ToEncodedPoint;
+    let mut der = vec![0x30, 0x77, 0x02, 0x01, 0x01, 0x04, 0x20];
+    der.extend_from_slice(&key.to_bytes());
+    der.extend_from_slice(&[
+        0xa0, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07,
+    ]);
+    der.extend_from_slice(&[0xa1, 0x44, 0x03, 0x42, 0x00]);
+    der.extend_from_slice(key.public_key().to_encoded_point(false).as_bytes());
+    let body = base64::engine::general_purpose::STANDARD.encode(der);
+    let lines: Vec<&str> = body
+        .as_bytes()
+        .chunks(64)
+        .map(|line| std::str::from_utf8(line).unwrap())
+        .collect();
+    format!(
+        "-----BEGIN EC PRIVATE KEY-----\n{}\n-----END EC PRIVATE KEY-----\n",
+        lines.join("\n")
+    )
 }
 
 fn jwk_x(key: &p256::PublicKey) -> String {
