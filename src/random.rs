@@ -1,4 +1,5 @@
-//! Random values from the kernel: PKCE verifiers, OAuth `state`, DPoP proof ids.
+//! Random values from the kernel: PKCE verifiers and challenges, OAuth `state`, DPoP proof
+//! ids.
 
 use base64::Engine;
 use std::io::Read;
@@ -10,4 +11,18 @@ pub fn base64url(bytes: usize) -> std::io::Result<String> {
     let text = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&random);
     zeroize::Zeroize::zeroize(&mut random);
     Ok(text)
+}
+
+/// A PKCE verifier (43 characters from 32 random bytes) and its S256 challenge.
+pub fn pkce() -> std::io::Result<(secrecy::SecretString, String)> {
+    use sha2::{Digest, Sha256};
+    let verifier = base64url(32)?;
+    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(Sha256::digest(verifier.as_bytes()));
+    Ok((secrecy::SecretString::from(verifier), challenge))
+}
+
+/// A fresh `state` for an authorize request, to tell its callback from any other.
+pub fn state() -> std::io::Result<String> {
+    base64url(16)
 }

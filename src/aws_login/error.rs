@@ -36,6 +36,8 @@ pub enum LoginError {
     Unreachable { endpoint: String, reason: String },
     #[error("the sign-in service answered without {0}")]
     Empty(&'static str),
+    #[error("the sign-in service's answer cannot be used: {0}")]
+    BadAnswer(String),
     #[error("no random numbers for the DPoP proof: {0}")]
     Random(std::io::Error),
     #[error(transparent)]
@@ -82,7 +84,11 @@ impl LoginError {
             Self::Unreadable(_) | Self::Unwritable(_) => {
                 "check the permissions of the login cache directory (~/.aws/login/cache or AWS_LOGIN_CACHE_DIRECTORY)".into()
             }
-            Self::Throttled | Self::ServerError { .. } | Self::Refused { .. } | Self::Empty(_) => {
+            Self::Throttled
+            | Self::ServerError { .. }
+            | Self::Refused { .. }
+            | Self::Empty(_)
+            | Self::BadAnswer(_) => {
                 "the sign-in service had a problem; try again in a moment".into()
             }
             Self::Unreachable { .. } => {

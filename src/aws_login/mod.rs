@@ -28,21 +28,153 @@ use std::time::{Duration, SystemTime};
 const CALL_TIMEOUT: Duration = Duration::from_secs(20);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Where and how calls for one login session go.
+/// The client a person signs in with on this machine (the browser comes back to a
+/// loopback port), and the one for a browser elsewhere (the person pastes a code).
+pub const SAME_DEVICE_CLIENT: &str = "arn:aws:signin:::devtools/same-device";
+
+/// Where and how calls to the sign-in service go.
 #[derive(Debug, Clone, Copy)]
 pub struct Route<'a> {
-    pub session: &'a AwsLoginSession,
+    pub region: &'a str,
+    /// An endpoint override (`AWS_ENDPOINT_URL_SIGNIN` and the like).
+    pub url: Option<&'a str>,
     pub network: &'a Network,
 }
 
-impl Route<'_> {
+impl<'a> Route<'a> {
+    /// Where a login session is refreshed.
+    pub fn of(session: &'a AwsLoginSession, network: &'a Network) -> Self {
+        Self {
+            region: &session.region,
+            url: session.url.as_deref(),
+            network,
+        }
+    }
+
     /// The sign-in service's endpoint: the override, else the region's.
     pub fn endpoint(&self) -> String {
-        self.session
-            .url
-            .clone()
-            .unwrap_or_else(|| format!("https://{}.signin.aws.amazon.com", self.session.region))
+        match self.url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => format!("https://{}.signin.aws.amazon.com", self.region),
+        }
     }
+}
+
+/// The page that asks the person to sign in and let `client_id` act for them (PKCE with
+/// SHA-256: only the challenge travels), coming back to `redirect_uri` with a code.
+pub fn authorize_url(
+    route: Route<'_>,
+    client_id: &str,
+    redirect_uri: &str,
+    state: &str,
+    challenge: &str,
+) -> String {
+    use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
+    let encode = |value: &str| utf8_percent_encode(value, NON_ALPHANUMERIC).to_string();
+    format!(
+        "{}/v1/authorize?response_type=code&client_id={}&state={}&code_challenge_method=SHA-256&scope=openid&redirect_uri={}&code_challenge={}",
+        route.endpoint(),
+        encode(client_id),
+        encode(state),
+        encode(redirect_uri),
+        encode(challenge)
+    )
+}
+
+/// A sign-in just made: its cache, and the identity it signed in (the `login_session`).
+#[derive(Debug)]
+pub struct SignedIn {
+    pub cache: LoginCache,
+    pub login_session: String,
+}
+
+/// Exchange the code the browser came back with for the session's tokens
+/// (CreateOAuth2Token, the authorization-code grant with the PKCE verifier), bound to the
+/// fresh DPoP key `key_pem`.
+pub async fn exchange_code(
+    route: Route<'_>,
+    client_id: &str,
+    code: &SecretString,
+    verifier: &SecretString,
+    redirect_uri: &str,
+    key_pem: &str,
+    now: SystemTime,
+) -> Result<SignedIn, LoginError> {
+    use secrecy::ExposeSecret;
+    let key = dpop::key(key_pem)?;
+    let body = CreateOAuth2TokenRequestBody::builder()
+        .client_id(client_id)
+        .grant_type("authorization_code")
+        .code(code.expose_secret())
+        .code_verifier(verifier.expose_secret())
+        .redirect_uri(redirect_uri)
+        .build()
+        .expect("all required fields set");
+    let answer = client(route, key)
+        .await?
+        .create_o_auth2_token()
+        .token_input(body)
+        .send()
+        .await
+        .map_err(|error| classify(error, route))?;
+    let output = answer
+        .token_output
+        .ok_or(LoginError::Empty("tokenOutput"))?;
+    let id_token = output.id_token().ok_or(LoginError::Empty("idToken"))?;
+    let login_session = subject(id_token)?;
+    let account_id = login_session
+        .split(':')
+        .nth(4)
+        .filter(|account| account.len() == 12)
+        .ok_or_else(|| {
+            LoginError::BadAnswer(format!(
+                "the signed-in identity {login_session} is not an ARN with an account"
+            ))
+        })?
+        .to_owned();
+    let access = output
+        .access_token()
+        .ok_or(LoginError::Empty("accessToken"))?;
+    let expires_in = u64::try_from(output.expires_in()).unwrap_or(0);
+    let cache = LoginCache {
+        access_token: cache::AccessToken {
+            access_key_id: access.access_key_id().to_owned(),
+            secret_access_key: access.secret_access_key().to_owned(),
+            session_token: access.session_token().to_owned(),
+            account_id,
+            expires_at: crate::timefmt::rfc3339(now + Duration::from_secs(expires_in)),
+        },
+        token_type: Some(output.token_type().to_owned()),
+        refresh_token: output.refresh_token().to_owned(),
+        id_token: Some(id_token.to_owned()),
+        client_id: client_id.to_owned(),
+        dpop_key: key_pem.to_owned(),
+        other: serde_json::Map::new(),
+    };
+    Ok(SignedIn {
+        cache,
+        login_session,
+    })
+}
+
+/// The `sub` of the ID token: the ARN of the identity signed in. (The token came straight
+/// from the sign-in service over TLS; its claims are read, not verified.)
+fn subject(id_token: &str) -> Result<String, LoginError> {
+    use base64::Engine;
+    let payload = id_token
+        .split('.')
+        .nth(1)
+        .and_then(|part| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(part.trim_end_matches('='))
+                .ok()
+        })
+        .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
+        .ok_or_else(|| LoginError::BadAnswer("the ID token is not a JWT".into()))?;
+    payload["sub"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| LoginError::BadAnswer("the ID token names no subject".into()))
 }
 
 /// Refresh the session: CreateOAuth2Token with the refresh grant. The answer is the cache
@@ -89,9 +221,7 @@ async fn client(route: Route<'_>, key: SecretKey) -> Result<aws_sdk_signin::Clie
     crate::network::check_endpoint(&endpoint)?;
     let config = aws_sdk_signin::Config::builder()
         .behavior_version(aws_sdk_signin::config::BehaviorVersion::latest())
-        .region(aws_sdk_signin::config::Region::new(
-            route.session.region.clone(),
-        ))
+        .region(aws_sdk_signin::config::Region::new(route.region.to_owned()))
         .http_client(route.network.http_client_offloaded().await?)
         .retry_config(RetryConfig::standard())
         .timeout_config(

@@ -108,6 +108,14 @@ pub enum Command {
         #[arg(long, value_name = "URL")]
         destination: Option<String>,
     },
+    /// Sign in to AWS in the browser as `aws login` does (password and any MFA, security
+    /// keys included), for people without AWS CLI 2.32+: the session is written where the
+    /// CLI and the SDKs read it, and PROFILE gets login_session. Profiles with
+    /// mfad_login_profile = PROFILE are then served from it
+    AwsLogin {
+        /// The profile in ~/.aws/config that gets login_session (created if missing)
+        profile: String,
+    },
     /// Print PROFILE's credentials as variable assignments for eval
     Env {
         /// The profile in ~/.aws/config

@@ -4,6 +4,7 @@ pub mod account;
 pub mod add;
 pub mod any_profile;
 pub mod audit;
+pub mod aws_login;
 pub mod daemon;
 pub mod exec;
 pub mod login;

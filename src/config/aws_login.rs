@@ -17,7 +17,7 @@
 use super::ConfigError;
 use super::endpoints::{network, service_endpoint};
 use super::files::{AwsFiles, Setting};
-use super::plan::{AwsLoginPlan, AwsLoginSession};
+use super::plan::{AwsLoginPlan, AwsLoginSession, AwsLoginTarget};
 use crate::paths::caller_home;
 use crate::vocab::CallerEnv;
 use std::collections::BTreeMap;
@@ -62,6 +62,32 @@ pub(super) fn plan(
         },
         network: network(&source_settings, env, https),
     })
+}
+
+/// Where `mfad aws-login PROFILE` signs in: the profile's region (or the caller's, else
+/// us-east-1), the sign-in endpoint, the network, and where the cache goes. The profile
+/// need not exist yet: the sign-in writes it.
+pub fn sign_in_target(files: &AwsFiles, profile: &str, env: &CallerEnv) -> AwsLoginTarget {
+    let endpoint = service_endpoint(files, profile, env, "signin");
+    let https = !endpoint
+        .url
+        .as_deref()
+        .is_some_and(|url| url.to_ascii_lowercase().starts_with("http://"));
+    let settings = files.profile(profile).unwrap_or_default();
+    AwsLoginTarget {
+        profile: profile.to_owned(),
+        config: files.config.path.to_path_buf(),
+        cache_directory: cache_directory(env),
+        region: endpoint.region,
+        region_missing: !settings.contains_key("region"),
+        url: endpoint.url,
+        network: network(&settings, env, https),
+    }
+}
+
+/// The cache file of the session a sign-in returned.
+pub fn cache_file_of(target: &AwsLoginTarget, login_session: &str) -> PathBuf {
+    cache_file(&target.cache_directory, login_session)
 }
 
 /// The caller's directory of login caches: `AWS_LOGIN_CACHE_DIRECTORY`, else

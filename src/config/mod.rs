@@ -14,7 +14,7 @@
 //! the config file) and [`credfile`] (mfad's sections of the credentials file), which share
 //! the line scanner [`lines`].
 
-mod aws_login;
+pub mod aws_login;
 pub mod credfile;
 pub mod edit;
 mod endpoints;

@@ -162,6 +162,20 @@ pub struct AwsLoginPlan {
     pub network: Network,
 }
 
+/// Where a person signs in with `mfad aws-login PROFILE`.
+#[derive(Debug, Clone)]
+pub struct AwsLoginTarget {
+    pub profile: String,
+    /// The config file that gets `login_session` and `region`.
+    pub config: PathBuf,
+    pub cache_directory: PathBuf,
+    pub region: String,
+    /// Whether the profile has no `region` yet (the sign-in's is then written).
+    pub region_missing: bool,
+    pub url: Option<String>,
+    pub network: Network,
+}
+
 /// A credential helper the daemon runs for a profile.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct WrapPlan {

@@ -51,10 +51,7 @@ async fn fetch(daemon: &Daemon, plan: &AwsLoginPlan) -> Result<Session, LoginErr
         tracing::info!("took the aws login session of {login_session}, refreshed meanwhile");
         return Ok(session);
     }
-    let route = aws_login::Route {
-        session: &plan.session,
-        network: &plan.network,
-    };
+    let route = aws_login::Route::of(&plan.session, &plan.network);
     let refreshed = aws_login::refresh(route, &cached, now).await?;
     write(path, &refreshed).await?;
     tracing::info!(

@@ -23,6 +23,14 @@ const REQUEST_TIME_LIMIT: Duration = Duration::from_secs(5);
 /// Connections served at once; the oldest is closed for a newer one.
 const MAX_CONNECTIONS: usize = 64;
 
+/// What a sign-in is to, in words ("IAM Identity Center (corp)"), and the command that
+/// tries it again.
+#[derive(Debug, Clone)]
+pub struct Signing {
+    pub what: String,
+    pub retry: String,
+}
+
 /// Wait on `listener` for `path` with our `state`: the code, or the refusal the sign-in
 /// came back with. Other requests (a favicon, a stranger, a wrong state) are answered and
 /// waited past.
@@ -30,7 +38,7 @@ pub async fn wait(
     listener: &TcpListener,
     path: &str,
     state: &str,
-    session: &str,
+    signing: &Signing,
 ) -> Result<SecretString, Failure> {
     let (outcomes, mut outcome) = mpsc::channel(1);
     let mut served: VecDeque<AbortHandle> = VecDeque::new();
@@ -51,7 +59,7 @@ pub async fn wait(
                 let expected = Expected {
                     path: path.to_owned(),
                     state: state.to_owned(),
-                    session: session.to_owned(),
+                    signing: signing.clone(),
                 };
                 let outcomes = outcomes.clone();
                 let task = tokio::spawn(async move {
@@ -68,7 +76,7 @@ pub async fn wait(
 struct Expected {
     path: String,
     state: String,
-    session: String,
+    signing: Signing,
 }
 
 /// Answer one connection; `Some` when it was the sign-in coming back.
@@ -102,9 +110,10 @@ async fn serve(
     if let Some(error) = param("error") {
         let text = "The sign-in was refused. You may close this tab.";
         let _ = reply(&mut stream, 400, text).await;
-        return Some(Err(messages::sso_sign_in_refused(
-            &expected.session,
+        return Some(Err(messages::sign_in_refused(
+            &expected.signing.what,
             &error,
+            &expected.signing.retry,
         )));
     }
     let Some(code) = param("code") else {
@@ -113,7 +122,7 @@ async fn serve(
     };
     let text = format!(
         "mfad: you are signed in to {}. You may close this tab.",
-        expected.session
+        expected.signing.what
     );
     let _ = reply(&mut stream, 200, &text).await;
     Some(Ok(SecretString::from(code)))
@@ -155,6 +164,13 @@ fn percent_decode(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn signing() -> Signing {
+        Signing {
+            what: "IAM Identity Center (corp)".into(),
+            retry: "mfad sso login corp".into(),
+        }
+    }
     use secrecy::ExposeSecret;
 
     async fn get(port: u16, target: &str) -> String {
@@ -175,10 +191,9 @@ mod tests {
     #[tokio::test]
     async fn strangers_holding_the_port_or_guessing_do_not_keep_the_browser_waiting() {
         let (listener, port) = listener().await;
-        let waiting =
-            tokio::spawn(
-                async move { wait(&listener, "/oauth/callback", "the-state", "corp").await },
-            );
+        let waiting = tokio::spawn(async move {
+            wait(&listener, "/oauth/callback", "the-state", &signing()).await
+        });
         // Strangers: many connections that never send a request, which fill the cap…
         let mut silent = Vec::new();
         for _ in 0..MAX_CONNECTIONS + 10 {
@@ -211,7 +226,7 @@ mod tests {
     async fn a_refused_sign_in_ends_the_wait_with_what_it_said() {
         let (listener, port) = listener().await;
         let waiting =
-            tokio::spawn(async move { wait(&listener, "/oauth/callback", "s", "corp").await });
+            tokio::spawn(async move { wait(&listener, "/oauth/callback", "s", &signing()).await });
         let page = get(port, "/oauth/callback?error=access_denied&state=s").await;
         assert!(page.starts_with("HTTP/1.1 400"), "{page}");
         let failure = waiting.await.unwrap().unwrap_err();

@@ -76,7 +76,7 @@ async fn registration(
 
 /// How to open a URL on the caller's desktop: its `$BROWSER` (the first of a
 /// colon-separated list; `%s` stands for the URL), else the desktop's opener.
-fn browser_of(env: &CallerEnv) -> Option<String> {
+pub fn browser_of(env: &CallerEnv) -> Option<String> {
     if let Some(browser) = env.non_empty("BROWSER") {
         return browser.split(':').next().map(str::to_owned);
     }
@@ -94,7 +94,7 @@ fn has_desktop(env: &CallerEnv) -> bool {
 
 /// Open `url` with `browser` in the caller's environment, in a process group of its own
 /// and not waited for (it may run the browser itself, which must stay open).
-fn open(browser: &str, url: &str, env: &CallerEnv) -> Result<(), Failure> {
+pub fn open(browser: &str, url: &str, env: &CallerEnv) -> Result<(), Failure> {
     let line = if browser.contains("%s") {
         browser.replace("%s", "\"$1\"")
     } else {
@@ -136,8 +136,8 @@ async fn with_browser(
         .map_err(messages::endpoint_not_bound)?
         .port();
     let redirect_uri = format!("http://127.0.0.1:{port}{}", sso::REDIRECT_PATH);
-    let (verifier, challenge) = sso::pkce().map_err(Failure::internal)?;
-    let state = sso::random_state().map_err(Failure::internal)?;
+    let (verifier, challenge) = crate::random::pkce().map_err(Failure::internal)?;
+    let state = crate::random::state().map_err(Failure::internal)?;
     let url = sso::authorize_url(route, registration, &redirect_uri, &state, &challenge);
     tracing::info!(
         "signing in to sso-session {} in the caller's browser",
@@ -147,7 +147,15 @@ async fn with_browser(
     let timeout = daemon.settings.prompt.timeout;
     let code = tokio::time::timeout(
         timeout,
-        callback::wait(&listener, sso::REDIRECT_PATH, &state, &route.session.name),
+        callback::wait(
+            &listener,
+            sso::REDIRECT_PATH,
+            &state,
+            &callback::Signing {
+                what: format!("IAM Identity Center ({})", route.session.name),
+                retry: format!("mfad sso login {}", route.session.name),
+            },
+        ),
     )
     .await
     .map_err(|_| messages::sso_sign_in_timed_out(&route.session.name, short_duration(timeout)))??;

@@ -44,11 +44,33 @@ pub fn sso_sign_in_timed_out(session: &str, waited: impl Display) -> Failure {
     )
 }
 
-pub fn sso_sign_in_refused(session: &str, said: &str) -> Failure {
+/// A browser sign-in to `what` came back refused; `retry` is the command to try again.
+pub fn sign_in_refused(what: &str, said: &str, retry: &str) -> Failure {
     Failure::new(
         FailureKind::PromptCancelled,
-        format!("the sign-in to IAM Identity Center ({session}) was refused ({said})"),
-        format!("run `mfad sso login {session}` to try again"),
+        format!("the sign-in to {what} was refused ({said})"),
+        format!("run `{retry}` to try again"),
+    )
+}
+
+pub fn aws_login_timed_out(profile: &str, waited: impl Display) -> Failure {
+    Failure::new(
+        FailureKind::PromptCancelled,
+        format!("nobody finished the sign-in of profile {profile} within {waited}"),
+        format!(
+            "run `mfad aws-login {profile}` again and finish the sign-in in the browser, or add --remote to sign in with a browser elsewhere"
+        ),
+    )
+}
+
+pub fn aws_login_not_written(path: &std::path::Path, error: impl Display) -> Failure {
+    Failure::new(
+        FailureKind::Internal,
+        format!(
+            "signed in, but the sign-in could not be written to {} ({error})",
+            path.display()
+        ),
+        "check the permissions of the login cache directory (~/.aws/login/cache or AWS_LOGIN_CACHE_DIRECTORY) and of ~/.aws/config, then sign in again",
     )
 }
 

@@ -132,21 +132,6 @@ pub fn authorize_url(
     )
 }
 
-/// A PKCE verifier (43 characters from 32 random bytes) and its S256 challenge.
-pub fn pkce() -> std::io::Result<(SecretString, String)> {
-    use base64::Engine;
-    use sha2::{Digest, Sha256};
-    let verifier = crate::random::base64url(32)?;
-    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .encode(Sha256::digest(verifier.as_bytes()));
-    Ok((SecretString::from(verifier), challenge))
-}
-
-/// A fresh `state` for an authorize request, to tell its callback from any other.
-pub fn random_state() -> std::io::Result<String> {
-    crate::random::base64url(16)
-}
-
 /// The calls mfad makes to Identity Center.
 pub trait Sso: Send + Sync {
     fn register<'a>(

@@ -7,18 +7,18 @@ use crate::support::*;
 use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
 
-const ARN: &str = "arn:aws:iam::111122223333:user/alice";
+pub(crate) const ARN: &str = "arn:aws:iam::111122223333:user/alice";
 
-struct World {
-    sts: sts_double::StsDouble,
-    signin: SigninDouble,
-    env: TestEnv,
-    cache: std::path::PathBuf,
+pub(crate) struct World {
+    pub(crate) sts: sts_double::StsDouble,
+    pub(crate) signin: SigninDouble,
+    pub(crate) env: TestEnv,
+    pub(crate) cache: std::path::PathBuf,
 }
 
 /// A person signed in with `aws login --profile console`, its credentials ending in
 /// `left`; `dev` bridges it, `admin` assumes a role with it.
-fn signed_in(left: Duration) -> World {
+pub(crate) fn signed_in(left: Duration) -> World {
     let sts = sts_double::StsDouble::start();
     let signin = SigninDouble::start(ARN, &sts);
     let env = TestEnv::new();
@@ -443,4 +443,101 @@ fn the_double_refuses_bad_proofs_replays_and_used_refresh_tokens() {
     let fresh = dpop::proof(&key, &token_url, now).unwrap();
     assert_eq!(post_refresh(&world.signin.url, &fresh, refresh_token), 401);
     assert_eq!(counts().used_refresh_tokens, 1, "{:?}", counts());
+}
+
+#[test]
+fn mfad_aws_login_signs_in_in_the_browser_for_mfad_and_the_sdks() {
+    let sts = sts_double::StsDouble::start();
+    let signin = SigninDouble::start(ARN, &sts);
+    let env = TestEnv::new();
+    env.write_config(&format!(
+        "[profile dev]\ncredential_process = {MFAD} process dev\nmfad_login_profile = console\nregion = eu-west-1\n"
+    ));
+    let browser = crate::sso::following_browser(&env);
+    let output = env
+        .mfad(&["aws-login", "console"])
+        .env("BROWSER", &browser)
+        .env("AWS_ENDPOINT_URL_SIGNIN", &signin.url)
+        .env("AWS_REGION", "eu-west-1")
+        .output()
+        .unwrap();
+    assert_success(&output);
+    let said = String::from_utf8_lossy(&output.stdout);
+    assert!(said.contains(&format!("signed in as {ARN}")), "{said}");
+    let counts = signin.counts();
+    assert_eq!(
+        (counts.authorize, counts.token_by_code),
+        (1, 1),
+        "{counts:?}"
+    );
+    assert_eq!(counts.bad_codes + counts.bad_proofs, 0, "{counts:?}");
+    let page = std::fs::read_to_string(env.dir.path().join("page.html")).unwrap();
+    assert!(
+        page.contains("you are signed in to AWS (profile console)"),
+        "{page}"
+    );
+    // As `aws login` leaves it: the profile, and the cache (0600 in a 0700 directory).
+    let config = std::fs::read_to_string(env.config_path()).unwrap();
+    assert!(
+        config.ends_with(&format!(
+            "[profile console]\nlogin_session = {ARN}\nregion = eu-west-1\n"
+        )),
+        "{config}"
+    );
+    let directory = env.home().join(".aws/login/cache");
+    let cache = std::fs::read_dir(&directory)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .find(|path| path.extension().is_some_and(|e| e == "json"))
+        .unwrap();
+    let mode =
+        |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    assert_eq!((mode(&directory), mode(&cache)), (0o700, 0o600));
+    let cached: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&cache).unwrap()).unwrap();
+    assert_eq!(cached["clientId"], signin_double::CLIENT_ID);
+    assert_eq!(cached["accessToken"]["accountId"], "111122223333");
+
+    // mfad serves it as it is.
+    let served = env
+        .mfad(&["process", "dev"])
+        .env("AWS_ENDPOINT_URL_SIGNIN", &signin.url)
+        .output()
+        .unwrap();
+    assert_success(&served);
+    let served: serde_json::Value = serde_json::from_slice(&served.stdout).unwrap();
+    assert_eq!(served["AccessKeyId"], cached["accessToken"]["accessKeyId"]);
+    // The Rust SDK's login provider takes the cache mfad wrote, and refreshes it with the
+    // key mfad made.
+    age_cache(&cache, Duration::from_secs(120));
+    let _env = PROCESS_ENV.lock().unwrap_or_else(|e| e.into_inner());
+    // SAFETY: see PROCESS_ENV.
+    unsafe {
+        std::env::set_var("AWS_CONFIG_FILE", env.config_path());
+        std::env::set_var("AWS_SHARED_CREDENTIALS_FILE", env.credentials_path());
+        std::env::set_var("HOME", env.home());
+        std::env::set_var("AWS_ENDPOINT_URL_SIGNIN", &signin.url);
+        std::env::set_var("AWS_ENDPOINT_URL_STS", &sts.url);
+        std::env::remove_var("AWS_LOGIN_CACHE_DIRECTORY");
+    }
+    let arn = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .profile_name("console")
+            .load()
+            .await;
+        aws_sdk_sts::Client::new(&config)
+            .get_caller_identity()
+            .send()
+            .await
+            .map(|identity| identity.arn().unwrap_or_default().to_owned())
+            .map_err(|e| aws_sdk_sts::error::DisplayErrorContext(e).to_string())
+    });
+    assert_eq!(arn.unwrap(), ARN);
+    let counts = signin.counts();
+    assert_eq!(counts.token_by_refresh, 1, "{counts:?}");
+    assert_eq!(
+        counts.bad_proofs + counts.used_refresh_tokens,
+        0,
+        "{counts:?}"
+    );
 }

@@ -11,6 +11,7 @@ mod support;
 
 mod audit;
 mod aws_login;
+mod aws_login_bench;
 mod clients;
 mod codes;
 mod credfile_edits;

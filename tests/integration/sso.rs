@@ -869,5 +869,8 @@ fn headless_chromium_follows_the_sign_in_to_the_callback_page() {
         std::fs::read_to_string(&page).unwrap_or_default()
     );
     let shown = std::fs::read_to_string(&page).unwrap();
-    assert!(shown.contains("you are signed in to corp"), "{shown}");
+    assert!(
+        shown.contains("you are signed in to IAM Identity Center (corp)"),
+        "{shown}"
+    );
 }

@@ -10,28 +10,28 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// The mfad under measure: `MFAD_BENCH_BINARY` (the release build), else the test build.
-fn binary() -> String {
+pub(crate) fn binary() -> String {
     std::env::var("MFAD_BENCH_BINARY").unwrap_or_else(|_| MFAD.to_owned())
 }
 
-fn setting(name: &str, default: usize) -> usize {
+pub(crate) fn setting(name: &str, default: usize) -> usize {
     std::env::var(name)
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
 }
 
-fn median(values: &mut [f64]) -> f64 {
+pub(crate) fn median(values: &mut [f64]) -> f64 {
     values.sort_by(f64::total_cmp);
     values[values.len() / 2]
 }
 
-fn percentile(values: &mut [f64], p: usize) -> f64 {
+pub(crate) fn percentile(values: &mut [f64], p: usize) -> f64 {
     values.sort_by(f64::total_cmp);
     values[(values.len() * p / 100).min(values.len() - 1)]
 }
 
-fn load() -> String {
+pub(crate) fn load() -> String {
     let loadavg = std::fs::read_to_string("/proc/loadavg").unwrap();
     loadavg.split(' ').take(3).collect::<Vec<_>>().join(" ")
 }
@@ -78,7 +78,31 @@ fn bench_cached_sso_answer_against_the_iam_path() {
         "mfad process, Identity Center role (cached)",
         "mfad process, IAM user's MFA session (cached)",
     ];
-    println!("binary: {mfad}; load before: {}", load());
+    let medians = paired_rounds(&env, with_env, &commands, &names, (runs, rounds));
+    let mut sso_over_iam: Vec<f64> = (0..rounds).map(|r| medians[1][r] / medians[2][r]).collect();
+    println!(
+        "Identity Center / IAM, median of the per-round ratios: {:.3}",
+        median(&mut sso_over_iam)
+    );
+    assert_eq!(
+        double.counts().role_credentials,
+        1,
+        "every answer was cached"
+    );
+}
+
+/// `commands` measured back to back with hyperfine in `rounds` rounds of `runs` runs (odd
+/// rounds in order, even rounds reversed), each in `env` as `with_env` sets it up; prints
+/// the binary, the load and the table (median, p50, p99, ratio to the first command), and
+/// returns each command's median of each round.
+pub(crate) fn paired_rounds(
+    env: &TestEnv,
+    with_env: impl Fn(&mut Command),
+    commands: &[String],
+    names: &[&str],
+    (runs, rounds): (usize, usize),
+) -> Vec<Vec<f64>> {
+    println!("binary: {}; load before: {}", binary(), load());
     let mut medians = vec![Vec::new(); commands.len()];
     let mut times = vec![Vec::new(); commands.len()];
     for round in 0..rounds {
@@ -126,20 +150,11 @@ fn bench_cached_sso_answer_against_the_iam_path() {
             median(&mut ratios)
         );
     }
-    let mut sso_over_iam: Vec<f64> = (0..rounds).map(|r| medians[1][r] / medians[2][r]).collect();
-    println!(
-        "Identity Center / IAM, median of the per-round ratios: {:.3}",
-        median(&mut sso_over_iam)
-    );
-    assert_eq!(
-        double.counts().role_credentials,
-        1,
-        "every answer was cached"
-    );
+    medians
 }
 
 /// Spawn `callers` at once and wait for all; the wall time and how many succeeded.
-fn all_at_once(callers: Vec<Command>) -> (Duration, usize, Vec<Output>) {
+pub(crate) fn all_at_once(callers: Vec<Command>) -> (Duration, usize, Vec<Output>) {
     let start = Instant::now();
     let children: Vec<_> = callers
         .into_iter()

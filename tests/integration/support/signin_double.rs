@@ -1,4 +1,6 @@
-//! A double of the AWS sign-in service behind `aws login` (moto has none), speaking
+//! A double of the AWS sign-in service behind `aws login` (moto has none): the browser's
+//! `GET /v1/authorize`, which a person approves at once (the double plays the person
+//! too) by redirecting to the client's loopback with a code and the `state`; and
 //! CreateOAuth2Token as aws-sdk-signin calls it: `POST /v1/token`, the body the
 //! CreateOAuth2TokenRequestBody, the answer the CreateOAuth2TokenResponseBody, errors
 //! named in `x-amzn-errortype` with the OAuth2ErrorCode in `error`.
@@ -6,7 +8,8 @@
 //! Every request must carry a DPoP proof: an ES256 JWT whose signature verifies with the
 //! P-256 key in its header, naming `POST` and this double's token URL, made within five
 //! minutes, with a `jti` never seen before (a replay is refused), and signed by the key
-//! the refresh token is bound to. Refresh tokens rotate: a used one is refused. The
+//! the refresh token is bound to. A code is taken once, for the redirect it was issued to,
+//! with the PKCE verifier of its challenge. Refresh tokens rotate: a used one is refused. The
 //! double can answer the next refresh with any of the service's refusals, and makes the
 //! credentials it issues valid at an STS double.
 
@@ -26,6 +29,10 @@ pub const CLIENT_ID: &str = "arn:aws:signin:::devtools/same-device";
 /// What the double has seen.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Counts {
+    pub authorize: usize,
+    pub token_by_code: usize,
+    /// Codes refused: unknown or used, another redirect, a verifier that does not match.
+    pub bad_codes: usize,
     pub token_by_refresh: usize,
     /// Proofs refused: missing, badly signed, for another URL or method, stale, or
     /// signed by a key the token is not bound to.
@@ -50,9 +57,10 @@ struct State {
     next: u64,
     /// refresh token -> the x of the DPoP key it is bound to
     refresh_tokens: HashMap<String, String>,
-    used: HashSet<String>,
     jtis: HashSet<String>,
     refuse_next: Option<Refusal>,
+    /// code -> (its PKCE challenge, the redirect it goes back to)
+    codes: HashMap<String, (String, String)>,
     sts: Option<super::sts_double::Accepted>,
     /// The login_session ARN of the identity it signs in.
     arn: String,
@@ -116,8 +124,7 @@ impl SigninDouble {
     /// credentials ending in `left` (issued and valid at the STS double), its refresh
     /// token bound to a fresh key. Returns the file.
     pub fn sign_in(&self, directory: &Path, left: Duration) -> PathBuf {
-        let key = p256::SecretKey::from_slice(&random_bytes(32)).unwrap();
-        let pem = sec1_pem(&key);
+        let (key, pem) = mfad::aws_login::dpop::generate().unwrap();
         let x = jwk_x(&key.public_key());
         let mut state = self.state.lock().unwrap();
         let refresh_token = next_id(&mut state, "refresh-");
@@ -169,16 +176,6 @@ fn next_id(state: &mut State, prefix: &str) -> String {
     format!("{prefix}{:06}{}", state.next, std::process::id())
 }
 
-fn random_bytes(n: usize) -> Vec<u8> {
-    use std::io::Read;
-    let mut bytes = vec![0; n];
-    std::fs::File::open("/dev/urandom")
-        .unwrap()
-        .read_exact(&mut bytes)
-        .unwrap();
-    bytes
-}
-
 fn sha256_hex(text: &str) -> String {
     use sha2::{Digest, Sha256};
     Sha256::digest(text.trim().as_bytes())
@@ -193,29 +190,6 @@ fn rfc3339(at: SystemTime) -> String {
         .unwrap()
 }
 
-/// The key as the AWS CLI writes it: SEC1 DER with the curve named (awscrt, which botocore
-/// loads it with, refuses one without), in PEM.
-fn sec1_pem(key: &p256::SecretKey) -> String {
-    use p256::elliptic_curve::sec1::ToEncodedPoint;
-    let mut der = vec![0x30, 0x77, 0x02, 0x01, 0x01, 0x04, 0x20];
-    der.extend_from_slice(&key.to_bytes());
-    der.extend_from_slice(&[
-        0xa0, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07,
-    ]);
-    der.extend_from_slice(&[0xa1, 0x44, 0x03, 0x42, 0x00]);
-    der.extend_from_slice(key.public_key().to_encoded_point(false).as_bytes());
-    let body = base64::engine::general_purpose::STANDARD.encode(der);
-    let lines: Vec<&str> = body
-        .as_bytes()
-        .chunks(64)
-        .map(|line| std::str::from_utf8(line).unwrap())
-        .collect();
-    format!(
-        "-----BEGIN EC PRIVATE KEY-----\n{}\n-----END EC PRIVATE KEY-----\n",
-        lines.join("\n")
-    )
-}
-
 fn jwk_x(key: &p256::PublicKey) -> String {
     use p256::elliptic_curve::sec1::ToEncodedPoint;
     URL_SAFE_NO_PAD.encode(key.to_encoded_point(false).x().unwrap())
@@ -228,7 +202,11 @@ async fn serve_connection(stream: TcpStream, state: Arc<Mutex<State>>, token_url
         let (status, headers, body) = handle(&request, &state, &token_url);
         let mut head = format!(
             "HTTP/1.1 {status} {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nx-amzn-requestid: 5e1f0c2a-7b3d-4e8f-9a1b-2c3d4e5f6a7b\r\n",
-            if status == 200 { "OK" } else { "Error" },
+            match status {
+                200 => "OK",
+                302 => "Found",
+                _ => "Error",
+            },
             body.len()
         );
         for (name, value) in headers {
@@ -255,7 +233,11 @@ fn error(status: u16, kind: &str, code: &str, message: &str) -> Answer {
 }
 
 fn handle(request: &HttpRequest, state: &Arc<Mutex<State>>, token_url: &str) -> Answer {
-    if (request.method.as_str(), request.route().0) != ("POST", "/v1/token") {
+    let (path, query) = request.route();
+    if (request.method.as_str(), path) == ("GET", "/v1/authorize") {
+        return authorize(&mut state.lock().unwrap(), &query);
+    }
+    if (request.method.as_str(), path) != ("POST", "/v1/token") {
         return error(
             404,
             "ValidationException",
@@ -279,6 +261,7 @@ fn handle(request: &HttpRequest, state: &Arc<Mutex<State>>, token_url: &str) -> 
     }
     match body["grantType"].as_str() {
         Some("refresh_token") => refresh(&mut state, &body, &proof_key),
+        Some("authorization_code") => by_code(&mut state, &body, &proof_key),
         _ => error(
             400,
             "ValidationException",
@@ -286,6 +269,87 @@ fn handle(request: &HttpRequest, state: &Arc<Mutex<State>>, token_url: &str) -> 
             "unsupported grantType",
         ),
     }
+}
+
+/// The person signs in and approves at once: back to the loopback with a code.
+fn authorize(state: &mut State, query: &HashMap<String, String>) -> Answer {
+    state.counts.authorize += 1;
+    let get = |key: &str| query.get(key).cloned().unwrap_or_default();
+    let redirect = get("redirect_uri");
+    if get("response_type") != "code"
+        || get("client_id") != CLIENT_ID
+        || get("code_challenge_method") != "SHA-256"
+        || get("scope") != "openid"
+        || get("code_challenge").is_empty()
+        || !redirect.starts_with("http://127.0.0.1:")
+    {
+        return error(
+            400,
+            "ValidationException",
+            "INVALID_REQUEST",
+            "bad authorize request",
+        );
+    }
+    let code = next_id(state, "code-");
+    state
+        .codes
+        .insert(code.clone(), (get("code_challenge"), redirect.clone()));
+    (
+        302,
+        vec![(
+            "location",
+            format!("{redirect}?code={code}&state={}", get("state")),
+        )],
+        String::new(),
+    )
+}
+
+fn by_code(state: &mut State, body: &serde_json::Value, proof_key: &str) -> Answer {
+    use sha2::{Digest, Sha256};
+    state.counts.token_by_code += 1;
+    let text = |key: &str| body[key].as_str().unwrap_or_default().to_owned();
+    let Some((challenge, redirect)) = state.codes.remove(&text("code")) else {
+        state.counts.bad_codes += 1;
+        return error(
+            401,
+            "AccessDeniedException",
+            "AUTHCODE_EXPIRED",
+            "Unknown or used code",
+        );
+    };
+    let computed = URL_SAFE_NO_PAD.encode(Sha256::digest(text("codeVerifier").as_bytes()));
+    if computed != challenge.trim_end_matches('=') || redirect != text("redirectUri") {
+        state.counts.bad_codes += 1;
+        return error(
+            400,
+            "ValidationException",
+            "INVALID_REQUEST",
+            "PKCE or redirect mismatch",
+        );
+    }
+    let refresh_token = next_id(state, "refresh-");
+    state
+        .refresh_tokens
+        .insert(refresh_token.clone(), proof_key.to_owned());
+    tokens(state, &refresh_token)
+}
+
+/// New credentials (valid at the STS double) with `refresh_token`.
+fn tokens(state: &mut State, refresh_token: &str) -> Answer {
+    let (id, secret, token) = issue(state, SystemTime::now() + Duration::from_secs(900));
+    let claims = URL_SAFE_NO_PAD.encode(serde_json::json!({ "sub": state.arn }).to_string());
+    (
+        200,
+        Vec::new(),
+        serde_json::json!({
+            "accessToken": { "accessKeyId": id, "secretAccessKey": secret, "sessionToken": token },
+            "tokenType": "aws_sigv4",
+            "expiresIn": 900,
+            "refreshToken": refresh_token,
+            "idToken": format!("eyJhbGciOiJSUzI1NiJ9.{claims}.signature"),
+        })
+        .to_string(),
+    )
 }
 
 fn refresh(state: &mut State, body: &serde_json::Value, proof_key: &str) -> Answer {
@@ -332,22 +396,9 @@ fn refresh(state: &mut State, body: &serde_json::Value, proof_key: &str) -> Answ
             "DPoP key does not match the token",
         );
     }
-    state.used.insert(old);
     let new_refresh = next_id(state, "refresh-");
     state.refresh_tokens.insert(new_refresh.clone(), bound_to);
-    let (id, secret, token) = issue(state, SystemTime::now() + Duration::from_secs(900));
-    (
-        200,
-        Vec::new(),
-        serde_json::json!({
-            "accessToken": { "accessKeyId": id, "secretAccessKey": secret, "sessionToken": token },
-            "tokenType": "aws_sigv4",
-            "expiresIn": 900,
-            "refreshToken": new_refresh,
-            "idToken": "header.payload.signature",
-        })
-        .to_string(),
-    )
+    tokens(state, &new_refresh)
 }
 
 /// The request's DPoP proof checked; the x of its key.

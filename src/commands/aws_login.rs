@@ -1,0 +1,135 @@
+//! `mfad aws-login PROFILE`: what `aws login` (AWS CLI 2.32+) does, for people without
+//! that CLI. The person signs in to AWS in the browser (password and any MFA, security
+//! keys included); the browser comes back to a loopback port with a code, which is
+//! exchanged (PKCE, a fresh P-256 DPoP key) for the session's tokens. They are written
+//! where the CLI and the SDKs read them (`~/.aws/login/cache`, 0600) and `[profile
+//! PROFILE]` gets `login_session` and `region`, as `aws login` leaves them; mfad then
+//! serves the session to profiles with `mfad_login_profile = PROFILE`.
+//!
+//! Named after the command it stands in for: `mfad login` opens the console from the CLI's
+//! credentials, this goes the other way.
+
+use crate::aws_login::{self, SAME_DEVICE_CLIENT};
+use crate::config::{self, AwsFiles, AwsLoginTarget, CallerEnv, edit};
+use crate::daemon::callback::{self, Signing};
+use crate::daemon::signin::{browser_of, open};
+use crate::failure::Failure;
+use crate::files;
+use crate::messages;
+use crate::timefmt::{rfc3339, short_duration};
+use secrecy::ExposeSecret;
+use std::time::{Duration, SystemTime};
+use tokio::net::TcpListener;
+
+/// Where the browser comes back to, on a loopback port (RFC 8252), as with `aws login`.
+const REDIRECT_PATH: &str = "/oauth/callback";
+/// How long the person has to finish the sign-in.
+const SIGN_IN_TIME_LIMIT: Duration = Duration::from_secs(300);
+
+pub fn run(profile: &str) -> Result<(), Failure> {
+    let env: CallerEnv = std::env::vars().collect();
+    let files = AwsFiles::load(&env).map_err(Failure::from)?;
+    let target = config::aws_login::sign_in_target(&files, profile, &env);
+    let runtime = super::runtime()?;
+    let signed_in = runtime.block_on(sign_in(&target, &env))?;
+    save(&target, &signed_in)?;
+    let expires = signed_in
+        .cache
+        .expiration()
+        .map_or_else(|_| "-".to_owned(), rfc3339);
+    println!(
+        "signed in as {} (credentials until {expires}, refreshed for up to 12 hours)",
+        signed_in.login_session
+    );
+    println!(
+        "profile {profile} now has login_session; profiles with `mfad_login_profile = {profile}` and `credential_process = mfad process NAME` use it"
+    );
+    Ok(())
+}
+
+async fn sign_in(target: &AwsLoginTarget, env: &CallerEnv) -> Result<aws_login::SignedIn, Failure> {
+    let route = aws_login::Route {
+        region: &target.region,
+        url: target.url.as_deref(),
+        network: &target.network,
+    };
+    crate::network::check_endpoint(&route.endpoint()).map_err(Failure::from)?;
+    let listener = TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0))
+        .await
+        .map_err(messages::endpoint_not_bound)?;
+    let port = listener
+        .local_addr()
+        .map_err(messages::endpoint_not_bound)?
+        .port();
+    let redirect_uri = format!("http://127.0.0.1:{port}{REDIRECT_PATH}");
+    let (verifier, challenge) = crate::random::pkce().map_err(Failure::internal)?;
+    let state = crate::random::state().map_err(Failure::internal)?;
+    let url =
+        aws_login::authorize_url(route, SAME_DEVICE_CLIENT, &redirect_uri, &state, &challenge);
+    eprintln!("mfad: sign in to AWS in the browser; if it does not open, open this page:\n  {url}");
+    if let Some(browser) = browser_of(env) {
+        open(&browser, &url, env)?;
+    }
+    let signing = Signing {
+        what: format!("AWS (profile {})", target.profile),
+        retry: format!("mfad aws-login {}", target.profile),
+    };
+    let code = tokio::time::timeout(
+        SIGN_IN_TIME_LIMIT,
+        callback::wait(&listener, REDIRECT_PATH, &state, &signing),
+    )
+    .await
+    .map_err(|_| {
+        messages::aws_login_timed_out(&target.profile, short_duration(SIGN_IN_TIME_LIMIT))
+    })??;
+    let (_, key_pem) = aws_login::dpop::generate().map_err(Failure::from)?;
+    let signed_in = aws_login::exchange_code(
+        route,
+        SAME_DEVICE_CLIENT,
+        &code,
+        &verifier,
+        &redirect_uri,
+        &key_pem,
+        SystemTime::now(),
+    )
+    .await
+    .map_err(|error| {
+        Failure::from(aws_login::OfProfile {
+            error,
+            login_profile: target.profile.clone(),
+        })
+    })?;
+    Ok(signed_in)
+}
+
+/// The cache where the CLI and the SDKs read it (the directory 0700, the file 0600,
+/// replaced atomically under its lock), then `login_session` and `region` in the profile.
+fn save(target: &AwsLoginTarget, signed_in: &aws_login::SignedIn) -> Result<(), Failure> {
+    let file = config::aws_login::cache_file_of(target, &signed_in.login_session);
+    let written = (|| {
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&target.cache_directory)?;
+        let _lock = files::lock(&file)?;
+        files::replace(
+            &file,
+            signed_in.cache.to_json().expose_secret().as_bytes(),
+            0o600,
+        )
+    })();
+    written.map_err(|error| messages::aws_login_not_written(&file, error))?;
+    let header = edit::header_of(&target.profile);
+    config::credfile::edit(&target.config, &header, |text| {
+        let with_session = edit::set(text, &header, "login_session", &signed_in.login_session);
+        if !target.region_missing {
+            return Ok(with_session);
+        }
+        let text = with_session.as_deref().unwrap_or(text);
+        let with_region = edit::set(text, &header, "region", &target.region);
+        Ok(with_region.or(with_session))
+    })
+    .map_err(|error| messages::aws_login_not_written(&target.config, error))?;
+    Ok(())
+}
