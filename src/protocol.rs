@@ -122,6 +122,10 @@ pub enum Response {
     /// for the profile.
     Expiration {
         expiration: Option<u64>,
+        /// Seconds before the end that the session is renewed in (15 minutes, 10 for an
+        /// `aws login` session); absent from older daemons.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        renewal_window: Option<u64>,
     },
     Done {
         message: String,

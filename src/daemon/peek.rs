@@ -6,7 +6,9 @@ use crate::protocol::Response;
 use crate::timefmt::epoch_secs;
 
 pub fn handle(daemon: &Daemon, profile: &str) -> Response {
+    let found = daemon.sessions.expiration_of(profile);
     Response::Expiration {
-        expiration: daemon.sessions.expiration_of(profile).map(epoch_secs),
+        expiration: found.map(|(expiration, _)| epoch_secs(expiration)),
+        renewal_window: found.map(|(_, window)| window.as_secs()),
     }
 }

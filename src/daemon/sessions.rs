@@ -425,10 +425,13 @@ impl Sessions {
     }
 
     /// The expiration of the session last handed out for a profile, without renewing.
-    pub fn expiration_of(&self, profile: &str) -> Option<SystemTime> {
+    /// When the session last handed out to `profile` expires, and how long before that
+    /// it is renewed.
+    pub fn expiration_of(&self, profile: &str) -> Option<(SystemTime, Duration)> {
         let key = self.handed_out.lock().unwrap().get(profile)?.clone();
         let slots = self.slots.lock().unwrap();
-        Some(slots.get(&key)?.current.as_ref()?.credentials.expiration)
+        let expiration = slots.get(&key)?.current.as_ref()?.credentials.expiration;
+        Some((expiration, key.min_left_to_hand_out()))
     }
 
     /// Drop the sessions a profile defines or was handed (or all sessions) and every role

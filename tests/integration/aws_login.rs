@@ -114,6 +114,13 @@ fn the_aws_cli_and_boto3_sign_with_a_browser_sign_in_refreshed_once() {
     assert_success(&boto3);
     assert!(String::from_utf8_lossy(&boto3.stdout).contains("assumed-role/admin"));
     assert_eq!(world.signin.counts().token_by_refresh, 1);
+    // The prompt knows that 15-minute credentials are renewed in their last 10 only.
+    let prompt = world.mfad(&["prompt", "dev"]).output().unwrap();
+    let prompt = String::from_utf8_lossy(&prompt.stdout);
+    assert!(
+        prompt.starts_with("dev 1") && !prompt.contains('!'),
+        "{prompt}"
+    );
     let status = world.mfad(&["status"]).output().unwrap();
     let status = String::from_utf8_lossy(&status.stdout);
     assert!(
