@@ -548,3 +548,23 @@ fn mfad_aws_login_signs_in_in_the_browser_for_mfad_and_the_sdks() {
         "{counts:?}"
     );
 }
+
+#[test]
+#[cfg_attr(
+    not(feature = "system-tests"),
+    ignore = "needs boto3: run tests/run.sh"
+)]
+fn a_tool_that_reads_only_the_container_endpoint_uses_a_browser_sign_in() {
+    // As Terraform would under `mfad exec --server`: no profile, no keys, only the
+    // loopback endpoint (AWS_CONTAINER_CREDENTIALS_FULL_URI and its token).
+    let world = signed_in(Duration::from_secs(60));
+    let script = "import boto3, os\nprint(boto3.Session().client('sts', endpoint_url=os.environ['STS']).get_caller_identity()['Arn'])";
+    let output = world
+        .mfad(&["exec", "--server", "dev", "--", "python3", "-c", script])
+        .env("STS", &world.sts.url)
+        .output()
+        .unwrap();
+    assert_success(&output);
+    assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), ARN);
+    assert_eq!(world.signin.counts().token_by_refresh, 1);
+}
