@@ -31,6 +31,9 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// The client a person signs in with on this machine (the browser comes back to a
 /// loopback port), and the one for a browser elsewhere (the person pastes a code).
 pub const SAME_DEVICE_CLIENT: &str = "arn:aws:signin:::devtools/same-device";
+pub const CROSS_DEVICE_CLIENT: &str = "arn:aws:signin:::devtools/cross-device";
+/// Where a browser elsewhere is sent back to: a page that shows the person a code.
+pub const CONFIRMATION_PATH: &str = "/v1/sessions/confirmation";
 
 /// Where and how calls to the sign-in service go.
 #[derive(Debug, Clone, Copy)]
@@ -79,6 +82,30 @@ pub fn authorize_url(
         encode(redirect_uri),
         encode(challenge)
     )
+}
+
+/// The code and `state` in what the confirmation page shows the person (base64 of
+/// `state=…&code=…`); `None` if it is not that.
+pub fn parse_verification_code(text: &str) -> Option<(SecretString, String)> {
+    use base64::Engine;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(text.trim())
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())?;
+    let (mut code, mut state) = (None, None);
+    for pair in decoded.split('&') {
+        let (key, value) = pair.split_once('=')?;
+        let value = percent_encoding::percent_decode_str(value)
+            .decode_utf8()
+            .ok()?
+            .into_owned();
+        match key {
+            "code" => code = Some(SecretString::from(value)),
+            "state" => state = Some(value),
+            _ => {}
+        }
+    }
+    Some((code?, state?))
 }
 
 /// A sign-in just made: its cache, and the identity it signed in (the `login_session`).

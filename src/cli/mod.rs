@@ -115,6 +115,10 @@ pub enum Command {
     AwsLogin {
         /// The profile in ~/.aws/config that gets login_session (created if missing)
         profile: String,
+        /// Sign in with a browser on another device (over SSH, say): open the page shown
+        /// there, then paste the code it gives back here
+        #[arg(long)]
+        remote: bool,
     },
     /// Print PROFILE's credentials as variable assignments for eval
     Env {

@@ -1,15 +1,16 @@
-//! `mfad aws-login PROFILE`: what `aws login` (AWS CLI 2.32+) does, for people without
-//! that CLI. The person signs in to AWS in the browser (password and any MFA, security
-//! keys included); the browser comes back to a loopback port with a code, which is
-//! exchanged (PKCE, a fresh P-256 DPoP key) for the session's tokens. They are written
-//! where the CLI and the SDKs read them (`~/.aws/login/cache`, 0600) and `[profile
-//! PROFILE]` gets `login_session` and `region`, as `aws login` leaves them; mfad then
-//! serves the session to profiles with `mfad_login_profile = PROFILE`.
+//! `mfad aws-login PROFILE [--remote]`: what `aws login` (AWS CLI 2.32+) does, for people
+//! without that CLI. The person signs in to AWS in the browser (password and any MFA,
+//! security keys included); the browser comes back to a loopback port with a code (or,
+//! with `--remote`, a browser on another device shows a code the person pastes here),
+//! which is exchanged (PKCE, a fresh P-256 DPoP key) for the session's tokens. They are
+//! written where the CLI and the SDKs read them (`~/.aws/login/cache`, 0600) and
+//! `[profile PROFILE]` gets `login_session` and `region`, as `aws login` leaves them; mfad
+//! then serves the session to profiles with `mfad_login_profile = PROFILE`.
 //!
 //! Named after the command it stands in for: `mfad login` opens the console from the CLI's
 //! credentials, this goes the other way.
 
-use crate::aws_login::{self, SAME_DEVICE_CLIENT};
+use crate::aws_login::{self, CONFIRMATION_PATH, CROSS_DEVICE_CLIENT, SAME_DEVICE_CLIENT};
 use crate::config::{self, AwsFiles, AwsLoginTarget, CallerEnv, edit};
 use crate::daemon::callback::{self, Signing};
 use crate::daemon::signin::{browser_of, open};
@@ -17,7 +18,7 @@ use crate::failure::Failure;
 use crate::files;
 use crate::messages;
 use crate::timefmt::{rfc3339, short_duration};
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 use std::time::{Duration, SystemTime};
 use tokio::net::TcpListener;
 
@@ -25,13 +26,15 @@ use tokio::net::TcpListener;
 const REDIRECT_PATH: &str = "/oauth/callback";
 /// How long the person has to finish the sign-in.
 const SIGN_IN_TIME_LIMIT: Duration = Duration::from_secs(300);
+/// The longest line read for a pasted code.
+const MAX_CODE_BYTES: u64 = 4096;
 
-pub fn run(profile: &str) -> Result<(), Failure> {
+pub fn run(profile: &str, remote: bool) -> Result<(), Failure> {
     let env: CallerEnv = std::env::vars().collect();
     let files = AwsFiles::load(&env).map_err(Failure::from)?;
     let target = config::aws_login::sign_in_target(&files, profile, &env);
     let runtime = super::runtime()?;
-    let signed_in = runtime.block_on(sign_in(&target, &env))?;
+    let signed_in = runtime.block_on(sign_in(&target, &env, remote))?;
     save(&target, &signed_in)?;
     let expires = signed_in
         .cache
@@ -47,45 +50,38 @@ pub fn run(profile: &str) -> Result<(), Failure> {
     Ok(())
 }
 
-async fn sign_in(target: &AwsLoginTarget, env: &CallerEnv) -> Result<aws_login::SignedIn, Failure> {
+async fn sign_in(
+    target: &AwsLoginTarget,
+    env: &CallerEnv,
+    remote: bool,
+) -> Result<aws_login::SignedIn, Failure> {
     let route = aws_login::Route {
         region: &target.region,
         url: target.url.as_deref(),
         network: &target.network,
     };
     crate::network::check_endpoint(&route.endpoint()).map_err(Failure::from)?;
-    let listener = TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0))
-        .await
-        .map_err(messages::endpoint_not_bound)?;
-    let port = listener
-        .local_addr()
-        .map_err(messages::endpoint_not_bound)?
-        .port();
-    let redirect_uri = format!("http://127.0.0.1:{port}{REDIRECT_PATH}");
     let (verifier, challenge) = crate::random::pkce().map_err(Failure::internal)?;
     let state = crate::random::state().map_err(Failure::internal)?;
-    let url =
-        aws_login::authorize_url(route, SAME_DEVICE_CLIENT, &redirect_uri, &state, &challenge);
-    eprintln!("mfad: sign in to AWS in the browser; if it does not open, open this page:\n  {url}");
-    if let Some(browser) = browser_of(env) {
-        open(&browser, &url, env)?;
-    }
-    let signing = Signing {
-        what: format!("AWS (profile {})", target.profile),
-        retry: format!("mfad aws-login {}", target.profile),
+    let (client_id, redirect_uri, code) = if remote {
+        let redirect_uri = format!("{}{CONFIRMATION_PATH}", route.endpoint());
+        let url = aws_login::authorize_url(
+            route,
+            CROSS_DEVICE_CLIENT,
+            &redirect_uri,
+            &state,
+            &challenge,
+        );
+        let code = pasted_code(&url, &state, &target.profile).await?;
+        (CROSS_DEVICE_CLIENT, redirect_uri, code)
+    } else {
+        let (redirect_uri, code) = loopback_code(route, target, env, &state, &challenge).await?;
+        (SAME_DEVICE_CLIENT, redirect_uri, code)
     };
-    let code = tokio::time::timeout(
-        SIGN_IN_TIME_LIMIT,
-        callback::wait(&listener, REDIRECT_PATH, &state, &signing),
-    )
-    .await
-    .map_err(|_| {
-        messages::aws_login_timed_out(&target.profile, short_duration(SIGN_IN_TIME_LIMIT))
-    })??;
     let (_, key_pem) = aws_login::dpop::generate().map_err(Failure::from)?;
-    let signed_in = aws_login::exchange_code(
+    aws_login::exchange_code(
         route,
-        SAME_DEVICE_CLIENT,
+        client_id,
         &code,
         &verifier,
         &redirect_uri,
@@ -98,8 +94,76 @@ async fn sign_in(target: &AwsLoginTarget, env: &CallerEnv) -> Result<aws_login::
             error,
             login_profile: target.profile.clone(),
         })
-    })?;
-    Ok(signed_in)
+    })
+}
+
+/// The browser on this machine comes back to a loopback port with the code; the
+/// redirect URI and the code.
+async fn loopback_code(
+    route: aws_login::Route<'_>,
+    target: &AwsLoginTarget,
+    env: &CallerEnv,
+    state: &str,
+    challenge: &str,
+) -> Result<(String, SecretString), Failure> {
+    let listener = TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0))
+        .await
+        .map_err(messages::endpoint_not_bound)?;
+    let port = listener
+        .local_addr()
+        .map_err(messages::endpoint_not_bound)?
+        .port();
+    let redirect_uri = format!("http://127.0.0.1:{port}{REDIRECT_PATH}");
+    let url = aws_login::authorize_url(route, SAME_DEVICE_CLIENT, &redirect_uri, state, challenge);
+    eprintln!("mfad: sign in to AWS in the browser; if it does not open, open this page:\n  {url}");
+    if let Some(browser) = browser_of(env) {
+        open(&browser, &url, env)?;
+    }
+    let signing = Signing {
+        what: format!("AWS (profile {})", target.profile),
+        retry: format!("mfad aws-login {}", target.profile),
+    };
+    let code = tokio::time::timeout(
+        SIGN_IN_TIME_LIMIT,
+        callback::wait(&listener, REDIRECT_PATH, state, &signing),
+    )
+    .await
+    .map_err(|_| {
+        messages::aws_login_timed_out(&target.profile, short_duration(SIGN_IN_TIME_LIMIT))
+    })??;
+    Ok((redirect_uri, code))
+}
+
+/// A browser elsewhere: the person opens `url` there, signs in, and pastes the code the
+/// confirmation page shows (one line of standard input: the terminal, or a pipe).
+async fn pasted_code(url: &str, state: &str, profile: &str) -> Result<SecretString, Failure> {
+    use subtle::ConstantTimeEq;
+    eprintln!(
+        "mfad: open this page in a browser on any device, sign in, then paste the code it shows:\n  {url}"
+    );
+    eprint!("code: ");
+    let reading = tokio::task::spawn_blocking(|| {
+        use std::io::{BufRead, Read};
+        let mut line = String::new();
+        let read = std::io::stdin()
+            .lock()
+            .take(MAX_CODE_BYTES)
+            .read_line(&mut line);
+        read.map(|_| SecretString::from(line))
+    });
+    let line = tokio::time::timeout(SIGN_IN_TIME_LIMIT, reading)
+        .await
+        .map_err(|_| messages::aws_login_timed_out(profile, short_duration(SIGN_IN_TIME_LIMIT)))?
+        .map_err(Failure::internal)?
+        .map_err(Failure::internal)?;
+    let parsed = aws_login::parse_verification_code(line.expose_secret());
+    match parsed {
+        // Compared in constant time: the state is what ties the code to this sign-in.
+        Some((code, returned)) if bool::from(returned.as_bytes().ct_eq(state.as_bytes())) => {
+            Ok(code)
+        }
+        _ => Err(messages::aws_login_code_garbled(profile)),
+    }
 }
 
 /// The cache where the CLI and the SDKs read it (the directory 0700, the file 0600,

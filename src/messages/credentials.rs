@@ -63,6 +63,14 @@ pub fn aws_login_timed_out(profile: &str, waited: impl Display) -> Failure {
     )
 }
 
+pub fn aws_login_code_garbled(profile: &str) -> Failure {
+    Failure::new(
+        FailureKind::PromptCancelled,
+        "that is not the code of this sign-in (paste the whole code the confirmation page shows, on one line)",
+        format!("run `mfad aws-login {profile} --remote` again; each sign-in has its own code"),
+    )
+}
+
 pub fn aws_login_not_written(path: &std::path::Path, error: impl Display) -> Failure {
     Failure::new(
         FailureKind::Internal,

@@ -568,3 +568,81 @@ fn a_tool_that_reads_only_the_container_endpoint_uses_a_browser_sign_in() {
     assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), ARN);
     assert_eq!(world.signin.counts().token_by_refresh, 1);
 }
+
+#[test]
+fn mfad_aws_login_remote_takes_the_code_a_browser_elsewhere_shows() {
+    use std::io::{BufRead, Write};
+    let sts = sts_double::StsDouble::start();
+    let signin = SigninDouble::start(ARN, &sts);
+    let env = TestEnv::new();
+    env.write_config("");
+    let mut child = env
+        .mfad(&["aws-login", "console", "--remote"])
+        .env("AWS_ENDPOINT_URL_SIGNIN", &signin.url)
+        .env("AWS_REGION", "eu-west-1")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The page it names, opened "on another device", shows the code to paste.
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let url = loop {
+        let mut line = String::new();
+        assert_ne!(stderr.read_line(&mut line).unwrap(), 0, "no URL was shown");
+        if let Some(url) = line.trim().strip_prefix("http") {
+            break format!("http{url}");
+        }
+    };
+    let page = env
+        .command("python3")
+        .args([
+            "-c",
+            "import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1]).read().decode())",
+            &url,
+        ])
+        .output()
+        .unwrap();
+    assert_success(&page);
+    let page = String::from_utf8_lossy(&page.stdout);
+    let code = page.trim().strip_prefix("Your code: ").unwrap().to_owned();
+    writeln!(child.stdin.take().unwrap(), "{code}").unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    assert!(String::from_utf8_lossy(&output.stdout).contains(&format!("signed in as {ARN}")));
+    let config = std::fs::read_to_string(env.config_path()).unwrap();
+    assert!(
+        config.contains(&format!("login_session = {ARN}")),
+        "{config}"
+    );
+    let counts = signin.counts();
+    assert_eq!(
+        (counts.authorize, counts.token_by_code, counts.bad_codes),
+        (1, 1, 0),
+        "{counts:?}"
+    );
+
+    // A code of another sign-in (its state differs) is refused, and nothing is written.
+    let again = env
+        .mfad(&["aws-login", "other", "--remote"])
+        .env("AWS_ENDPOINT_URL_SIGNIN", &signin.url)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(again.stdin.as_ref().unwrap(), "{code}").unwrap();
+    let refused = again.wait_with_output().unwrap();
+    assert!(!refused.status.success());
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(said.contains("not the code of this sign-in"), "{said}");
+    assert!(
+        !std::fs::read_to_string(env.config_path())
+            .unwrap()
+            .contains("[profile other]")
+    );
+}

@@ -1,6 +1,8 @@
 //! A double of the AWS sign-in service behind `aws login` (moto has none): the browser's
 //! `GET /v1/authorize`, which a person approves at once (the double plays the person
-//! too) by redirecting to the client's loopback with a code and the `state`; and
+//! too) by redirecting to the client's loopback with a code and the `state` (or, for the
+//! cross-device client, to `GET /v1/sessions/confirmation`, which shows the person the
+//! code to paste: base64 of `state=…&code=…`); and
 //! CreateOAuth2Token as aws-sdk-signin calls it: `POST /v1/token`, the body the
 //! CreateOAuth2TokenRequestBody, the answer the CreateOAuth2TokenResponseBody, errors
 //! named in `x-amzn-errortype` with the OAuth2ErrorCode in `error`.
@@ -25,6 +27,8 @@ use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 
 pub const CLIENT_ID: &str = "arn:aws:signin:::devtools/same-device";
+/// The client of a sign-in in a browser on another device.
+pub const CROSS_DEVICE_CLIENT_ID: &str = "arn:aws:signin:::devtools/cross-device";
 
 /// What the double has seen.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -234,8 +238,18 @@ fn error(status: u16, kind: &str, code: &str, message: &str) -> Answer {
 
 fn handle(request: &HttpRequest, state: &Arc<Mutex<State>>, token_url: &str) -> Answer {
     let (path, query) = request.route();
+    let base = token_url.trim_end_matches("/v1/token");
     if (request.method.as_str(), path) == ("GET", "/v1/authorize") {
-        return authorize(&mut state.lock().unwrap(), &query);
+        return authorize(&mut state.lock().unwrap(), &query, base);
+    }
+    if (request.method.as_str(), path) == ("GET", "/v1/sessions/confirmation") {
+        let shown = format!(
+            "state={}&code={}",
+            query.get("state").cloned().unwrap_or_default(),
+            query.get("code").cloned().unwrap_or_default()
+        );
+        let code = base64::engine::general_purpose::STANDARD.encode(shown);
+        return (200, Vec::new(), format!("Your code: {code}"));
     }
     if (request.method.as_str(), path) != ("POST", "/v1/token") {
         return error(
@@ -251,7 +265,7 @@ fn handle(request: &HttpRequest, state: &Arc<Mutex<State>>, token_url: &str) -> 
         Err(answer) => return answer,
     };
     let body: serde_json::Value = serde_json::from_slice(&request.body).unwrap_or_default();
-    if body["clientId"] != CLIENT_ID {
+    if body["clientId"] != CLIENT_ID && body["clientId"] != CROSS_DEVICE_CLIENT_ID {
         return error(
             400,
             "ValidationException",
@@ -272,16 +286,20 @@ fn handle(request: &HttpRequest, state: &Arc<Mutex<State>>, token_url: &str) -> 
 }
 
 /// The person signs in and approves at once: back to the loopback with a code.
-fn authorize(state: &mut State, query: &HashMap<String, String>) -> Answer {
+fn authorize(state: &mut State, query: &HashMap<String, String>, base: &str) -> Answer {
     state.counts.authorize += 1;
     let get = |key: &str| query.get(key).cloned().unwrap_or_default();
     let redirect = get("redirect_uri");
+    let redirect_allowed = match get("client_id").as_str() {
+        CLIENT_ID => redirect.starts_with("http://127.0.0.1:"),
+        CROSS_DEVICE_CLIENT_ID => redirect == format!("{base}/v1/sessions/confirmation"),
+        _ => false,
+    };
     if get("response_type") != "code"
-        || get("client_id") != CLIENT_ID
         || get("code_challenge_method") != "SHA-256"
         || get("scope") != "openid"
         || get("code_challenge").is_empty()
-        || !redirect.starts_with("http://127.0.0.1:")
+        || !redirect_allowed
     {
         return error(
             400,
