@@ -1,6 +1,5 @@
-//! An `aws login` session as the AWS CLI and the SDKs cache it:
-//! `~/.aws/login/cache/<hex SHA-256 of the trimmed login_session>.json` (or under
-//! `AWS_LOGIN_CACHE_DIRECTORY`), holding the 15-minute credentials, the rotating refresh
+//! An `aws login` session as the AWS CLI and the SDKs cache it (where the file is, is
+//! `config`'s to say), holding the 15-minute credentials, the rotating refresh
 //! token and the P-256 key that signs each refresh's DPoP proof.
 //!
 //! Fields mfad does not know are kept as they were when it rewrites the file, so a newer
@@ -11,7 +10,6 @@ use crate::sts::TemporaryCredentials;
 use crate::timefmt::rfc3339;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
-use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 use zeroize::Zeroize;
 
@@ -105,23 +103,11 @@ impl LoginCache {
         })
     }
 
-    /// The cache after a refresh: new credentials valid until `expiration`, the rotated
-    /// refresh token; the account, client, key and the rest as they were.
-    pub fn refreshed(
-        &self,
-        credentials: &TemporaryCredentials,
-        refresh_token: &str,
-        expiration: SystemTime,
-    ) -> Self {
-        use secrecy::ExposeSecret;
+    /// The cache after a refresh: new credentials, the rotated refresh token; the
+    /// account, client, key and the rest as they were.
+    pub fn refreshed(&self, credentials: &TemporaryCredentials, refresh_token: &str) -> Self {
         Self {
-            access_token: AccessToken {
-                access_key_id: credentials.access_key_id.clone(),
-                secret_access_key: credentials.secret_access_key.expose_secret().to_owned(),
-                session_token: credentials.session_token.expose_secret().to_owned(),
-                account_id: self.access_token.account_id.clone(),
-                expires_at: rfc3339(expiration),
-            },
+            access_token: AccessToken::of(credentials, self.access_token.account_id.clone()),
             token_type: self.token_type.clone(),
             refresh_token: refresh_token.to_owned(),
             id_token: self.id_token.clone(),
@@ -132,23 +118,18 @@ impl LoginCache {
     }
 }
 
-/// The directory of login caches for a caller: `AWS_LOGIN_CACHE_DIRECTORY`, else
-/// `HOME/.aws/login/cache`.
-pub fn directory(cache_directory_var: Option<&str>, home: &Path) -> PathBuf {
-    match cache_directory_var.filter(|dir| !dir.is_empty()) {
-        Some(dir) => PathBuf::from(dir),
-        None => home.join(".aws/login/cache"),
+impl AccessToken {
+    /// `credentials` of `account_id`, as the cache holds them.
+    pub fn of(credentials: &TemporaryCredentials, account_id: String) -> Self {
+        use secrecy::ExposeSecret;
+        Self {
+            access_key_id: credentials.access_key_id.clone(),
+            secret_access_key: credentials.secret_access_key.expose_secret().to_owned(),
+            session_token: credentials.session_token.expose_secret().to_owned(),
+            account_id,
+            expires_at: rfc3339(credentials.expiration),
+        }
     }
-}
-
-/// The cache file of a login session, as the CLI and the SDKs name it.
-pub fn file(directory: &Path, login_session: &str) -> PathBuf {
-    use sha2::{Digest, Sha256};
-    let digest: String = Sha256::digest(login_session.trim().as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    directory.join(format!("{digest}.json"))
 }
 
 #[cfg(test)]
@@ -174,36 +155,16 @@ pub(crate) mod tests {
 }"#;
 
     #[test]
-    fn the_file_is_named_as_the_sdks_name_it() {
-        // The Rust SDK's own test vector (aws-config's login cache).
-        let dir = Path::new("/home/someuser/.aws/login/cache");
-        let expected = "/home/someuser/.aws/login/cache/36db1d138ff460920374e4c3d8e01f53f9f73537e89c88d639f68393df0e2726.json";
-        assert_eq!(
-            file(dir, "arn:aws:iam::0123456789012:user/Admin"),
-            Path::new(expected)
-        );
-        assert_eq!(
-            file(dir, "  arn:aws:iam::0123456789012:user/Admin  "),
-            Path::new(expected)
-        );
-        assert_eq!(
-            directory(None, Path::new("/home/u")),
-            Path::new("/home/u/.aws/login/cache")
-        );
-        assert_eq!(directory(Some("/c"), Path::new("/home/u")), Path::new("/c"));
-    }
-
-    #[test]
     fn a_refresh_keeps_what_it_does_not_replace_and_unknown_fields() {
         let cache = LoginCache::parse(SAMPLE.as_bytes()).unwrap();
         let new = TemporaryCredentials {
             access_key_id: "ASIANEW".into(),
             secret_access_key: SecretString::from("new-secret"),
             session_token: SecretString::from("new-token"),
-            expiration: SystemTime::UNIX_EPOCH,
+            expiration: SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_800_000_000),
         };
-        let expiration = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_800_000_000);
-        let refreshed = cache.refreshed(&new, "refresh-2", expiration);
+        let expiration = new.expiration;
+        let refreshed = cache.refreshed(&new, "refresh-2");
         let text = refreshed.to_json();
         let again = LoginCache::parse(text.expose_secret().as_bytes()).unwrap();
         assert_eq!(again.access_token.access_key_id, "ASIANEW");

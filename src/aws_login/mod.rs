@@ -12,11 +12,14 @@ pub use error::{LoginError, OfProfile};
 
 use crate::config::AwsLoginSession;
 use crate::network::Network;
+use crate::sts::TemporaryCredentials;
 use aws_sdk_signin::config::interceptors::BeforeTransmitInterceptorContextMut;
 use aws_sdk_signin::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_signin::error::ProvideErrorMetadata;
 use aws_sdk_signin::operation::create_o_auth2_token::CreateOAuth2TokenError;
-use aws_sdk_signin::types::{CreateOAuth2TokenRequestBody, OAuth2ErrorCode};
+use aws_sdk_signin::types::{
+    CreateOAuth2TokenRequestBody, CreateOAuth2TokenResponseBody, OAuth2ErrorCode,
+};
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::retry::RetryConfig;
 use aws_smithy_types::timeout::TimeoutConfig;
@@ -137,16 +140,7 @@ pub async fn exchange_code(
         .redirect_uri(redirect_uri)
         .build()
         .expect("all required fields set");
-    let answer = client(route, key)
-        .await?
-        .create_o_auth2_token()
-        .token_input(body)
-        .send()
-        .await
-        .map_err(|error| classify(error, route))?;
-    let output = answer
-        .token_output
-        .ok_or(LoginError::Empty("tokenOutput"))?;
+    let (output, credentials) = create_token(route, key, body, now).await?;
     let id_token = output.id_token().ok_or(LoginError::Empty("idToken"))?;
     let login_session = subject(id_token)?;
     let account_id = login_session
@@ -159,18 +153,8 @@ pub async fn exchange_code(
             ))
         })?
         .to_owned();
-    let access = output
-        .access_token()
-        .ok_or(LoginError::Empty("accessToken"))?;
-    let expires_in = u64::try_from(output.expires_in()).unwrap_or(0);
     let cache = LoginCache {
-        access_token: cache::AccessToken {
-            access_key_id: access.access_key_id().to_owned(),
-            secret_access_key: access.secret_access_key().to_owned(),
-            session_token: access.session_token().to_owned(),
-            account_id,
-            expires_at: crate::timefmt::rfc3339(now + Duration::from_secs(expires_in)),
-        },
+        access_token: cache::AccessToken::of(&credentials, account_id),
         token_type: Some(output.token_type().to_owned()),
         refresh_token: output.refresh_token().to_owned(),
         id_token: Some(id_token.to_owned()),
@@ -219,6 +203,18 @@ pub async fn refresh(
         .refresh_token(&cached.refresh_token)
         .build()
         .expect("all required fields set");
+    let (output, credentials) = create_token(route, key, body, now).await?;
+    Ok(cached.refreshed(&credentials, output.refresh_token()))
+}
+
+/// CreateOAuth2Token with `body`, each attempt with a proof signed by `key`: the answer,
+/// and the credentials in it (valid from `now` for the lifetime it gives).
+async fn create_token(
+    route: Route<'_>,
+    key: SecretKey,
+    body: CreateOAuth2TokenRequestBody,
+    now: SystemTime,
+) -> Result<(CreateOAuth2TokenResponseBody, TemporaryCredentials), LoginError> {
     let answer = client(route, key)
         .await?
         .create_o_auth2_token()
@@ -233,14 +229,13 @@ pub async fn refresh(
         .access_token()
         .ok_or(LoginError::Empty("accessToken"))?;
     let expires_in = u64::try_from(output.expires_in()).unwrap_or(0);
-    let expiration = now + Duration::from_secs(expires_in);
-    let credentials = crate::sts::TemporaryCredentials {
+    let credentials = TemporaryCredentials {
         access_key_id: access.access_key_id().to_owned(),
         secret_access_key: SecretString::from(access.secret_access_key().to_owned()),
         session_token: SecretString::from(access.session_token().to_owned()),
-        expiration,
+        expiration: now + Duration::from_secs(expires_in),
     };
-    Ok(cached.refreshed(&credentials, output.refresh_token(), expiration))
+    Ok((output, credentials))
 }
 
 async fn client(route: Route<'_>, key: SecretKey) -> Result<aws_sdk_signin::Client, LoginError> {

@@ -20,7 +20,6 @@ use crate::messages;
 use crate::timefmt::{rfc3339, short_duration};
 use secrecy::{ExposeSecret, SecretString};
 use std::time::{Duration, SystemTime};
-use tokio::net::TcpListener;
 
 /// Where the browser comes back to, on a loopback port (RFC 8252), as with `aws login`.
 const REDIRECT_PATH: &str = "/oauth/callback";
@@ -106,14 +105,7 @@ async fn loopback_code(
     state: &str,
     challenge: &str,
 ) -> Result<(String, SecretString), Failure> {
-    let listener = TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0))
-        .await
-        .map_err(messages::endpoint_not_bound)?;
-    let port = listener
-        .local_addr()
-        .map_err(messages::endpoint_not_bound)?
-        .port();
-    let redirect_uri = format!("http://127.0.0.1:{port}{REDIRECT_PATH}");
+    let (listener, redirect_uri) = callback::listen(REDIRECT_PATH).await?;
     let url = aws_login::authorize_url(route, SAME_DEVICE_CLIENT, &redirect_uri, state, challenge);
     eprintln!("mfad: sign in to AWS in the browser; if it does not open, open this page:\n  {url}");
     if let Some(browser) = browser_of(env) {

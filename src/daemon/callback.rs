@@ -23,6 +23,19 @@ const REQUEST_TIME_LIMIT: Duration = Duration::from_secs(5);
 /// Connections served at once; the oldest is closed for a newer one.
 const MAX_CONNECTIONS: usize = 64;
 
+/// A loopback port for the browser to come back to (any free one, RFC 8252), and the
+/// redirect URI with `path` on it.
+pub async fn listen(path: &str) -> Result<(TcpListener, String), Failure> {
+    let listener = TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0))
+        .await
+        .map_err(messages::endpoint_not_bound)?;
+    let port = listener
+        .local_addr()
+        .map_err(messages::endpoint_not_bound)?
+        .port();
+    Ok((listener, format!("http://127.0.0.1:{port}{path}")))
+}
+
 /// What a sign-in is to, in words ("IAM Identity Center (corp)"), and the command that
 /// tries it again.
 #[derive(Debug, Clone)]

@@ -15,7 +15,6 @@ use crate::sso::{self, DeviceAuthorization, Flow, Grant, Registration, Route, Ss
 use crate::timefmt::short_duration;
 use crate::vocab::CallerEnv;
 use std::time::Duration;
-use tokio::net::TcpListener;
 
 /// Who can be shown the sign-in: the callers waiting with a terminal, and the desktop
 /// and browser of the caller whose request started it.
@@ -128,14 +127,7 @@ async fn with_browser(
     browser: &str,
     env: &CallerEnv,
 ) -> Result<Token, Failure> {
-    let listener = TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0))
-        .await
-        .map_err(messages::endpoint_not_bound)?;
-    let port = listener
-        .local_addr()
-        .map_err(messages::endpoint_not_bound)?
-        .port();
-    let redirect_uri = format!("http://127.0.0.1:{port}{}", sso::REDIRECT_PATH);
+    let (listener, redirect_uri) = callback::listen(sso::REDIRECT_PATH).await?;
     let (verifier, challenge) = crate::random::pkce().map_err(Failure::internal)?;
     let state = crate::random::state().map_err(Failure::internal)?;
     let url = sso::authorize_url(route, registration, &redirect_uri, &state, &challenge);

@@ -260,61 +260,9 @@ fn a_refusal_is_named_once_with_its_remedy_and_nothing_is_lost() {
 #[test]
 fn the_rust_sdks_login_provider_and_mfad_share_one_cache() {
     let world = signed_in(Duration::from_secs(120));
-    let sdk_identity = || {
-        let _env = PROCESS_ENV.lock().unwrap_or_else(|e| e.into_inner());
-        // SAFETY: see PROCESS_ENV.
-        unsafe {
-            std::env::set_var("AWS_CONFIG_FILE", world.env.config_path());
-            std::env::set_var("AWS_SHARED_CREDENTIALS_FILE", world.env.credentials_path());
-            std::env::set_var("HOME", world.env.home());
-            std::env::set_var("AWS_ENDPOINT_URL_SIGNIN", &world.signin.url);
-            std::env::set_var("AWS_ENDPOINT_URL_STS", &world.sts.url);
-            std::env::remove_var("AWS_LOGIN_CACHE_DIRECTORY");
-        }
-        tokio::runtime::Runtime::new().unwrap().block_on(async {
-            let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-                .profile_name("console")
-                .load()
-                .await;
-            aws_sdk_sts::Client::new(&config)
-                .get_caller_identity()
-                .send()
-                .await
-                .map(|identity| identity.arn().unwrap_or_default().to_owned())
-                .map_err(|e| aws_sdk_sts::error::DisplayErrorContext(e).to_string())
-        })
-    };
-    // The SDK refreshes the CLI's cache itself (two minutes left), its DPoP proof accepted
-    // by the double; mfad takes what the SDK wrote without refreshing again.
-    assert_eq!(sdk_identity().unwrap(), ARN);
-    assert_eq!(world.signin.counts().token_by_refresh, 1);
-    let taken = world.process("dev");
-    assert_eq!(
-        taken["AccessKeyId"],
-        world.cached()["accessToken"]["accessKeyId"]
-    );
-    assert_eq!(world.signin.counts().token_by_refresh, 1);
-    // mfad refreshes (the file aged to two minutes), and the SDK accepts what mfad wrote:
-    // first as it is, then refreshing with the refresh token mfad rotated.
-    assert_success(&world.mfad(&["logout", "dev"]).output().unwrap());
-    age_cache(&world.cache, Duration::from_secs(120));
-    let refreshed = world.process("dev");
-    assert_eq!(world.signin.counts().token_by_refresh, 2);
-    assert_eq!(sdk_identity().unwrap(), ARN);
-    assert_eq!(world.signin.counts().token_by_refresh, 2);
-    assert_eq!(
-        refreshed["AccessKeyId"],
-        world.cached()["accessToken"]["accessKeyId"]
-    );
-    age_cache(&world.cache, Duration::from_secs(120));
-    assert_eq!(sdk_identity().unwrap(), ARN);
-    let counts = world.signin.counts();
-    assert_eq!(counts.token_by_refresh, 3, "{counts:?}");
-    assert_eq!(
-        counts.used_refresh_tokens + counts.bad_proofs + counts.replays,
-        0,
-        "{counts:?}"
-    );
+    shares_one_cache(&world, || {
+        rust_sdk_arn(&world.env, &world.signin.url, &world.sts.url)
+    });
 }
 
 #[test]
@@ -324,7 +272,7 @@ fn the_rust_sdks_login_provider_and_mfad_share_one_cache() {
 )]
 fn botocores_login_provider_and_mfad_share_one_cache() {
     let world = signed_in(Duration::from_secs(120));
-    let boto3 = || {
+    shares_one_cache(&world, || {
         let output = world
             .env
             .command("python3")
@@ -338,10 +286,42 @@ fn botocores_login_provider_and_mfad_share_one_cache() {
             .unwrap();
         assert_success(&output);
         String::from_utf8_lossy(&output.stdout).trim().to_owned()
-    };
-    // botocore refreshes the CLI's cache itself (two minutes left), its DPoP proof
-    // accepted by the double; mfad takes what botocore wrote without refreshing again.
-    assert_eq!(boto3(), ARN);
+    });
+}
+
+/// The ARN the Rust SDK's own login provider signs as, for profile `console` of `env` (in
+/// this process's environment, held under `PROCESS_ENV`).
+fn rust_sdk_arn(env: &TestEnv, signin_url: &str, sts_url: &str) -> String {
+    let _env = PROCESS_ENV.lock().unwrap_or_else(|e| e.into_inner());
+    // SAFETY: see PROCESS_ENV.
+    unsafe {
+        std::env::set_var("AWS_CONFIG_FILE", env.config_path());
+        std::env::set_var("AWS_SHARED_CREDENTIALS_FILE", env.credentials_path());
+        std::env::set_var("HOME", env.home());
+        std::env::set_var("AWS_ENDPOINT_URL_SIGNIN", signin_url);
+        std::env::set_var("AWS_ENDPOINT_URL_STS", sts_url);
+        std::env::remove_var("AWS_LOGIN_CACHE_DIRECTORY");
+    }
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .profile_name("console")
+            .load()
+            .await;
+        aws_sdk_sts::Client::new(&config)
+            .get_caller_identity()
+            .send()
+            .await
+            .map(|identity| identity.arn().unwrap_or_default().to_owned())
+            .unwrap_or_else(|e| panic!("{}", aws_sdk_sts::error::DisplayErrorContext(e)))
+    })
+}
+
+/// An SDK's own login provider (`client` signs once and says as whom) and mfad, taking
+/// turns with one cache: the client refreshes the CLI's cache (two minutes left) and mfad
+/// takes what it wrote; mfad refreshes and the client uses what mfad wrote, then
+/// refreshes it with the refresh token mfad rotated. Nothing is refused on the way.
+fn shares_one_cache(world: &World, client: impl Fn() -> String) {
+    assert_eq!(client(), ARN);
     assert_eq!(world.signin.counts().token_by_refresh, 1);
     let taken = world.process("dev");
     assert_eq!(
@@ -349,14 +329,22 @@ fn botocores_login_provider_and_mfad_share_one_cache() {
         world.cached()["accessToken"]["accessKeyId"]
     );
     assert_eq!(world.signin.counts().token_by_refresh, 1);
-    // mfad refreshes, and botocore signs with what mfad wrote, then refreshes with the
-    // refresh token mfad rotated.
     assert_success(&world.mfad(&["logout", "dev"]).output().unwrap());
     age_cache(&world.cache, Duration::from_secs(120));
-    world.process("dev");
+    let refreshed = world.process("dev");
     assert_eq!(world.signin.counts().token_by_refresh, 2);
+    assert_eq!(
+        refreshed["AccessKeyId"],
+        world.cached()["accessToken"]["accessKeyId"]
+    );
+    assert_eq!(client(), ARN);
+    assert_eq!(
+        world.signin.counts().token_by_refresh,
+        2,
+        "mfad's file used as it is"
+    );
     age_cache(&world.cache, Duration::from_secs(120));
-    assert_eq!(boto3(), ARN);
+    assert_eq!(client(), ARN);
     let counts = world.signin.counts();
     assert_eq!(counts.token_by_refresh, 3, "{counts:?}");
     assert_eq!(
@@ -517,29 +505,7 @@ fn mfad_aws_login_signs_in_in_the_browser_for_mfad_and_the_sdks() {
     // The Rust SDK's login provider takes the cache mfad wrote, and refreshes it with the
     // key mfad made.
     age_cache(&cache, Duration::from_secs(120));
-    let _env = PROCESS_ENV.lock().unwrap_or_else(|e| e.into_inner());
-    // SAFETY: see PROCESS_ENV.
-    unsafe {
-        std::env::set_var("AWS_CONFIG_FILE", env.config_path());
-        std::env::set_var("AWS_SHARED_CREDENTIALS_FILE", env.credentials_path());
-        std::env::set_var("HOME", env.home());
-        std::env::set_var("AWS_ENDPOINT_URL_SIGNIN", &signin.url);
-        std::env::set_var("AWS_ENDPOINT_URL_STS", &sts.url);
-        std::env::remove_var("AWS_LOGIN_CACHE_DIRECTORY");
-    }
-    let arn = tokio::runtime::Runtime::new().unwrap().block_on(async {
-        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .profile_name("console")
-            .load()
-            .await;
-        aws_sdk_sts::Client::new(&config)
-            .get_caller_identity()
-            .send()
-            .await
-            .map(|identity| identity.arn().unwrap_or_default().to_owned())
-            .map_err(|e| aws_sdk_sts::error::DisplayErrorContext(e).to_string())
-    });
-    assert_eq!(arn.unwrap(), ARN);
+    assert_eq!(rust_sdk_arn(&env, &signin.url, &sts.url), ARN);
     let counts = signin.counts();
     assert_eq!(counts.token_by_refresh, 1, "{counts:?}");
     assert_eq!(
