@@ -65,56 +65,45 @@ impl Iam {
         Ok(String::from_utf8_lossy(content.as_ref()).into_owned())
     }
 
-    /// The serials of virtual MFA devices assigned to nobody (all pages).
-    /// The users that hold a virtual device (one paginated call for the whole account).
+    /// The users that hold a virtual device (one paginated listing for the whole account).
     pub async fn users_with_virtual_devices(
         &self,
     ) -> Result<std::collections::HashSet<String>, IamError> {
-        let mut users = std::collections::HashSet::new();
-        let mut marker = None;
-        loop {
-            let output = self
-                .client
-                .list_virtual_mfa_devices()
-                .assignment_status(AssignmentStatusType::Assigned)
-                .set_marker(marker)
-                .send()
-                .await
-                .map_err(|e| self.classify("ListVirtualMFADevices", e))?;
-            users.extend(
-                output
-                    .virtual_mfa_devices
-                    .into_iter()
-                    .filter_map(|d| d.user.map(|user| user.user_name)),
-            );
-            match output.marker {
-                Some(next) if output.is_truncated => marker = Some(next),
-                _ => return Ok(users),
-            }
-        }
+        let devices = self.virtual_devices(AssignmentStatusType::Assigned).await?;
+        Ok(devices
+            .into_iter()
+            .filter_map(|d| d.user.map(|user| user.user_name))
+            .collect())
     }
 
+    /// The serials of virtual MFA devices assigned to nobody (all pages).
     pub async fn unassigned_virtual_devices(&self) -> Result<Vec<String>, IamError> {
-        let mut serials = Vec::new();
+        let devices = self
+            .virtual_devices(AssignmentStatusType::Unassigned)
+            .await?;
+        Ok(devices.into_iter().map(|d| d.serial_number).collect())
+    }
+
+    /// The virtual MFA devices of an assignment status, all pages.
+    async fn virtual_devices(
+        &self,
+        status: AssignmentStatusType,
+    ) -> Result<Vec<aws_sdk_iam::types::VirtualMfaDevice>, IamError> {
+        let mut devices = Vec::new();
         let mut marker = None;
         loop {
             let output = self
                 .client
                 .list_virtual_mfa_devices()
-                .assignment_status(AssignmentStatusType::Unassigned)
+                .assignment_status(status.clone())
                 .set_marker(marker)
                 .send()
                 .await
                 .map_err(|e| self.classify("ListVirtualMFADevices", e))?;
-            serials.extend(
-                output
-                    .virtual_mfa_devices
-                    .into_iter()
-                    .map(|d| d.serial_number),
-            );
+            devices.extend(output.virtual_mfa_devices);
             match output.marker {
                 Some(next) if output.is_truncated => marker = Some(next),
-                _ => return Ok(serials),
+                _ => return Ok(devices),
             }
         }
     }

@@ -56,6 +56,25 @@ impl World {
         serde_json::from_slice(&output.stdout).unwrap()
     }
 
+    /// The ARN boto3 signs as with `profile` (its own providers, credential_process
+    /// included).
+    fn boto3_arn(&self, profile: &str) -> String {
+        let output = self
+            .env
+            .command("python3")
+            .env("STS", &self.sts.url)
+            .env("AWS_ENDPOINT_URL_SIGNIN", &self.signin.url)
+            .env("PROFILE", profile)
+            .args([
+                "-c",
+                "import boto3, os\nprint(boto3.Session(profile_name=os.environ['PROFILE']).client('sts', endpoint_url=os.environ['STS']).get_caller_identity()['Arn'])",
+            ])
+            .output()
+            .unwrap();
+        assert_success(&output);
+        String::from_utf8_lossy(&output.stdout).trim().to_owned()
+    }
+
     fn cached(&self) -> serde_json::Value {
         serde_json::from_slice(&std::fs::read(&self.cache).unwrap()).unwrap()
     }
@@ -100,19 +119,7 @@ fn the_aws_cli_and_boto3_sign_with_a_browser_sign_in_refreshed_once() {
     assert_eq!(mode & 0o777, 0o600);
 
     // boto3, and a role assumed with the sign-in's credentials: no second refresh.
-    let boto3 = world
-        .env
-        .command("python3")
-        .env("STS", &world.sts.url)
-        .env("AWS_ENDPOINT_URL_SIGNIN", &world.signin.url)
-        .args([
-            "-c",
-            "import boto3, os\nprint(boto3.Session(profile_name='admin').client('sts', endpoint_url=os.environ['STS']).get_caller_identity()['Arn'])",
-        ])
-        .output()
-        .unwrap();
-    assert_success(&boto3);
-    assert!(String::from_utf8_lossy(&boto3.stdout).contains("assumed-role/admin"));
+    assert!(world.boto3_arn("admin").contains("assumed-role/admin"));
     assert_eq!(world.signin.counts().token_by_refresh, 1);
     // The prompt knows that 15-minute credentials are renewed in their last 10 only.
     let prompt = world.mfad(&["prompt", "dev"]).output().unwrap();
@@ -272,21 +279,7 @@ fn the_rust_sdks_login_provider_and_mfad_share_one_cache() {
 )]
 fn botocores_login_provider_and_mfad_share_one_cache() {
     let world = signed_in(Duration::from_secs(120));
-    shares_one_cache(&world, || {
-        let output = world
-            .env
-            .command("python3")
-            .env("STS", &world.sts.url)
-            .env("AWS_ENDPOINT_URL_SIGNIN", &world.signin.url)
-            .args([
-                "-c",
-                "import boto3, os\nprint(boto3.Session(profile_name='console').client('sts', endpoint_url=os.environ['STS']).get_caller_identity()['Arn'])",
-            ])
-            .output()
-            .unwrap();
-        assert_success(&output);
-        String::from_utf8_lossy(&output.stdout).trim().to_owned()
-    });
+    shares_one_cache(&world, || world.boto3_arn("console"));
 }
 
 /// The ARN the Rust SDK's own login provider signs as, for profile `console` of `env` (in
