@@ -63,7 +63,11 @@ fn main() -> ExitCode {
             destination,
         } => commands::login::run(profile, *print, destination.as_deref())
             .map_err(|failure| format!("mfad login {profile}: {failure}")),
-        Command::AwsLogin { profile, remote } => commands::aws_login::run(profile, *remote)
+        Command::AwsLogin {
+            profile,
+            remote,
+            store,
+        } => commands::aws_login::run(profile, *remote, *store)
             .map_err(|failure| format!("mfad aws-login {profile}: {failure}")),
         Command::Serve { profile, port } => commands::serve::serve(profile, *port)
             .map_err(|failure| format!("mfad serve {profile}: {failure}")),

@@ -135,6 +135,10 @@ pub const PROFILE_KEYS: ManSection = ManSection {
             "Instead of a long-term key: the profile aws login (AWS CLI 2.32+) signed in to, with its login_session. Its cache is served to every tool and refreshed once for all callers, ahead of time, under a lock; any MFA works there, security keys included.",
         ),
         (
+            "mfad_login_store",
+            "In the login profile, true: its session is kept in mfad's secret store instead of the CLI's plaintext cache (mfad aws-login --store); only mfad serves it.",
+        ),
+        (
             "mfad_wrap_process",
             "Instead of the above: a command that prints credential_process JSON; the daemon runs it once for all concurrent callers and keeps its output until 15 minutes before its Expiration.",
         ),

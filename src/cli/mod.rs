@@ -119,6 +119,10 @@ pub enum Command {
         /// there, then paste the code it gives back here
         #[arg(long)]
         remote: bool,
+        /// Keep the session in mfad's secret store instead of the plaintext cache the CLI
+        /// and the SDKs read (then only mfad serves it)
+        #[arg(long)]
+        store: bool,
     },
     /// Print PROFILE's credentials as variable assignments for eval
     Env {

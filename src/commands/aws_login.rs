@@ -28,13 +28,13 @@ const SIGN_IN_TIME_LIMIT: Duration = Duration::from_secs(300);
 /// The longest line read for a pasted code.
 const MAX_CODE_BYTES: u64 = 4096;
 
-pub fn run(profile: &str, remote: bool) -> Result<(), Failure> {
+pub fn run(profile: &str, remote: bool, in_store: bool) -> Result<(), Failure> {
     let env: CallerEnv = std::env::vars().collect();
     let files = AwsFiles::load(&env).map_err(Failure::from)?;
     let target = config::aws_login::sign_in_target(&files, profile, &env);
     let runtime = super::runtime()?;
     let signed_in = runtime.block_on(sign_in(&target, &env, remote))?;
-    save(&target, &signed_in)?;
+    save(&target, &signed_in, in_store)?;
     let expires = signed_in
         .cache
         .expiration()
@@ -159,33 +159,56 @@ async fn pasted_code(url: &str, state: &str, profile: &str) -> Result<SecretStri
 }
 
 /// The cache where the CLI and the SDKs read it (the directory 0700, the file 0600,
-/// replaced atomically under its lock), then `login_session` and `region` in the profile.
-fn save(target: &AwsLoginTarget, signed_in: &aws_login::SignedIn) -> Result<(), Failure> {
-    let file = config::aws_login::cache_file_of(target, &signed_in.login_session);
-    let written = (|| {
-        use std::os::unix::fs::DirBuilderExt;
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(&target.cache_directory)?;
-        let _lock = files::lock(&file)?;
-        files::replace(
-            &file,
-            signed_in.cache.to_json().expose_secret().as_bytes(),
-            0o600,
-        )
-    })();
-    written.map_err(|error| messages::aws_login_not_written(&file, error))?;
+/// replaced atomically under its lock), or in mfad's secret store; then `login_session`
+/// (and `mfad_login_store`, `region`) in the profile.
+fn save(
+    target: &AwsLoginTarget,
+    signed_in: &aws_login::SignedIn,
+    in_store: bool,
+) -> Result<(), Failure> {
+    let json = signed_in.cache.to_json();
+    if in_store {
+        let store = super::store::for_saving()?;
+        store
+            .save_aws_login(&signed_in.login_session, &json)
+            .map_err(Failure::from)?;
+    } else {
+        let file = config::aws_login::cache_file_of(target, &signed_in.login_session);
+        write_cache(target, &file, &json)
+            .map_err(|error| messages::aws_login_not_written(&file, error))?;
+    }
     let header = edit::header_of(&target.profile);
+    let mut settings = vec![("login_session", signed_in.login_session.as_str())];
+    if in_store {
+        settings.push(("mfad_login_store", "true"));
+    }
+    if target.region_missing {
+        settings.push(("region", target.region.as_str()));
+    }
     config::credfile::edit(&target.config, &header, |text| {
-        let with_session = edit::set(text, &header, "login_session", &signed_in.login_session);
-        if !target.region_missing {
-            return Ok(with_session);
+        let mut changed: Option<String> = None;
+        for (key, value) in &settings {
+            let current = changed.as_deref().unwrap_or(text);
+            if let Some(next) = edit::set(current, &header, key, value) {
+                changed = Some(next);
+            }
         }
-        let text = with_session.as_deref().unwrap_or(text);
-        let with_region = edit::set(text, &header, "region", &target.region);
-        Ok(with_region.or(with_session))
+        Ok(changed)
     })
     .map_err(|error| messages::aws_login_not_written(&target.config, error))?;
     Ok(())
+}
+
+fn write_cache(
+    target: &AwsLoginTarget,
+    file: &std::path::Path,
+    json: &SecretString,
+) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&target.cache_directory)?;
+    let _lock = files::lock(file)?;
+    files::replace(file, json.expose_secret().as_bytes(), 0o600)
 }

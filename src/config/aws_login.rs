@@ -59,6 +59,9 @@ pub(super) fn plan(
             login_session,
             region: endpoint.region,
             url: endpoint.url,
+            in_store: source_settings
+                .get("mfad_login_store")
+                .is_some_and(|s| s.value.trim().eq_ignore_ascii_case("true")),
         },
         network: network(&source_settings, env, https),
     })

@@ -148,6 +148,10 @@ pub struct AwsLoginSession {
     pub region: String,
     /// `AWS_ENDPOINT_URL_SIGNIN` and the like; `None`: the regional endpoint.
     pub url: Option<String>,
+    /// The cache is in mfad's secret store, not in `cache_file` (`mfad_login_store =
+    /// true`, written by `mfad aws-login --store`): only mfad serves it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub in_store: bool,
 }
 
 /// A profile served from an `aws login` sign-in (`mfad_login_profile`).

@@ -14,7 +14,7 @@ use crate::bounded::{self, FILE_TIME_LIMIT};
 use crate::config::AwsLoginPlan;
 use crate::failure::Failure;
 use crate::files;
-use crate::vocab::AWS_LOGIN_REFRESH_AHEAD;
+use crate::vocab::{AWS_LOGIN_REFRESH_AHEAD, CallerEnv};
 use secrecy::ExposeSecret;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
@@ -25,9 +25,14 @@ const LIFETIME: Duration = Duration::from_secs(15 * 60);
 /// How long to wait for another mfad process's refresh of the same file.
 const LOCK_TIME_LIMIT: Duration = Duration::from_secs(30);
 
-/// The session's credentials: from the cache file, or refreshed.
-pub async fn obtain(daemon: &Daemon, plan: &AwsLoginPlan) -> Result<Session, Failure> {
-    fetch(daemon, plan).await.map_err(|error| {
+/// The session's credentials: from the cache (the file, or the caller's secret store for
+/// a sign-in kept there), or refreshed.
+pub async fn obtain(
+    daemon: &Daemon,
+    plan: &AwsLoginPlan,
+    env: &CallerEnv,
+) -> Result<Session, Failure> {
+    fetch(daemon, plan, env).await.map_err(|error| {
         Failure::from(aws_login::OfProfile {
             error,
             login_profile: plan.login_profile.clone(),
@@ -35,17 +40,26 @@ pub async fn obtain(daemon: &Daemon, plan: &AwsLoginPlan) -> Result<Session, Fai
     })
 }
 
-async fn fetch(daemon: &Daemon, plan: &AwsLoginPlan) -> Result<Session, LoginError> {
+async fn fetch(
+    daemon: &Daemon,
+    plan: &AwsLoginPlan,
+    env: &CallerEnv,
+) -> Result<Session, LoginError> {
     let path = &plan.session.cache_file;
     let login_session = &plan.session.login_session;
-    let cached = read(path, login_session).await?;
+    let cached = load(daemon, plan, env).await?;
     if let Some(session) = lasting(&cached, daemon.now().wall)? {
         tracing::info!("took the aws login session of {login_session} from its cache");
         return Ok(session);
     }
-    tracing::debug!("waiting for the lock of {}", path.display());
-    let _lock = lock(path).await?;
-    let cached = read(path, login_session).await?;
+    // Only mfad writes a cache in its store, and one flight at a time: no lock needed.
+    let _lock = if plan.session.in_store {
+        None
+    } else {
+        tracing::debug!("waiting for the lock of {}", path.display());
+        Some(lock(path).await?)
+    };
+    let cached = load(daemon, plan, env).await?;
     let now = daemon.now().wall;
     if let Some(session) = lasting(&cached, now)? {
         tracing::info!("took the aws login session of {login_session}, refreshed meanwhile");
@@ -53,7 +67,7 @@ async fn fetch(daemon: &Daemon, plan: &AwsLoginPlan) -> Result<Session, LoginErr
     }
     let route = aws_login::Route::of(&plan.session, &plan.network);
     let refreshed = aws_login::refresh(route, &cached, now).await?;
-    write(path, &refreshed).await?;
+    save(daemon, plan, env, &refreshed).await?;
     tracing::info!(
         expires = %crate::timefmt::rfc3339(refreshed.expiration()?),
         "refreshed the aws login session of {login_session}"
@@ -78,6 +92,54 @@ fn lasting(cached: &LoginCache, now: SystemTime) -> Result<Option<Session>, Logi
         origin: Origin::AwsLogin,
         renewed_at: issued.unwrap_or(now),
     }))
+}
+
+async fn load(
+    daemon: &Daemon,
+    plan: &AwsLoginPlan,
+    env: &CallerEnv,
+) -> Result<LoginCache, LoginError> {
+    let session = &plan.session;
+    if !session.in_store {
+        return read(&session.cache_file, &session.login_session).await;
+    }
+    let store = daemon
+        .stores
+        .for_caller(env, None)
+        .await
+        .map_err(|failure| LoginError::Unreadable(failure.to_string()))?;
+    let name = session.login_session.clone();
+    let json = daemon
+        .in_store(store, move |store| store.load_aws_login(&name))
+        .await
+        .map_err(|error| LoginError::Unreadable(error.to_string()))?
+        .ok_or_else(|| LoginError::NotSignedIn {
+            login_session: session.login_session.clone(),
+            path: "mfad's secret store".into(),
+        })?;
+    LoginCache::parse(json.expose_secret().as_bytes())
+}
+
+async fn save(
+    daemon: &Daemon,
+    plan: &AwsLoginPlan,
+    env: &CallerEnv,
+    cache: &LoginCache,
+) -> Result<(), LoginError> {
+    let session = &plan.session;
+    if !session.in_store {
+        return write(&session.cache_file, cache).await;
+    }
+    let store = daemon
+        .stores
+        .for_caller(env, None)
+        .await
+        .map_err(|failure| LoginError::Unwritable(failure.to_string()))?;
+    let (name, json) = (session.login_session.clone(), cache.to_json());
+    daemon
+        .in_store(store, move |store| store.save_aws_login(&name, &json))
+        .await
+        .map_err(|error| LoginError::Unwritable(error.to_string()))
 }
 
 async fn read(path: &Path, login_session: &str) -> Result<LoginCache, LoginError> {

@@ -133,7 +133,7 @@ pub async fn run_sso(daemon: Arc<Daemon>, recipe: SsoRecipe, flight: Arc<Flight>
 /// Take an `aws login` sign-in's credentials from its cache, refreshing it if they end
 /// soon, and publish the outcome.
 pub async fn run_aws_login(daemon: Arc<Daemon>, recipe: AwsLoginRecipe, flight: Arc<Flight>) {
-    let result = aws_login::obtain(&daemon, &recipe.plan).await;
+    let result = aws_login::obtain(&daemon, &recipe.plan, &recipe.caller_env).await;
     if let Err(failure) = &result {
         tracing::warn!(
             login_session = %recipe.plan.session.login_session,

@@ -295,6 +295,26 @@ impl Store {
     }
 }
 
+impl Store {
+    /// An `aws login` session's cache (its JSON), kept here instead of in a plaintext file
+    /// (`mfad aws-login --store`).
+    pub fn load_aws_login(&self, login_session: &str) -> Result<Option<SecretString>, StoreError> {
+        self.read(&aws_login_entry(login_session))
+    }
+
+    pub fn save_aws_login(
+        &self,
+        login_session: &str,
+        json: &SecretString,
+    ) -> Result<(), StoreError> {
+        self.write(&aws_login_entry(login_session), json.expose_secret())
+    }
+}
+
+fn aws_login_entry(login_session: &str) -> String {
+    format!("aws-login:{}", login_session.trim())
+}
+
 fn sso_entry(session: &str) -> String {
     format!("sso:{session}")
 }

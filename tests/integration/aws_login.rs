@@ -605,3 +605,79 @@ fn mfad_aws_login_remote_takes_the_code_a_browser_elsewhere_shows() {
             .contains("[profile other]")
     );
 }
+
+#[test]
+#[cfg_attr(
+    not(feature = "system-tests"),
+    ignore = "needs gnome-keyring in a private D-Bus session: run tests/run.sh"
+)]
+fn a_sign_in_kept_in_the_secret_store_is_served_and_refreshed_there_only() {
+    let sts = sts_double::StsDouble::start();
+    let signin = SigninDouble::start(ARN, &sts);
+    // Credentials that last a minute: the first caller has to refresh.
+    signin.set_lifetime(Duration::from_secs(60));
+    let env = TestEnv::with_keyring();
+    env.write_config(&format!(
+        "[profile dev]\ncredential_process = {MFAD} process dev\nmfad_login_profile = console\nregion = eu-west-1\n"
+    ));
+    let browser = crate::sso::following_browser(&env);
+    let signed_in = env
+        .mfad(&["aws-login", "console", "--store"])
+        .env("BROWSER", &browser)
+        .env("AWS_ENDPOINT_URL_SIGNIN", &signin.url)
+        .env("AWS_REGION", "eu-west-1")
+        .output()
+        .unwrap();
+    assert_success(&signed_in);
+    let config = std::fs::read_to_string(env.config_path()).unwrap();
+    assert!(config.contains("mfad_login_store = true"), "{config}");
+    assert!(
+        !env.home().join(".aws/login/cache").exists(),
+        "no plaintext cache"
+    );
+    signin.set_lifetime(Duration::from_secs(900));
+    let process = || {
+        let output = env
+            .mfad(&["process", "dev"])
+            .env("AWS_ENDPOINT_URL_SIGNIN", &signin.url)
+            .output()
+            .unwrap();
+        assert_success(&output);
+        serde_json::from_slice::<serde_json::Value>(&output.stdout).unwrap()
+    };
+    let first = process();
+    assert_eq!(
+        signin.counts().token_by_refresh,
+        1,
+        "a minute left: refreshed"
+    );
+    // The rotated token went back to the store: after a logout the next caller takes it
+    // from there, and a restarted daemon too.
+    assert_success(&env.mfad(&["logout", "dev"]).output().unwrap());
+    env.stop_daemon();
+    assert_eq!(process()["AccessKeyId"], first["AccessKeyId"]);
+    assert_eq!(signin.counts().token_by_refresh, 1);
+    // Nothing of the session is in a file of the user's.
+    let secret = first["SecretAccessKey"].as_str().unwrap();
+    for entry in walk(&env.home()) {
+        let text = std::fs::read(&entry).unwrap_or_default();
+        assert!(
+            !String::from_utf8_lossy(&text).contains(secret),
+            "{} holds the secret",
+            entry.display()
+        );
+    }
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}

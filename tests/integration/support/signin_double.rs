@@ -68,6 +68,8 @@ struct State {
     sts: Option<super::sts_double::Accepted>,
     /// The login_session ARN of the identity it signs in.
     arn: String,
+    /// How long the credentials it issues last (15 minutes unless set).
+    lifetime: Option<Duration>,
 }
 
 pub struct SigninDouble {
@@ -117,6 +119,11 @@ impl SigninDouble {
 
     pub fn counts(&self) -> Counts {
         self.state.lock().unwrap().counts.clone()
+    }
+
+    /// How long the credentials it issues from now on last.
+    pub fn set_lifetime(&self, lifetime: Duration) {
+        self.state.lock().unwrap().lifetime = Some(lifetime);
     }
 
     /// Answer the next refresh with `refusal`.
@@ -354,7 +361,8 @@ fn by_code(state: &mut State, body: &serde_json::Value, proof_key: &str) -> Answ
 
 /// New credentials (valid at the STS double) with `refresh_token`.
 fn tokens(state: &mut State, refresh_token: &str) -> Answer {
-    let (id, secret, token) = issue(state, SystemTime::now() + Duration::from_secs(900));
+    let lifetime = state.lifetime.unwrap_or(Duration::from_secs(900));
+    let (id, secret, token) = issue(state, SystemTime::now() + lifetime);
     let claims = URL_SAFE_NO_PAD.encode(serde_json::json!({ "sub": state.arn }).to_string());
     (
         200,
@@ -362,7 +370,7 @@ fn tokens(state: &mut State, refresh_token: &str) -> Answer {
         serde_json::json!({
             "accessToken": { "accessKeyId": id, "secretAccessKey": secret, "sessionToken": token },
             "tokenType": "aws_sigv4",
-            "expiresIn": 900,
+            "expiresIn": lifetime.as_secs(),
             "refreshToken": refresh_token,
             "idToken": format!("eyJhbGciOiJSUzI1NiJ9.{claims}.signature"),
         })
