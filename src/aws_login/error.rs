@@ -74,7 +74,9 @@ impl Explain for LoginError {
 impl LoginError {
     /// What to do, naming the login profile (the one `mfad_login_profile` names).
     pub fn remedy_for(&self, login_profile: &str) -> String {
-        let sign_in = format!("sign in again: `aws login --profile {login_profile}`");
+        let sign_in = format!(
+            "sign in again: `aws login --profile {login_profile}` (or `mfad aws-login {login_profile}` without AWS CLI 2.32)"
+        );
         match self {
             Self::NotSignedIn { .. } | Self::Expired { .. } | Self::BadCache(_) => sign_in,
             Self::CredentialsChanged => format!("{sign_in}, with the new password"),

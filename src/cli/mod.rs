@@ -111,7 +111,8 @@ pub enum Command {
     /// Sign in to AWS in the browser as `aws login` does (password and any MFA, security
     /// keys included), for people without AWS CLI 2.32+: the session is written where the
     /// CLI and the SDKs read it, and PROFILE gets login_session. Profiles with
-    /// mfad_login_profile = PROFILE are then served from it
+    /// mfad_login_profile = PROFILE are then served from it; when it ends, their callers
+    /// are offered this sign-in again (in their browser, or on their terminal)
     AwsLogin {
         /// The profile in ~/.aws/config that gets login_session (created if missing)
         profile: String,

@@ -10,19 +10,17 @@
 //! Named after the command it stands in for: `mfad login` opens the console from the CLI's
 //! credentials, this goes the other way.
 
-use crate::aws_login::{self, CONFIRMATION_PATH, CROSS_DEVICE_CLIENT, SAME_DEVICE_CLIENT};
+use crate::aws_login;
 use crate::config::{self, AwsFiles, AwsLoginTarget, CallerEnv, edit};
-use crate::daemon::callback::{self, Signing};
+use crate::daemon::aws_login::signin::{Elsewhere, OnThisMachine};
 use crate::daemon::signin::{browser_of, open};
 use crate::failure::Failure;
 use crate::files;
 use crate::messages;
 use crate::timefmt::{rfc3339, short_duration};
 use secrecy::{ExposeSecret, SecretString};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
-/// Where the browser comes back to, on a loopback port (RFC 8252), as with `aws login`.
-const REDIRECT_PATH: &str = "/oauth/callback";
 /// How long the person has to finish the sign-in.
 const SIGN_IN_TIME_LIMIT: Duration = Duration::from_secs(300);
 /// The longest line read for a pasted code.
@@ -60,80 +58,33 @@ async fn sign_in(
         network: &target.network,
     };
     crate::network::check_endpoint(&route.endpoint()).map_err(Failure::from)?;
-    let (verifier, challenge) = crate::random::pkce().map_err(Failure::internal)?;
-    let state = crate::random::state().map_err(Failure::internal)?;
-    let (client_id, redirect_uri, code) = if remote {
-        let redirect_uri = format!("{}{CONFIRMATION_PATH}", route.endpoint());
-        let url = aws_login::authorize_url(
-            route,
-            CROSS_DEVICE_CLIENT,
-            &redirect_uri,
-            &state,
-            &challenge,
+    if remote {
+        let sign_in = Elsewhere::begin(route)?;
+        eprintln!(
+            "mfad: open this page in a browser on any device, sign in, then paste the code it shows:\n  {}",
+            sign_in.url
         );
-        let code = pasted_code(&url, &state, &target.profile).await?;
-        (CROSS_DEVICE_CLIENT, redirect_uri, code)
+        eprint!("code: ");
+        let pasted = pasted_code(&target.profile).await?;
+        sign_in.finish(route, &pasted, &target.profile).await
     } else {
-        let (redirect_uri, code) = loopback_code(route, target, env, &state, &challenge).await?;
-        (SAME_DEVICE_CLIENT, redirect_uri, code)
-    };
-    let (_, key_pem) = aws_login::dpop::generate().map_err(Failure::from)?;
-    aws_login::exchange_code(
-        route,
-        client_id,
-        &code,
-        &verifier,
-        &redirect_uri,
-        &key_pem,
-        SystemTime::now(),
-    )
-    .await
-    .map_err(|error| {
-        Failure::from(aws_login::OfProfile {
-            error,
-            login_profile: target.profile.clone(),
-        })
-    })
-}
-
-/// The browser on this machine comes back to a loopback port with the code; the
-/// redirect URI and the code.
-async fn loopback_code(
-    route: aws_login::Route<'_>,
-    target: &AwsLoginTarget,
-    env: &CallerEnv,
-    state: &str,
-    challenge: &str,
-) -> Result<(String, SecretString), Failure> {
-    let (listener, redirect_uri) = callback::listen(REDIRECT_PATH).await?;
-    let url = aws_login::authorize_url(route, SAME_DEVICE_CLIENT, &redirect_uri, state, challenge);
-    eprintln!("mfad: sign in to AWS in the browser; if it does not open, open this page:\n  {url}");
-    if let Some(browser) = browser_of(env) {
-        open(&browser, &url, env)?;
+        let sign_in = OnThisMachine::begin(route).await?;
+        eprintln!(
+            "mfad: sign in to AWS in the browser; if it does not open, open this page:\n  {}",
+            sign_in.url
+        );
+        if let Some(browser) = browser_of(env) {
+            open(&browser, &sign_in.url, env)?;
+        }
+        sign_in
+            .finish(route, &target.profile, SIGN_IN_TIME_LIMIT)
+            .await
     }
-    let signing = Signing {
-        what: format!("AWS (profile {})", target.profile),
-        retry: format!("mfad aws-login {}", target.profile),
-    };
-    let code = tokio::time::timeout(
-        SIGN_IN_TIME_LIMIT,
-        callback::wait(&listener, REDIRECT_PATH, state, &signing),
-    )
-    .await
-    .map_err(|_| {
-        messages::aws_login_timed_out(&target.profile, short_duration(SIGN_IN_TIME_LIMIT))
-    })??;
-    Ok((redirect_uri, code))
 }
 
-/// A browser elsewhere: the person opens `url` there, signs in, and pastes the code the
-/// confirmation page shows (one line of standard input: the terminal, or a pipe).
-async fn pasted_code(url: &str, state: &str, profile: &str) -> Result<SecretString, Failure> {
-    use subtle::ConstantTimeEq;
-    eprintln!(
-        "mfad: open this page in a browser on any device, sign in, then paste the code it shows:\n  {url}"
-    );
-    eprint!("code: ");
+/// One line of standard input (the terminal, or a pipe): the code a browser elsewhere
+/// showed.
+async fn pasted_code(profile: &str) -> Result<SecretString, Failure> {
     let reading = tokio::task::spawn_blocking(|| {
         use std::io::{BufRead, Read};
         let mut line = String::new();
@@ -143,19 +94,11 @@ async fn pasted_code(url: &str, state: &str, profile: &str) -> Result<SecretStri
             .read_line(&mut line);
         read.map(|_| SecretString::from(line))
     });
-    let line = tokio::time::timeout(SIGN_IN_TIME_LIMIT, reading)
+    tokio::time::timeout(SIGN_IN_TIME_LIMIT, reading)
         .await
         .map_err(|_| messages::aws_login_timed_out(profile, short_duration(SIGN_IN_TIME_LIMIT)))?
         .map_err(Failure::internal)?
-        .map_err(Failure::internal)?;
-    let parsed = aws_login::parse_verification_code(line.expose_secret());
-    match parsed {
-        // Compared in constant time: the state is what ties the code to this sign-in.
-        Some((code, returned)) if bool::from(returned.as_bytes().ct_eq(state.as_bytes())) => {
-            Ok(code)
-        }
-        _ => Err(messages::aws_login_code_garbled(profile)),
-    }
+        .map_err(Failure::internal)
 }
 
 /// The cache where the CLI and the SDKs read it (the directory 0700, the file 0600,

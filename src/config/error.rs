@@ -94,7 +94,7 @@ impl Explain for ConfigError {
                 "add mfa_serial = arn:aws:iam::ACCOUNT:mfa/DEVICE to [profile {profile}] in {}, or set up a device with `mfad mfa enroll {profile}`",
                 config.display()
             ),
-            Self::SecurityKey { profile, .. } => format!("sign in with the browser, where the security key works: `aws login --profile {profile}-login` (AWS CLI 2.32+), then give [profile {profile}] mfad_login_profile = {profile}-login instead of mfa_serial; or register a virtual (TOTP) MFA device and set mfa_serial to its ARN"),
+            Self::SecurityKey { profile, .. } => format!("sign in with the browser, where the security key works: `aws login --profile {profile}-login` (AWS CLI 2.32+) or `mfad aws-login {profile}-login`, then give [profile {profile}] mfad_login_profile = {profile}-login instead of mfa_serial; or register a virtual (TOTP) MFA device and set mfa_serial to its ARN"),
             Self::BadValue { setting, .. } if setting.contains("duration") => "STS allows 900 to 129600 seconds (15m to 36h); write e.g. 43200 or 12h".into(),
             Self::BadValue { .. } => "correct the value".into(),
             Self::SourceLoop { .. } => "make one profile of the chain hold static keys or drop its mfad_source_profile".into(),
@@ -102,7 +102,7 @@ impl Explain for ConfigError {
             Self::HalfKey { profile, .. } => format!("add aws_secret_access_key next to aws_access_key_id, or store the key with `mfad add {profile}`"),
             Self::NotSso { .. } => "name an sso-session instead, or a profile with mfad_sso_session".into(),
             Self::MissingSsoSetting { setting, .. } => format!("add {setting} = … (`aws configure sso` writes these settings)"),
-            Self::NotAwsLogin { login_profile, .. } => format!("sign in with `aws login --profile {login_profile}` (AWS CLI 2.32+), which writes login_session = ARN into [profile {login_profile}]"),
+            Self::NotAwsLogin { login_profile, .. } => format!("sign in with `aws login --profile {login_profile}` (AWS CLI 2.32+) or `mfad aws-login {login_profile}`, which write login_session = ARN into [profile {login_profile}]"),
             Self::UnknownSsoSession { session, .. } => format!("add [sso-session {session}] with sso_start_url and sso_region, or correct the name"),
         }
     }

@@ -206,6 +206,7 @@ async fn obtain(
                     key: key.clone(),
                     plan: plan.clone(),
                     caller_env: caller.env.clone(),
+                    interactive: true,
                 };
                 tokio::spawn(renewal::run_aws_login(daemon.clone(), recipe, flight));
             };

@@ -391,6 +391,7 @@ async fn recipe(
                 key: saved.key.clone(),
                 plan,
                 caller_env: saved.caller_env.clone(),
+                interactive: true,
             }))
         }
         _ => None,

@@ -46,8 +46,11 @@ pub struct SsoRecipe {
 pub struct AwsLoginRecipe {
     pub key: SessionKey,
     pub plan: AwsLoginPlan,
-    /// The environment of the caller whose request started it.
+    /// The environment of the caller whose request started it (its browser, its desktop).
     pub caller_env: CallerEnv,
+    /// Whether a person may be offered a sign-in (not for renewals ahead of time, which
+    /// only refresh).
+    pub interactive: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -69,6 +72,10 @@ impl Recipe {
             Self::Sso(mut recipe) => {
                 recipe.interactive = desktop;
                 Self::Sso(recipe)
+            }
+            Self::AwsLogin(mut recipe) => {
+                recipe.interactive = desktop;
+                Self::AwsLogin(recipe)
             }
             other => other,
         }

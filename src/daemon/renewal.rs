@@ -131,9 +131,15 @@ pub async fn run_sso(daemon: Arc<Daemon>, recipe: SsoRecipe, flight: Arc<Flight>
 }
 
 /// Take an `aws login` sign-in's credentials from its cache, refreshing it if they end
-/// soon, and publish the outcome.
+/// soon (or offering its callers a new sign-in when only that helps), and publish the
+/// outcome.
 pub async fn run_aws_login(daemon: Arc<Daemon>, recipe: AwsLoginRecipe, flight: Arc<Flight>) {
-    let result = aws_login::obtain(&daemon, &recipe.plan, &recipe.caller_env).await;
+    let sign_in = SignIn {
+        askers: &flight.askers,
+        caller_env: &recipe.caller_env,
+    };
+    let sign_in = recipe.interactive.then_some(&sign_in);
+    let result = aws_login::obtain(&daemon, &recipe.plan, &recipe.caller_env, sign_in).await;
     if let Err(failure) = &result {
         tracing::warn!(
             login_session = %recipe.plan.session.login_session,

@@ -71,6 +71,27 @@ pub fn aws_login_code_garbled(profile: &str) -> Failure {
     )
 }
 
+pub fn aws_login_cancelled(profile: &str) -> Failure {
+    Failure::new(
+        FailureKind::PromptCancelled,
+        format!("the sign-in of profile {profile} was cancelled"),
+        format!("run the command again, or sign in first with `mfad aws-login {profile}`"),
+    )
+}
+
+/// The person signed in as another identity than the profile's `login_session`.
+pub fn aws_login_other_identity(profile: &str, wanted: &str, signed_in: &str) -> Failure {
+    Failure::new(
+        FailureKind::PromptCancelled,
+        format!(
+            "the sign-in was as {signed_in}, but profile {profile} is the sign-in of {wanted}; nothing was kept"
+        ),
+        format!(
+            "sign in as {wanted}, or run `mfad aws-login {profile}` to make profile {profile} the sign-in of another identity"
+        ),
+    )
+}
+
 pub fn aws_login_not_written(path: &std::path::Path, error: impl Display) -> Failure {
     Failure::new(
         FailureKind::Internal,

@@ -265,6 +265,164 @@ fn a_refusal_is_named_once_with_its_remedy_and_nothing_is_lost() {
 }
 
 #[test]
+fn an_ended_sign_in_is_offered_again_in_the_callers_browser_once_for_all() {
+    let world = signed_in(Duration::from_secs(60));
+    let before = world.cached();
+    world.signin.refuse_next(Refusal::TokenExpired);
+    let browser = crate::sso::following_browser(&world.env);
+    let callers: Vec<_> = (0..5)
+        .map(|_| {
+            world
+                .mfad(&["process", "dev"])
+                .env("BROWSER", &browser)
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let served: Vec<serde_json::Value> = callers
+        .into_iter()
+        .map(|caller| {
+            let output = caller.wait_with_output().unwrap();
+            assert_success(&output);
+            serde_json::from_slice(&output.stdout).unwrap()
+        })
+        .collect();
+    // One sign-in for all five, in one browser tab.
+    let counts = world.signin.counts();
+    assert_eq!(
+        (counts.authorize, counts.token_by_code, counts.bad_codes),
+        (1, 1, 0),
+        "{counts:?}"
+    );
+    let opened = std::fs::read_to_string(world.env.dir.path().join("opened")).unwrap();
+    assert_eq!(opened.lines().count(), 1);
+    // Kept where the CLI reads it: a new session of the same identity, 0600.
+    let after = world.cached();
+    assert_ne!(after["refreshToken"], before["refreshToken"]);
+    assert_ne!(after["dpopKey"], before["dpopKey"]);
+    assert!(
+        served
+            .iter()
+            .all(|s| s["AccessKeyId"] == after["accessToken"]["accessKeyId"])
+    );
+    let mode = std::fs::metadata(&world.cache)
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(mode, 0o600);
+    assert_eq!(world.boto3_arn("dev"), ARN);
+}
+
+#[test]
+fn a_renewal_ahead_of_time_never_opens_a_sign_in() {
+    let world = signed_in(Duration::from_secs(60));
+    // The refreshed credentials enter their renewal window (10 minutes) 2 s after.
+    world.signin.set_lifetime(Duration::from_secs(10 * 60 + 2));
+    let browser = crate::sso::following_browser(&world.env);
+    let served = world
+        .mfad(&["process", "dev"])
+        .env("BROWSER", &browser)
+        .output()
+        .unwrap();
+    assert_success(&served);
+    world.signin.refuse_next(Refusal::TokenExpired);
+    assert!(
+        wait_until(Duration::from_secs(30), || world
+            .env
+            .daemon_log()
+            .contains("the sign-in has expired")),
+        "{}",
+        world.env.daemon_log()
+    );
+    // Nobody asked for it: the browser stays closed until a caller comes.
+    assert!(!world.env.dir.path().join("opened").exists());
+    assert_eq!(world.signin.counts().authorize, 0);
+}
+
+#[test]
+fn a_caller_with_only_a_terminal_signs_in_with_a_browser_elsewhere() {
+    let world = signed_in(Duration::from_secs(60));
+    world.signin.refuse_next(Refusal::UserCredentialsChanged);
+    let mut process = world.mfad(&["process", "dev"]);
+    process.stdout(std::process::Stdio::piped());
+    let mut pty = pty::Pty::attach(&mut process);
+    let child = process.spawn().unwrap();
+    assert!(
+        pty.expect("paste the code it shows: ", Duration::from_secs(20)),
+        "{}\n{}",
+        pty.seen,
+        world.env.daemon_log()
+    );
+    let url = pty
+        .seen
+        .split_whitespace()
+        .find(|word| word.starts_with("http"))
+        .unwrap()
+        .to_owned();
+    // The page, opened on another device, shows the code to paste here.
+    let page = world
+        .env
+        .command("python3")
+        .args([
+            "-c",
+            "import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1]).read().decode())",
+            &url,
+        ])
+        .output()
+        .unwrap();
+    assert_success(&page);
+    let page = String::from_utf8_lossy(&page.stdout);
+    pty.type_line(page.trim().strip_prefix("Your code: ").unwrap());
+    let output = child.wait_with_output().unwrap();
+    assert_success(&output);
+    let served: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(
+        served["AccessKeyId"],
+        world.cached()["accessToken"]["accessKeyId"]
+    );
+    assert_eq!(
+        world.cached()["clientId"],
+        signin_double::CROSS_DEVICE_CLIENT_ID
+    );
+}
+
+#[test]
+fn a_sign_in_as_another_identity_is_refused_and_nothing_kept() {
+    let sts = sts_double::StsDouble::start();
+    let signin = SigninDouble::start(ARN, &sts);
+    let env = TestEnv::new();
+    let bob = "arn:aws:iam::111122223333:user/bob";
+    env.write_config(&format!(
+        "[profile console]\nlogin_session = {bob}\nregion = eu-west-1\n\
+         [profile dev]\ncredential_process = {MFAD} process dev\nmfad_login_profile = console\n"
+    ));
+    let browser = crate::sso::following_browser(&env);
+    let output = env
+        .mfad(&["process", "dev"])
+        .env("AWS_ENDPOINT_URL_SIGNIN", &signin.url)
+        .env("BROWSER", &browser)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!("the sign-in was as {ARN}")) && stderr.contains("sign in as"),
+        "{stderr}"
+    );
+    assert_eq!(signin.counts().token_by_code, 1);
+    let kept = walk(&env.home().join(".aws/login"));
+    assert!(
+        !kept
+            .iter()
+            .any(|path| path.extension().is_some_and(|e| e == "json")),
+        "{kept:?}"
+    );
+}
+
+#[test]
 fn the_rust_sdks_login_provider_and_mfad_share_one_cache() {
     let world = signed_in(Duration::from_secs(120));
     shares_one_cache(&world, || {

@@ -6,14 +6,25 @@
 //! (shared by every mfad process), after reading the file again under that lock so that
 //! a refresh done meanwhile is taken instead of repeated; the rotated refresh token is
 //! written back atomically, mode 0600, before anyone gets the new credentials.
+//!
+//! When only a new sign-in helps (no cache, the 12 hours over, the password changed) and
+//! the caller can be shown one, the person is offered it at once, once for all waiting
+//! callers: in the browser of the caller's desktop, else as a page to open anywhere and a
+//! code to paste on the caller's terminal. A renewal ahead of time never asks.
+
+pub mod signin;
 
 use super::sessions::{Origin, Session};
+use super::signin::{SignIn, browser_of, open};
 use super::state::Daemon;
 use crate::aws_login::{self, LoginCache, LoginError, cache::MAX_CACHE_BYTES};
 use crate::bounded::{self, FILE_TIME_LIMIT};
 use crate::config::AwsLoginPlan;
 use crate::failure::Failure;
 use crate::files;
+use crate::messages;
+use crate::mfa::askers::AskError;
+use crate::timefmt::short_duration;
 use crate::vocab::{AWS_LOGIN_REFRESH_AHEAD, CallerEnv};
 use secrecy::ExposeSecret;
 use std::path::Path;
@@ -26,17 +37,102 @@ const LIFETIME: Duration = Duration::from_secs(15 * 60);
 const LOCK_TIME_LIMIT: Duration = Duration::from_secs(30);
 
 /// The session's credentials: from the cache (the file, or the caller's secret store for
-/// a sign-in kept there), or refreshed.
+/// a sign-in kept there), or refreshed; or, with `sign_in` and when nothing else helps,
+/// from the person signing in again.
 pub async fn obtain(
     daemon: &Daemon,
     plan: &AwsLoginPlan,
     env: &CallerEnv,
+    sign_in: Option<&SignIn<'_>>,
 ) -> Result<Session, Failure> {
-    fetch(daemon, plan, env).await.map_err(|error| {
+    let of_profile = |error| {
         Failure::from(aws_login::OfProfile {
             error,
             login_profile: plan.login_profile.clone(),
         })
+    };
+    match (fetch(daemon, plan, env).await, sign_in) {
+        (Err(error), Some(with)) if error.needs_sign_in() && can_show(with) => {
+            tracing::info!(
+                login_session = %plan.session.login_session,
+                "{error}; offering the caller a sign-in"
+            );
+            sign_in_again(daemon, plan, env, with).await
+        }
+        (result, _) => result.map_err(of_profile),
+    }
+}
+
+/// Whether a sign-in can be shown: a browser on the caller's desktop, or a waiting
+/// caller's terminal.
+fn can_show(with: &SignIn<'_>) -> bool {
+    browser_of(with.caller_env).is_some() || !with.askers.is_empty()
+}
+
+/// The person signs in again, as the identity the profile names; the new cache is kept
+/// where the old one was.
+async fn sign_in_again(
+    daemon: &Daemon,
+    plan: &AwsLoginPlan,
+    env: &CallerEnv,
+    with: &SignIn<'_>,
+) -> Result<Session, Failure> {
+    let route = aws_login::Route::of(&plan.session, &plan.network);
+    let profile = &plan.login_profile;
+    let time_limit = daemon.settings.prompt.timeout;
+    let signed_in = match browser_of(with.caller_env) {
+        Some(browser) => {
+            let sign_in = signin::OnThisMachine::begin(route).await?;
+            open(&browser, &sign_in.url, with.caller_env)?;
+            sign_in.finish(route, profile, time_limit).await?
+        }
+        None => {
+            let sign_in = signin::Elsewhere::begin(route)?;
+            let prompt = format!(
+                "the aws login session of profile {profile} has ended; open {} in a browser on any device, sign in, then paste the code it shows: ",
+                sign_in.url
+            );
+            let pasted =
+                with.askers
+                    .ask(&prompt, time_limit)
+                    .await
+                    .map_err(|error| match error {
+                        AskError::TimedOut => {
+                            messages::aws_login_timed_out(profile, short_duration(time_limit))
+                        }
+                        _ => messages::aws_login_cancelled(profile),
+                    })?;
+            sign_in.finish(route, &pasted, profile).await?
+        }
+    };
+    let wanted = &plan.session.login_session;
+    if signed_in.login_session != *wanted {
+        return Err(messages::aws_login_other_identity(
+            profile,
+            wanted,
+            &signed_in.login_session,
+        ));
+    }
+    let of_profile = |error| {
+        Failure::from(aws_login::OfProfile {
+            error,
+            login_profile: profile.clone(),
+        })
+    };
+    let credentials = signed_in.cache.credentials().map_err(of_profile)?;
+    let _lock = if plan.session.in_store {
+        None
+    } else {
+        Some(lock(&plan.session.cache_file).await.map_err(of_profile)?)
+    };
+    save(daemon, plan, env, &signed_in.cache)
+        .await
+        .map_err(of_profile)?;
+    tracing::info!("signed in again as {wanted}");
+    Ok(Session {
+        credentials,
+        origin: Origin::AwsLogin,
+        renewed_at: daemon.now().wall,
     })
 }
 
@@ -161,9 +257,17 @@ async fn read(path: &Path, login_session: &str) -> Result<LoginCache, LoginError
     parsed
 }
 
+/// The cache file's lock; its directory is made (0700) if missing, as for a first sign-in.
 async fn lock(path: &Path) -> Result<files::Lock, LoginError> {
     let owned = path.to_owned();
     bounded::offload(&format!("{}.lock", key(path)), LOCK_TIME_LIMIT, move || {
+        if let Some(directory) = owned.parent() {
+            use std::os::unix::fs::DirBuilderExt;
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(directory)?;
+        }
         files::lock(&owned)
     })
     .await
