@@ -11,7 +11,7 @@ use super::tokens::SsoTokens;
 use super::wrapped::WrappedHelpers;
 use super::written::WrittenProfiles;
 use crate::bounded::{self, Stalled};
-use crate::config::KeySource;
+use crate::config::{AwsLoginSession, KeySource};
 use crate::failure::Failure;
 use crate::messages;
 use crate::mfa::used::UsedCodes;
@@ -21,6 +21,7 @@ use crate::sso::{AwsSso, Sso};
 use crate::store::{LongTermKey, Store, StoreError};
 use crate::sts::{AwsSts, Sts, StsClock};
 use crate::vocab::CallerEnv;
+use secrecy::SecretString;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -62,6 +63,10 @@ pub struct Daemon {
     /// session does not (the SDK, TLS), so once the daemon settles, the server hands
     /// those code pages back ([`crate::resident`]).
     pub renewed: tokio::sync::Notify,
+    /// `aws login` sessions refreshed (or signed in) but not yet written back, their
+    /// cache file or store having failed: the rotated refresh token lives only here until
+    /// a write succeeds (the cache's JSON).
+    pub unwritten_logins: Mutex<HashMap<AwsLoginSession, SecretString>>,
     /// Long-term keys read from the secret store, per profile (a D-Bus round trip saved
     /// on every request). `mfad add` and `mfad logout` clear an entry.
     store_keys: Mutex<HashMap<String, LongTermKey>>,
@@ -116,6 +121,7 @@ impl Daemon {
             saved: Saved::default(),
             wrapped: WrappedHelpers::default(),
             renewed: tokio::sync::Notify::new(),
+            unwritten_logins: Mutex::default(),
             store_keys: Mutex::default(),
         }
     }

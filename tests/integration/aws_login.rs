@@ -224,6 +224,39 @@ fn a_refresh_done_while_mfad_waits_for_the_lock_is_taken_not_repeated() {
 }
 
 #[test]
+fn a_refresh_that_cannot_be_written_back_is_held_and_written_at_the_next_use() {
+    let world = signed_in(Duration::from_secs(60));
+    let before = std::fs::read(&world.cache).unwrap();
+    // A directory where the temporary file goes: the write fails, even as root.
+    let blocker = std::path::PathBuf::from(format!("{}.mfad-tmp", world.cache.display()));
+    std::fs::create_dir_all(blocker.join("in-the-way")).unwrap();
+    // The refresh spent the old refresh token: its caller is served all the same.
+    let served = world.process("dev");
+    assert_eq!(std::fs::read(&world.cache).unwrap(), before);
+    let log = world.env.daemon_log();
+    assert!(log.contains("could not be written back"), "{log}");
+    // At the session's next use, once the file can be written, the rotated refresh token
+    // is written back, and the session goes on from it.
+    std::fs::remove_dir_all(&blocker).unwrap();
+    assert_success(&world.mfad(&["logout", "dev"]).output().unwrap());
+    let again = world.process("dev");
+    assert_eq!(again["AccessKeyId"], served["AccessKeyId"]);
+    assert_eq!(
+        world.cached()["accessToken"]["accessKeyId"],
+        served["AccessKeyId"]
+    );
+    age_cache(&world.cache, Duration::from_secs(60));
+    assert_success(&world.mfad(&["logout", "dev"]).output().unwrap());
+    world.process("dev");
+    let counts = world.signin.counts();
+    assert_eq!(
+        (counts.token_by_refresh, counts.used_refresh_tokens),
+        (2, 0),
+        "{counts:?}"
+    );
+}
+
+#[test]
 fn a_refusal_is_named_once_with_its_remedy_and_nothing_is_lost() {
     let world = signed_in(Duration::from_secs(60));
     let before = std::fs::read(&world.cache).unwrap();

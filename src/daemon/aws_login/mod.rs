@@ -5,7 +5,9 @@
 //! refreshed: once for all callers (the session cache's flight), under the file's lock
 //! (shared by every mfad process), after reading the file again under that lock so that
 //! a refresh done meanwhile is taken instead of repeated; the rotated refresh token is
-//! written back atomically, mode 0600, before anyone gets the new credentials.
+//! written back atomically, mode 0600, before anyone gets the new credentials. Should that
+//! write fail, the daemon holds the refreshed session in memory (the old refresh token is
+//! spent) and writes it back at the session's next use.
 //!
 //! When only a new sign-in helps (no cache, the 12 hours over, the password changed) and
 //! the caller can be shown one, the person is offered it at once, once for all waiting
@@ -120,14 +122,14 @@ async fn sign_in_again(
         })
     };
     let credentials = signed_in.cache.credentials().map_err(of_profile)?;
-    let _lock = if plan.session.in_store {
-        None
-    } else {
-        Some(lock(&plan.session.cache_file).await.map_err(of_profile)?)
-    };
-    save(daemon, plan, env, &signed_in.cache)
-        .await
-        .map_err(of_profile)?;
+    match lock_of(plan).await {
+        Ok(_lock) => keep(daemon, plan, env, &signed_in.cache).await,
+        // Held, and written back at the next use.
+        Err(error) => {
+            tracing::warn!("the new sign-in was not written yet ({error})");
+            hold(daemon, plan, &signed_in.cache);
+        }
+    }
     tracing::info!("signed in again as {wanted}");
     Ok(Session {
         credentials,
@@ -141,21 +143,19 @@ async fn fetch(
     plan: &AwsLoginPlan,
     env: &CallerEnv,
 ) -> Result<Session, LoginError> {
-    let path = &plan.session.cache_file;
     let login_session = &plan.session.login_session;
-    let cached = load(daemon, plan, env).await?;
+    if held_unwritten(daemon, plan)?.is_some()
+        && let Ok(_lock) = lock_of(plan).await
+    {
+        write_back(daemon, plan, env).await?;
+    }
+    let cached = current(daemon, plan, env).await?;
     if let Some(session) = lasting(&cached, daemon.now().wall)? {
         tracing::info!("took the aws login session of {login_session} from its cache");
         return Ok(session);
     }
-    // Only mfad writes a cache in its store, and one flight at a time: no lock needed.
-    let _lock = if plan.session.in_store {
-        None
-    } else {
-        tracing::debug!("waiting for the lock of {}", path.display());
-        Some(lock(path).await?)
-    };
-    let cached = load(daemon, plan, env).await?;
+    let _lock = lock_of(plan).await?;
+    let cached = current(daemon, plan, env).await?;
     let now = daemon.now().wall;
     if let Some(session) = lasting(&cached, now)? {
         tracing::info!("took the aws login session of {login_session}, refreshed meanwhile");
@@ -163,7 +163,7 @@ async fn fetch(
     }
     let route = aws_login::Route::of(&plan.session, &plan.network);
     let refreshed = aws_login::refresh(route, &cached, now).await?;
-    save(daemon, plan, env, &refreshed).await?;
+    keep(daemon, plan, env, &refreshed).await;
     tracing::info!(
         expires = %crate::timefmt::rfc3339(refreshed.expiration()?),
         "refreshed the aws login session of {login_session}"
@@ -173,6 +173,98 @@ async fn fetch(
         origin: Origin::AwsLogin,
         renewed_at: now,
     })
+}
+
+/// The lock of the session's cache file; none for a session in the store, which only
+/// mfad writes, one flight at a time.
+async fn lock_of(plan: &AwsLoginPlan) -> Result<Option<files::Lock>, LoginError> {
+    if plan.session.in_store {
+        return Ok(None);
+    }
+    let path = &plan.session.cache_file;
+    tracing::debug!("waiting for the lock of {}", path.display());
+    Ok(Some(lock(path).await?))
+}
+
+/// The cache as it stands: the file's (or the store's), unless mfad holds a newer one it
+/// could not write back.
+async fn current(
+    daemon: &Daemon,
+    plan: &AwsLoginPlan,
+    env: &CallerEnv,
+) -> Result<LoginCache, LoginError> {
+    let loaded = load(daemon, plan, env).await;
+    let Some(held) = held_unwritten(daemon, plan)? else {
+        return loaded;
+    };
+    match loaded {
+        Ok(stored) if stored.expiration()? >= held.expiration()? => Ok(stored),
+        _ => Ok(held),
+    }
+}
+
+fn held_unwritten(daemon: &Daemon, plan: &AwsLoginPlan) -> Result<Option<LoginCache>, LoginError> {
+    let json = daemon
+        .unwritten_logins
+        .lock()
+        .unwrap()
+        .get(&plan.session)
+        .cloned();
+    json.map(|json| LoginCache::parse(json.expose_secret().as_bytes()))
+        .transpose()
+}
+
+/// Write back the session held unwritten (under the file's lock), unless the file has
+/// something newer meanwhile (a new sign-in), which is then taken instead.
+async fn write_back(
+    daemon: &Daemon,
+    plan: &AwsLoginPlan,
+    env: &CallerEnv,
+) -> Result<(), LoginError> {
+    let Some(held) = held_unwritten(daemon, plan)? else {
+        return Ok(());
+    };
+    if let Ok(stored) = load(daemon, plan, env).await
+        && stored.expiration()? >= held.expiration()?
+    {
+        daemon
+            .unwritten_logins
+            .lock()
+            .unwrap()
+            .remove(&plan.session);
+        return Ok(());
+    }
+    keep(daemon, plan, env, &held).await;
+    Ok(())
+}
+
+/// Write `cache` (its lock held by the caller). Should that fail, the session is held in
+/// memory and written back at its next use, rather than its rotated refresh token lost.
+async fn keep(daemon: &Daemon, plan: &AwsLoginPlan, env: &CallerEnv, cache: &LoginCache) {
+    match save(daemon, plan, env, cache).await {
+        Ok(()) => {
+            daemon
+                .unwritten_logins
+                .lock()
+                .unwrap()
+                .remove(&plan.session);
+        }
+        Err(error) => {
+            tracing::warn!(
+                login_session = %plan.session.login_session,
+                "the aws login session could not be written back ({error}); mfad holds it and writes it back at its next use"
+            );
+            hold(daemon, plan, cache);
+        }
+    }
+}
+
+fn hold(daemon: &Daemon, plan: &AwsLoginPlan, cache: &LoginCache) {
+    daemon
+        .unwritten_logins
+        .lock()
+        .unwrap()
+        .insert(plan.session.clone(), cache.to_json());
 }
 
 /// The cache's session, if it lasts long enough to be handed out.
