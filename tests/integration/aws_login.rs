@@ -395,20 +395,7 @@ fn a_caller_with_only_a_terminal_signs_in_with_a_browser_elsewhere() {
         .find(|word| word.starts_with("http"))
         .unwrap()
         .to_owned();
-    // The page, opened on another device, shows the code to paste here.
-    let page = world
-        .env
-        .command("python3")
-        .args([
-            "-c",
-            "import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1]).read().decode())",
-            &url,
-        ])
-        .output()
-        .unwrap();
-    assert_success(&page);
-    let page = String::from_utf8_lossy(&page.stdout);
-    pty.type_line(page.trim().strip_prefix("Your code: ").unwrap());
+    pty.type_line(&code_shown_at(&world.env, &url));
     let output = child.wait_with_output().unwrap();
     assert_success(&output);
     let served: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
@@ -744,18 +731,7 @@ fn mfad_aws_login_remote_takes_the_code_a_browser_elsewhere_shows() {
             break format!("http{url}");
         }
     };
-    let page = env
-        .command("python3")
-        .args([
-            "-c",
-            "import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1]).read().decode())",
-            &url,
-        ])
-        .output()
-        .unwrap();
-    assert_success(&page);
-    let page = String::from_utf8_lossy(&page.stdout);
-    let code = page.trim().strip_prefix("Your code: ").unwrap().to_owned();
+    let code = code_shown_at(&env, &url);
     writeln!(child.stdin.take().unwrap(), "{code}").unwrap();
     let output = child.wait_with_output().unwrap();
     assert!(
@@ -858,6 +834,23 @@ fn a_sign_in_kept_in_the_secret_store_is_served_and_refreshed_there_only() {
             entry.display()
         );
     }
+}
+
+/// The code the sign-in page at `url` shows once the person signed in, as a browser on
+/// another device would show it.
+fn code_shown_at(env: &TestEnv, url: &str) -> String {
+    let page = env
+        .command("python3")
+        .args([
+            "-c",
+            "import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1]).read().decode())",
+            url,
+        ])
+        .output()
+        .unwrap();
+    assert_success(&page);
+    let page = String::from_utf8_lossy(&page.stdout);
+    page.trim().strip_prefix("Your code: ").unwrap().to_owned()
 }
 
 fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
