@@ -284,10 +284,7 @@ fn a_refusal_is_named_once_with_its_remedy_and_nothing_is_lost() {
     let again = world.mfad(&["process", "dev"]).output().unwrap();
     assert!(!again.status.success());
     assert_eq!(world.signin.counts().token_by_refresh, refreshes);
-    let log = world.env.daemon_log();
-    for secret in ["signin-secret-", "signin-token-", "refresh-", "PRIVATE KEY"] {
-        assert!(!log.contains(secret), "{secret} in the log:\n{log}");
-    }
+    assert_no_secret_in(&world.env.daemon_log());
     // Without a cache: what to run.
     std::fs::remove_file(&world.cache).unwrap();
     assert_success(&world.mfad(&["logout", "dev"]).output().unwrap());
@@ -347,6 +344,7 @@ fn an_ended_sign_in_is_offered_again_in_the_callers_browser_once_for_all() {
         & 0o777;
     assert_eq!(mode, 0o600);
     assert_eq!(world.boto3_arn("dev"), ARN);
+    assert_no_secret_in(&world.env.daemon_log());
 }
 
 #[test]
@@ -407,6 +405,7 @@ fn a_caller_with_only_a_terminal_signs_in_with_a_browser_elsewhere() {
         world.cached()["clientId"],
         signin_double::CROSS_DEVICE_CLIENT_ID
     );
+    assert_no_secret_in(&world.env.daemon_log());
 }
 
 #[test]
@@ -833,6 +832,20 @@ fn a_sign_in_kept_in_the_secret_store_is_served_and_refreshed_there_only() {
             "{} holds the secret",
             entry.display()
         );
+    }
+}
+
+/// None of the double's secrets (credentials, refresh tokens, authorization codes) nor a
+/// DPoP key is in `log`.
+fn assert_no_secret_in(log: &str) {
+    for secret in [
+        "signin-secret-",
+        "signin-token-",
+        "refresh-",
+        "code-0",
+        "PRIVATE KEY",
+    ] {
+        assert!(!log.contains(secret), "{secret} in the log:\n{log}");
     }
 }
 

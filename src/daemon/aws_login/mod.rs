@@ -47,12 +47,6 @@ pub async fn obtain(
     env: &CallerEnv,
     sign_in: Option<&SignIn<'_>>,
 ) -> Result<Session, Failure> {
-    let of_profile = |error| {
-        Failure::from(aws_login::OfProfile {
-            error,
-            login_profile: plan.login_profile.clone(),
-        })
-    };
     match (fetch(daemon, plan, env).await, sign_in) {
         (Err(error), Some(with)) if error.needs_sign_in() && can_show(with) => {
             tracing::info!(
@@ -61,8 +55,16 @@ pub async fn obtain(
             );
             sign_in_again(daemon, plan, env, with).await
         }
-        (result, _) => result.map_err(of_profile),
+        (result, _) => result.map_err(|error| told(plan, error)),
     }
+}
+
+/// The error told with the profile to sign in again with.
+fn told(plan: &AwsLoginPlan, error: LoginError) -> Failure {
+    Failure::from(aws_login::OfProfile {
+        error,
+        login_profile: plan.login_profile.clone(),
+    })
 }
 
 /// Whether a sign-in can be shown: a browser on the caller's desktop, or a waiting
@@ -91,7 +93,7 @@ async fn sign_in_again(
         None => {
             let sign_in = signin::Elsewhere::begin(route)?;
             let prompt = format!(
-                "the aws login session of profile {profile} has ended; open {} in a browser on any device, sign in, then paste the code it shows: ",
+                "profile {profile} needs a new sign-in to AWS: open {} in a browser on any device, sign in, then paste the code it shows: ",
                 sign_in.url
             );
             let pasted =
@@ -115,13 +117,10 @@ async fn sign_in_again(
             &signed_in.login_session,
         ));
     }
-    let of_profile = |error| {
-        Failure::from(aws_login::OfProfile {
-            error,
-            login_profile: profile.clone(),
-        })
-    };
-    let credentials = signed_in.cache.credentials().map_err(of_profile)?;
+    let credentials = signed_in
+        .cache
+        .credentials()
+        .map_err(|error| told(plan, error))?;
     match lock_of(plan).await {
         Ok(_lock) => keep(daemon, plan, env, &signed_in.cache).await,
         // Held, and written back at the next use.
