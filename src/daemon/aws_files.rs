@@ -6,9 +6,8 @@
 //! so no file is touched on an async worker.
 //!
 //! The directory of each file is watched, and so is the directory of every symlink on the
-//! way to it (an edit of a config kept in a dotfiles repository is seen). A directory on
-//! the way that is itself a symlink is watched where it points; pointing it elsewhere
-//! while the daemon runs is not seen until the next change in a watched directory.
+//! way to it: a symlinked file (an edit of a config kept in a dotfiles repository is
+//! seen) or a symlinked directory (`~/.aws` pointed elsewhere is seen).
 
 use crate::bounded::{self, FILE_TIME_LIMIT};
 use crate::config::{self, AwsFiles};
@@ -140,7 +139,9 @@ fn watch_directories(inotify: &OwnedFd, files: &[&Path]) -> bool {
             let Some(dir) = path.parent().filter(|dir| dir.is_absolute()) else {
                 return false;
             };
-            if inotify::add_watch(inotify, dir, CHANGES).is_err() {
+            if inotify::add_watch(inotify, dir, CHANGES).is_err()
+                || !watch_linked_directories(inotify, dir)
+            {
                 return false;
             }
             match std::fs::read_link(&path) {
@@ -150,6 +151,17 @@ fn watch_directories(inotify: &OwnedFd, files: &[&Path]) -> bool {
         }
         false
     })
+}
+
+/// Watch the directory that holds each symlinked directory on the way to `dir`, where
+/// pointing it elsewhere shows (`ln -sfn`).
+fn watch_linked_directories(inotify: &OwnedFd, dir: &Path) -> bool {
+    dir.ancestors()
+        .filter(|ancestor| ancestor.is_symlink())
+        .all(|link| {
+            link.parent()
+                .is_some_and(|holder| inotify::add_watch(inotify, holder, CHANGES).is_ok())
+        })
 }
 
 #[cfg(test)]
@@ -201,6 +213,30 @@ mod tests {
 
         std::fs::write(&real, "[profile prod]\n").unwrap();
         assert_eq!(profiles(&cache.get(&env).await.unwrap()), ["prod"]);
+    }
+
+    #[tokio::test]
+    async fn a_symlinked_directory_pointed_elsewhere_is_seen() {
+        let fixture = Files::new("", "");
+        let dotfiles = tempfile::tempdir().unwrap();
+        for name in ["one", "two"] {
+            std::fs::create_dir(dotfiles.path().join(name)).unwrap();
+            let profile = format!("[profile {name}]\n");
+            std::fs::write(dotfiles.path().join(name).join("config"), profile).unwrap();
+        }
+        // A directory of its own, watched for nothing else: ~/.aws -> dotfiles/one.
+        let home = fixture.dir().join("home");
+        std::fs::create_dir(&home).unwrap();
+        std::os::unix::fs::symlink(dotfiles.path().join("one"), home.join(".aws")).unwrap();
+        let config = home.join(".aws/config").display().to_string();
+        let env = fixture.env(&[("AWS_CONFIG_FILE", &config)]);
+        let cache = AwsFilesCache::default();
+        assert_eq!(profiles(&cache.get(&env).await.unwrap()), ["one"]);
+
+        // Pointed elsewhere as `ln -sfn` does it: a new link renamed over the old one.
+        std::os::unix::fs::symlink(dotfiles.path().join("two"), home.join("new")).unwrap();
+        std::fs::rename(home.join("new"), home.join(".aws")).unwrap();
+        assert_eq!(profiles(&cache.get(&env).await.unwrap()), ["two"]);
     }
 
     #[tokio::test]
