@@ -49,7 +49,7 @@ pub async fn sign_in(
     let token = match flow {
         Flow::Browser => {
             let browser = browser.expect("chosen for its browser");
-            with_browser(daemon, route, &registration, &browser, with.caller_env).await?
+            with_browser(daemon, route, &registration, &browser, with).await?
         }
         Flow::Device => with_device_code(daemon, plan, route, &registration, with, browser).await?,
     };
@@ -119,13 +119,14 @@ pub fn open(browser: &str, url: &str, env: &CallerEnv) -> Result<(), Failure> {
 }
 
 /// Authorization code with PKCE: the browser goes to the authorize URL and comes back to
-/// a loopback port with the code.
+/// a loopback port with the code. The page is named on a waiting terminal too: the
+/// browser may have opened out of sight, or not at all.
 async fn with_browser(
     daemon: &Daemon,
     route: Route<'_>,
     registration: &Registration,
     browser: &str,
-    env: &CallerEnv,
+    with: &SignIn<'_>,
 ) -> Result<Token, Failure> {
     let (listener, redirect_uri) = callback::listen(sso::REDIRECT_PATH).await?;
     let (verifier, challenge) = crate::random::pkce().map_err(Failure::internal)?;
@@ -135,8 +136,13 @@ async fn with_browser(
         "signing in to sso-session {} in the caller's browser",
         route.session.name
     );
-    open(browser, &url, env)?;
+    open(browser, &url, with.caller_env)?;
     let timeout = daemon.settings.prompt.timeout;
+    let text = format!(
+        "to sign in to IAM Identity Center ({}), finish the sign-in in the browser; if none opened, open {url}",
+        route.session.name
+    );
+    with.askers.tell(&text, timeout).await;
     let code = tokio::time::timeout(
         timeout,
         callback::wait(

@@ -2,6 +2,7 @@
 //! for all callers against the project's sign-in double (DPoP proofs checked, refresh
 //! tokens rotated), and shared with the Rust SDK's own login provider.
 
+use crate::sso::follow;
 use crate::support::signin_double::{self, Refusal, SigninDouble, age_cache};
 use crate::support::*;
 use std::os::unix::fs::PermissionsExt;
@@ -348,6 +349,38 @@ fn an_ended_sign_in_is_offered_again_in_the_callers_browser_once_for_all() {
 }
 
 #[test]
+fn a_browser_that_does_not_open_leaves_the_page_named_on_the_callers_terminal() {
+    let world = signed_in(Duration::from_secs(60));
+    world.signin.refuse_next(Refusal::TokenExpired);
+    let silent = world.env.dir.path().join("silent-browser.sh");
+    write_script(&silent, "#!/bin/sh\nexit 0\n");
+    let mut process = world.mfad(&["process", "dev"]);
+    process
+        .env("BROWSER", &silent)
+        .stdout(std::process::Stdio::piped());
+    let mut pty = pty::Pty::attach(&mut process);
+    let child = process.spawn().unwrap();
+    assert!(
+        pty.expect("if none opened, open ", Duration::from_secs(20))
+            && pty.expect("\n", Duration::from_secs(5)),
+        "{}\n{}",
+        pty.seen,
+        world.env.daemon_log()
+    );
+    let url = pty.last_url();
+    // The person opens it in a browser here: it comes back to mfad's loopback port.
+    follow(&world.env, &url);
+    let output = child.wait_with_output().unwrap();
+    assert_success(&output);
+    let counts = world.signin.counts();
+    assert_eq!(
+        (counts.authorize, counts.token_by_code),
+        (1, 1),
+        "{counts:?}"
+    );
+}
+
+#[test]
 fn a_renewal_ahead_of_time_never_opens_a_sign_in() {
     let world = signed_in(Duration::from_secs(60));
     // The refreshed credentials enter their renewal window (10 minutes) 2 s after.
@@ -387,12 +420,7 @@ fn a_caller_with_only_a_terminal_signs_in_with_a_browser_elsewhere() {
         pty.seen,
         world.env.daemon_log()
     );
-    let url = pty
-        .seen
-        .split_whitespace()
-        .find(|word| word.starts_with("http"))
-        .unwrap()
-        .to_owned();
+    let url = pty.last_url();
     pty.type_line(&code_shown_at(&world.env, &url));
     let output = child.wait_with_output().unwrap();
     assert_success(&output);
@@ -852,17 +880,7 @@ fn assert_no_secret_in(log: &str) {
 /// The code the sign-in page at `url` shows once the person signed in, as a browser on
 /// another device would show it.
 fn code_shown_at(env: &TestEnv, url: &str) -> String {
-    let page = env
-        .command("python3")
-        .args([
-            "-c",
-            "import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1]).read().decode())",
-            url,
-        ])
-        .output()
-        .unwrap();
-    assert_success(&page);
-    let page = String::from_utf8_lossy(&page.stdout);
+    let page = follow(env, url);
     page.trim().strip_prefix("Your code: ").unwrap().to_owned()
 }
 

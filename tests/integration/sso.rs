@@ -248,6 +248,21 @@ pub(crate) fn following_browser(env: &TestEnv) -> String {
     path.display().to_string()
 }
 
+/// The page at `url` as a browser shows it, redirects followed.
+pub(crate) fn follow(env: &TestEnv, url: &str) -> String {
+    let page = env
+        .command("python3")
+        .args([
+            "-c",
+            "import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1]).read().decode())",
+            url,
+        ])
+        .output()
+        .unwrap();
+    assert_success(&page);
+    String::from_utf8_lossy(&page.stdout).into_owned()
+}
+
 pub(crate) fn sso_env(double: &SsoDouble) -> TestEnv {
     for n in 1..=3 {
         double.assign("111122223333", "prod", &format!("Role{n}"));
@@ -297,6 +312,35 @@ fn a_hundred_cold_callers_over_three_roles_cause_one_sign_in() {
         1,
         "one browser tab for a hundred callers"
     );
+}
+
+#[test]
+fn a_browser_that_does_not_open_leaves_the_page_named_on_the_callers_terminal() {
+    let double = SsoDouble::start();
+    let env = sso_env(&double);
+    let silent = env.dir.path().join("silent-browser.sh");
+    write_script(&silent, "#!/bin/sh\nexit 0\n");
+    let mut process = env.mfad(&["process", "role1"]);
+    process
+        .env("BROWSER", &silent)
+        .env("AWS_ENDPOINT_URL_SSO_OIDC", &double.url)
+        .env("AWS_ENDPOINT_URL_SSO", &double.url)
+        .stdout(std::process::Stdio::piped());
+    let mut pty = pty::Pty::attach(&mut process);
+    let child = process.spawn().unwrap();
+    assert!(
+        pty.expect("if none opened, open ", Duration::from_secs(20))
+            && pty.expect("\n", Duration::from_secs(5)),
+        "{}\n{}",
+        pty.seen,
+        env.daemon_log()
+    );
+    let url = pty.last_url();
+    // The person opens it in a browser here: it comes back to mfad's loopback port.
+    let page = follow(&env, &url);
+    assert!(page.contains("You may close this tab"), "{page}");
+    assert_success(&child.wait_with_output().unwrap());
+    assert_eq!(double.counts().authorize, 1);
 }
 
 #[test]

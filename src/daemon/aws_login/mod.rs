@@ -88,6 +88,12 @@ async fn sign_in_again(
         Some(browser) => {
             let sign_in = signin::OnThisMachine::begin(route).await?;
             open(&browser, &sign_in.url, with.caller_env)?;
+            // Also on a waiting terminal: the browser may have opened out of sight, or not.
+            let text = format!(
+                "profile {profile} needs a new sign-in to AWS: finish it in the browser; if none opened, open {}",
+                sign_in.url
+            );
+            with.askers.tell(&text, time_limit).await;
             sign_in.finish(route, profile, time_limit).await?
         }
         None => {

@@ -108,6 +108,15 @@ impl Pty {
         }
     }
 
+    /// The last URL the terminal showed (a page to open).
+    pub fn last_url(&self) -> String {
+        self.seen
+            .split_whitespace()
+            .rfind(|word| word.starts_with("http"))
+            .expect("the terminal showed no URL")
+            .to_owned()
+    }
+
     pub fn type_line(&mut self, line: &str) {
         self.writer
             .write_all(format!("{line}\n").as_bytes())
