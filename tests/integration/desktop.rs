@@ -241,12 +241,10 @@ fn desktop_env(sts: &sts_double::StsDouble, display: &Display, daemon_config: &s
 
 /// The one dialog the callers wait on; explains what happened when none appears.
 fn the_dialog(display: &Display, env: &TestEnv, callers: &mut [std::process::Child]) -> String {
-    let mut windows = Vec::new();
-    let appeared = wait_until(Duration::from_secs(20), || {
-        windows = display.windows_named("mfad");
-        !windows.is_empty()
-    });
-    if !appeared {
+    if display
+        .wait_for_windows("mfad", Duration::from_secs(20))
+        .is_empty()
+    {
         let ended: Vec<String> = callers
             .iter_mut()
             .filter_map(|c| {

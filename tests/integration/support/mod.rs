@@ -213,6 +213,29 @@ impl Display {
         String::from_utf8_lossy(&output.stdout).into_owned()
     }
 
+    /// The windows named exactly `name`, once there is one (none if `limit` passes
+    /// first). One xdotool waits, polling on its own connection: a new client connecting
+    /// every few milliseconds made Xvfb refuse one in about eight of the dialogs (zenity:
+    /// "cannot open display"), measured by launching zenity beside such a loop.
+    pub fn wait_for_windows(&self, name: &str, limit: Duration) -> Vec<String> {
+        let output = Command::new("timeout")
+            .arg(limit.as_secs().max(1).to_string())
+            .args([
+                "xdotool",
+                "search",
+                "--sync",
+                "--name",
+                &format!("^{name}$"),
+            ])
+            .env("DISPLAY", &self.name)
+            .output()
+            .expect("xdotool is installed");
+        String::from_utf8_lossy(&output.stdout)
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect()
+    }
+
     /// The windows whose name is exactly `name`.
     pub fn windows_named(&self, name: &str) -> Vec<String> {
         self.xdotool(&["search", "--name", &format!("^{name}$")])
